@@ -1,0 +1,26 @@
+"""Installs the `www` package. `make install` does this in editable mode, with the exact
+pins of requirements.txt; the ranges below are what the code is known to work with."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="www",
+    version="0.1.0",
+    description="A small, readable aiohttp blog starter",
+    python_requires=">=3.11",
+    packages=find_packages(include=["www", "www.*"]),
+    install_requires=[
+        "aiohttp>=3.12,<4",
+        "aiohttp-jinja2>=1.6,<2",
+        "aiohttp-session[secure]>=2.12,<3",
+        "aiosqlite>=0.20,<1",
+        "argon2-cffi>=23.1,<26",
+        "cryptography>=42",
+        "Jinja2>=3.1,<4",
+        "markdown-it-py>=3,<5",
+        "PyYAML>=6,<7",
+    ],
+    extras_require={
+        "deploy": ["gunicorn>=22", "uvloop>=0.19; sys_platform != 'win32'"],
+    },
+)
