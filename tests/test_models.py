@@ -1,0 +1,208 @@
+"""www.models: the blog's tables, their constraints and cascades (the `db` fixture is in
+conftest.py: a fresh database file with every table)."""
+
+from datetime import UTC
+
+import pytest
+
+from www.db import IntegrityError
+from www.models import MODELS, Blog, Comment, File, User
+from www.orm import ValidationError
+
+
+async def make_user(db, name="alice", email=None, **values) -> User:
+    email = email or f"{name}@example.com"
+    return await User.create(db, name=name, email=email, password_hash="hash", **values)
+
+
+def test_models_in_dependency_order():
+    assert list(MODELS) == [User, Blog, Comment, File]
+    assert [model._meta.table for model in MODELS] == ["users", "blogs", "comments", "files"]
+
+
+async def test_user_defaults_and_hidden_password(db):
+    user = await make_user(db)
+    loaded = await User.get(db, user.id)
+    assert (loaded.is_admin, loaded.session_epoch) == (False, 0)
+    assert loaded.created_at.tzinfo is UTC
+    data = loaded.as_dict()
+    assert "password_hash" not in data
+    assert data == {
+        "id": user.id,
+        "name": "alice",
+        "email": "alice@example.com",
+        "is_admin": False,
+        "session_epoch": 0,
+        "created_at": loaded.created_at.isoformat(),
+    }
+    assert data["created_at"].endswith("+00:00")
+
+
+async def test_email_is_stored_lower_case_and_found_in_any_case(db):
+    user = await make_user(db, email="  Alice.Smith@Example.COM ")
+    assert user.email == "alice.smith@example.com"
+    stored = await db.fetchone("SELECT email FROM users WHERE id = ?", (user.id,))
+    assert stored == ("alice.smith@example.com",)
+    found = await User.select(db).where(email="ALICE.SMITH@example.com").first()
+    assert found is not None and found.id == user.id
+    user.email = "NEW@Example.com"
+    await user.save(db)
+    assert (await User.get(db, user.id)).email == "new@example.com"
+
+
+async def test_email_is_unique_in_any_case(db):
+    await make_user(db, "alice", "alice@example.com")
+    with pytest.raises(IntegrityError, match=r"users\.email"):
+        await make_user(db, "bob", "ALICE@example.com")
+    with pytest.raises(IntegrityError, match=r"users\.email"):  # even if written directly
+        await db.execute(
+            "INSERT INTO users (name, email, password_hash, is_admin, session_epoch, created_at)"
+            " VALUES ('carol', 'Alice@Example.com', 'h', 0, 0, '2024-01-01T00:00:00+00:00')"
+        )
+
+
+async def test_name_is_unique_in_any_case(db):
+    await make_user(db, "Alice", "one@example.com")
+    with pytest.raises(IntegrityError, match=r"users\.name"):
+        await make_user(db, "alice", "two@example.com")
+    with pytest.raises(IntegrityError, match=r"users\.name"):
+        await make_user(db, " ALICE ", "three@example.com")  # stripped, then compared
+    assert (await User.select(db).where(name="aLiCe").first()).name == "Alice"
+
+
+@pytest.mark.parametrize(
+    ("model", "values", "field"),
+    [
+        (User, {"name": "x" * 51, "email": "a@b.c", "password_hash": "h"}, "name"),
+        (User, {"name": "x", "email": "e" * 250 + "@b.cd", "password_hash": "h"}, "email"),
+        (User, {"name": "x", "email": "a@b.c"}, "password_hash"),
+        (Blog, {"user_id": 1, "title": "t" * 201}, "title"),
+        (Blog, {"user_id": 1, "title": "t", "summary": "s" * 501}, "summary"),
+        (Blog, {"user_id": 1, "title": "t", "content": "c" * 100_001}, "content"),
+        (Blog, {"title": "t"}, "user_id"),
+        (Comment, {"blog_id": 1, "user_id": 1, "content": "c" * 5001}, "content"),
+        (
+            File,
+            {
+                "user_id": 1,
+                "original_name": "a",
+                "stored_name": "b",
+                "content_type": "c",
+                "size": "big",
+                "sha256": "0" * 64,
+            },
+            "size",
+        ),
+        (
+            File,
+            {
+                "user_id": 1,
+                "original_name": "a",
+                "stored_name": "b",
+                "content_type": "c",
+                "size": 1,
+                "sha256": "0" * 65,
+            },
+            "sha256",
+        ),
+    ],
+)
+async def test_limits(db, model, values, field):
+    with pytest.raises(ValidationError) as info:
+        await model.create(db, **values)
+    assert info.value.field == field
+
+
+async def test_blog_defaults(db):
+    user = await make_user(db)
+    post = await Blog.create(db, user_id=user.id, title="Hello")
+    loaded = await Blog.get(db, post.id)
+    assert (loaded.summary, loaded.content) == ("", "")
+    assert loaded.created_at == loaded.updated_at  # so the post does not show as edited
+    loaded.title = "Hello again"
+    await loaded.save(db)
+    edited = await Blog.get(db, post.id)
+    assert edited.updated_at > edited.created_at
+
+
+async def test_indexes(db):
+    rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")
+    names = {name for (name,) in rows}
+    assert {
+        "ix_blogs_created_at",
+        "ix_blogs_user_id",
+        "ix_comments_blog_id",
+        "ix_comments_user_id",
+        "ix_files_user_id",
+    } <= names
+
+
+async def test_deleting_a_user_deletes_their_posts_comments_and_files(db):
+    alice, bob = await make_user(db, "alice"), await make_user(db, "bob")
+    post = await Blog.create(db, user_id=alice.id, title="Alice's post")
+    other = await Blog.create(db, user_id=bob.id, title="Bob's post")
+    await Comment.create(db, blog_id=post.id, user_id=bob.id, content="on alice's post")
+    await Comment.create(db, blog_id=other.id, user_id=alice.id, content="by alice")
+    kept = await Comment.create(db, blog_id=other.id, user_id=bob.id, content="by bob")
+    await File.create(
+        db,
+        user_id=alice.id,
+        original_name="a.png",
+        stored_name="x1",
+        content_type="image/png",
+        size=3,
+        sha256="0" * 64,
+    )
+    await alice.delete(db)
+    assert [b.id for b in await Blog.select(db).all()] == [other.id]
+    assert [c.id for c in await Comment.select(db).all()] == [kept.id]
+    assert await File.select(db).count() == 0
+
+
+async def test_deleting_a_post_deletes_its_comments(db):
+    user = await make_user(db)
+    post = await Blog.create(db, user_id=user.id, title="t")
+    await Comment.insert_many(db, [{"blog_id": post.id, "user_id": user.id, "content": "c"}] * 3)
+    await post.delete(db)
+    assert await Comment.select(db).count() == 0
+    assert await User.get(db, user.id) is not None
+
+
+async def test_dangling_foreign_keys_are_refused(db):
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+        await Blog.create(db, user_id=404, title="orphan")
+    user = await make_user(db)
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+        await Comment.create(db, blog_id=404, user_id=user.id, content="orphan")
+
+
+async def test_stored_names_are_unique(db):
+    user = await make_user(db)
+    values = {
+        "user_id": user.id,
+        "original_name": "a.txt",
+        "content_type": "text/plain",
+        "size": 1,
+        "sha256": "0" * 64,
+    }
+    await File.create(db, stored_name="abc", **values)
+    with pytest.raises(IntegrityError, match=r"files\.stored_name"):
+        await File.create(db, stored_name="abc", **values)
+
+
+async def test_a_page_of_posts_with_their_authors(db):
+    users = [await make_user(db, f"user{i}") for i in range(3)]
+    await Blog.insert_many(
+        db, [{"user_id": users[i % 3].id, "title": f"post {i}"} for i in range(7)]
+    )
+    page = await Blog.select(db).order_by("-created_at", "-id").paginate(1, 5)
+    assert [post.title for post in page.items] == [f"post {i}" for i in (6, 5, 4, 3, 2)]
+    assert page.total == 7
+    authors = await User.get_many(db, (post.user_id for post in page.items))
+    assert {post.title: authors[post.user_id].name for post in page.items} == {
+        "post 6": "user0",
+        "post 5": "user2",
+        "post 4": "user1",
+        "post 3": "user0",
+        "post 2": "user2",
+    }

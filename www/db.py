@@ -1,0 +1,429 @@
+"""The database: one SQLite writer connection, a few readers, and explicit transactions.
+
+Why the split: an aiosqlite connection runs one statement at a time on its own thread, but
+nothing stops two coroutines from interleaving their statements, so a transaction shared
+between tasks mixes their writes and their rollbacks. Hence:
+
+* every write and every transaction runs on ONE writer connection, and a task holds
+  ``Database._write_lock`` from ``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK``;
+* reads outside a transaction go to reader connections (the least busy one), which in WAL
+  mode never see uncommitted data and never wait for the writer.
+
+The ORM (www.orm) only uses the executor interface that ``Database`` and ``Transaction``
+share: ``fetchall``, ``fetchone``, ``execute``, ``executemany`` and ``dialect``. What
+differs between engines (placeholders, quoting, column types, DDL, error classes) lives
+in the dialect, so PostgreSQL can arrive as a new dialect + connection class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseError(Exception):
+    """A database operation failed; driver errors are translated to this."""
+
+
+class IntegrityError(DatabaseError):
+    """A constraint was violated: a duplicate unique value, a dangling foreign key..."""
+
+
+class ExecResult(NamedTuple):
+    """What a write reports back."""
+
+    rowcount: int
+    lastrowid: int | None
+
+
+class SQLiteDialect:
+    """Everything the ORM and the Database need to know that is specific to SQLite."""
+
+    name = "sqlite"
+    # INSERT ... RETURNING: 3.35+. Unused for now: lastrowid gives new ids in one round trip
+    # (a PostgreSQL connection class would append RETURNING to report them the same way).
+    supports_returning = sqlite3.sqlite_version_info >= (3, 35)
+    no_limit = -1  # SQLite only accepts OFFSET after a LIMIT; -1 means "no limit"
+    like = "LIKE"  # already case-insensitive for ASCII in SQLite (PostgreSQL: ILIKE)
+    column_types: ClassVar[dict[str, str]] = {
+        "integer": "INTEGER",
+        "float": "REAL",
+        "text": "TEXT",
+        "boolean": "INTEGER",
+        "datetime": "TEXT",
+    }
+
+    def placeholder(self, position: int) -> str:
+        """The parameter marker for the ``position``-th parameter (1-based)."""
+        return "?"
+
+    def placeholders(self, first: int, count: int) -> str:
+        """``count`` comma-separated markers, numbered from ``first`` (for IN and VALUES)."""
+        return ", ".join("?" * count)
+
+    def quote(self, identifier: str) -> str:
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def translate_error(self, exc: Exception) -> DatabaseError:
+        """Map a driver exception to DatabaseError / IntegrityError."""
+        if isinstance(exc, sqlite3.IntegrityError):
+            return IntegrityError(str(exc))  # e.g. "UNIQUE constraint failed: users.email"
+        return DatabaseError(str(exc))
+
+    def column_sql(self, field: Any) -> str:
+        """One column definition; ``field`` is an orm.Field (duck-typed: db.py imports no ORM)."""
+        parts = [self.quote(field.name), self.column_types[field.kind]]
+        if field.primary_key:
+            # AUTOINCREMENT: ids of deleted rows are never reused (old URLs stay dead).
+            parts.append("PRIMARY KEY AUTOINCREMENT" if field.kind == "integer" else "PRIMARY KEY")
+        elif not field.null:
+            parts.append("NOT NULL")
+        if field.unique and not field.primary_key:
+            parts.append("UNIQUE")
+        if getattr(field, "nocase", False):
+            parts.append("COLLATE NOCASE")  # ASCII-only case folding, used by UNIQUE and =
+        if field.references is not None:
+            table, column = field.references
+            parts.append(
+                f"REFERENCES {self.quote(table)} ({self.quote(column)}) ON DELETE {field.on_delete}"
+            )
+        return " ".join(parts)
+
+    def create_table_sql(self, table: str, fields: Iterable[Any]) -> list[str]:
+        """CREATE TABLE plus its CREATE INDEX statements, all IF NOT EXISTS."""
+        fields = list(fields)
+        columns = ",\n  ".join(self.column_sql(field) for field in fields)
+        statements = [f"CREATE TABLE IF NOT EXISTS {self.quote(table)} (\n  {columns}\n)"]
+        for field in fields:
+            if field.index and not (field.unique or field.primary_key):
+                index = self.quote(f"ix_{table}_{field.name}")
+                statements.append(
+                    f"CREATE INDEX IF NOT EXISTS {index}"
+                    f" ON {self.quote(table)} ({self.quote(field.name)})"
+                )
+        return statements
+
+    def drop_table_sql(self, table: str) -> str:
+        return f"DROP TABLE IF EXISTS {self.quote(table)}"
+
+
+async def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)  # explicit transactions only
+    try:
+        pragmas = [
+            "journal_mode=WAL",
+            "foreign_keys=ON",
+            f"busy_timeout={int(busy_timeout_ms)}",
+            "synchronous=NORMAL",
+        ]
+        if read_only:
+            pragmas.append("query_only=ON")  # a stray write there would bypass the writer lock
+        for pragma in pragmas:
+            await conn.execute(f"PRAGMA {pragma}")
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+class Transaction:
+    """A transaction (or, nested, a savepoint) on the writer connection.
+
+    Use as ``async with db.transaction() as tx:`` and run queries through ``tx``. It belongs
+    to the task that entered it: other tasks, even ones started inside the block, do not
+    join it implicitly (they queue for the writer), so pass ``tx`` explicitly if you must.
+    On Python 3.11, ``asyncio.wait_for`` runs its coroutine in a new task: prefer
+    ``asyncio.timeout`` inside a transaction.
+
+    Cancellation: a statement whose caller is cancelled still runs on the connection's
+    thread. So when BEGIN, COMMIT or ROLLBACK is interrupted (or fails), a shielded task
+    rolls back whatever is still open, in order after it, before freeing the writer.
+    """
+
+    def __init__(self, db: Database, parent: Transaction | None = None):
+        self.dialect = db.dialect
+        self._db = db
+        self._parent = parent
+        self._root: Transaction = parent._root if parent else self
+        self._conn: aiosqlite.Connection | None = None
+        self._savepoint: str | None = None
+        self._entered = False
+        self._active = False
+        self._task: asyncio.Task | None = None
+        self._token: contextvars.Token | None = None
+        self._savepoints = 0  # root only: numbers the nested savepoints
+
+    def transaction(self) -> Transaction:
+        """A nested transaction: a SAVEPOINT inside this one."""
+        return Transaction(self._db, parent=self)
+
+    async def __aenter__(self) -> Transaction:
+        if self._entered:
+            raise DatabaseError("a transaction can only be entered once")
+        self._entered = True
+        if self._parent is None:
+            self._conn = self._db._writer_connection()
+            await self._db._write_lock.acquire()
+            try:
+                await self._run("BEGIN IMMEDIATE")
+            except BaseException:
+                await asyncio.shield(self._db._recover(self._conn))
+                raise
+        else:
+            self._conn = self._parent._connection()
+            self._root._savepoints += 1
+            self._savepoint = f"sp{self._root._savepoints}"
+            # If this (or the savepoint's exit) is interrupted, the error reaches the
+            # enclosing block, whose ROLLBACK undoes the savepoint too.
+            await self._run(f"SAVEPOINT {self._savepoint}")
+        self._task = asyncio.current_task()
+        self._active = True
+        self._token = self._db._current_tx.set(self)
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self._active = False
+        self._db._current_tx.reset(self._token)
+        if self._parent is not None:
+            if exc_type is not None:
+                await self._run(f"ROLLBACK TO SAVEPOINT {self._savepoint}")
+            await self._run(f"RELEASE SAVEPOINT {self._savepoint}")
+            return
+        try:
+            await self._run("COMMIT" if exc_type is None else "ROLLBACK")
+        except BaseException:
+            await asyncio.shield(self._db._recover(self._conn))
+            raise
+        self._db._write_lock.release()
+
+    async def _run(self, sql: str) -> None:
+        if self._db._writer is not self._conn:
+            raise DatabaseError("the database was closed during the transaction")
+        try:
+            await self._conn.execute(sql)
+        except sqlite3.Error as exc:
+            raise self.dialect.translate_error(exc) from exc
+
+    def _connection(self) -> aiosqlite.Connection:
+        """The writer connection, if this transaction is active and the database open."""
+        if not self._active:
+            raise DatabaseError("the transaction is not active (not entered, or already finished)")
+        if self._db._writer is not self._conn:
+            raise DatabaseError("the database was closed during the transaction")
+        return self._conn
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        conn = self._connection()
+        try:
+            return await conn.execute_fetchall(sql, params)
+        except sqlite3.Error as exc:
+            raise self.dialect.translate_error(exc) from exc
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
+        conn = self._connection()
+        try:
+            cursor = await conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise self.dialect.translate_error(exc) from exc
+        return ExecResult(cursor.rowcount, cursor.lastrowid)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> ExecResult:
+        conn = self._connection()
+        try:
+            cursor = await conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise self.dialect.translate_error(exc) from exc
+        return ExecResult(cursor.rowcount, None)
+
+
+class Database:
+    """A SQLite database file: one writer connection, ``readers`` reader connections."""
+
+    def __init__(self, path: str | Path, *, readers: int = 2, busy_timeout_ms: int = 5000):
+        if readers < 1:
+            raise ValueError("readers must be at least 1")
+        self.path = Path(path)
+        self.readers = readers
+        self.busy_timeout_ms = busy_timeout_ms
+        self.dialect = SQLiteDialect()
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: list[aiosqlite.Connection] = []
+        self._reader_load: list[int] = []  # queries in flight, per reader
+        self._write_lock = asyncio.Lock()
+        self._recoveries: set[asyncio.Task] = set()  # strong references while they run
+        self._current_tx: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
+            f"current_tx_{id(self)}", default=None
+        )
+
+    @classmethod
+    def from_url(cls, url: str, root: Path, **kwargs: Any) -> Database:
+        """``sqlite:///relative/path.db`` (relative to ``root``) or ``sqlite:////abs/path.db``."""
+        prefix = "sqlite:///"
+        if not url.startswith(prefix):
+            scheme = url.split("://")[0] if "://" in url else ""  # never echo credentials
+            raise ValueError(
+                f"unsupported database URL{f' scheme {scheme!r}' if scheme else ''}: "
+                "expected sqlite:///relative/path.db or sqlite:////absolute/path.db"
+            )
+        path = url[len(prefix) :]
+        if not path or path == ":memory:" or path.endswith("/"):
+            raise ValueError(f"database URL {url!r} must name a database file")
+        return cls(Path(root) / path, **kwargs)  # an absolute path replaces root
+
+    async def open(self) -> None:
+        """Create the parent folder and open the connections (writer first: it sets WAL)."""
+        if self._writer is not None:
+            raise DatabaseError("the database is already open")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Fail here, not in aiosqlite.connect: after a failed connect, its thread reports
+            # to the event loop later, which raises if the loop is gone (asyncio.run exited).
+            await asyncio.to_thread(lambda: sqlite3.connect(self.path).close())
+            writer = await _connect(self.path, self.busy_timeout_ms, read_only=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise DatabaseError(f"cannot open database {str(self.path)!r}: {exc}") from exc
+        self._writer = writer
+        try:
+            for _ in range(self.readers):
+                conn = await _connect(self.path, self.busy_timeout_ms, read_only=True)
+                self._readers.append(conn)
+                self._reader_load.append(0)
+        except BaseException as exc:
+            await self.close()
+            if isinstance(exc, sqlite3.Error):
+                raise DatabaseError(f"cannot open database {str(self.path)!r}: {exc}") from exc
+            raise
+
+    async def close(self) -> None:
+        """Close every connection. Safe to call twice."""
+        connections = [c for c in (self._writer, *self._readers) if c is not None]
+        self._writer, self._readers, self._reader_load = None, [], []
+        for conn in connections:
+            await conn.close()
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    async def ping(self) -> bool:
+        """True if a reader answers ``SELECT 1``. Never raises (except on cancellation)."""
+        try:
+            return await self._read("SELECT 1", ()) == [(1,)]
+        except Exception:
+            return False
+
+    def transaction(self) -> Transaction:
+        """A new transaction, or a savepoint if this task is already inside one."""
+        current = self._active_transaction()
+        return current.transaction() if current else Transaction(self)
+
+    def _active_transaction(self) -> Transaction | None:
+        tx = self._current_tx.get()
+        if tx is not None and tx._task is asyncio.current_task():
+            return tx
+        return None
+
+    def _recover(self, conn: aiosqlite.Connection) -> asyncio.Task:
+        """Free the writer once ``conn`` has no transaction left open, in a task of its own.
+
+        For an interrupted or failed BEGIN/COMMIT/ROLLBACK: statements run in order on the
+        connection's thread, so the probe below runs after the interrupted one has finished.
+        """
+
+        async def rollback_then_unlock() -> None:
+            try:
+                if conn is self._writer:  # else closed: the transaction went with it
+                    await conn.execute_fetchall("SELECT 1")
+                    if conn.in_transaction:
+                        await conn.execute("ROLLBACK")
+            except Exception:
+                log.exception("could not roll back an interrupted transaction")
+            finally:
+                self._write_lock.release()
+
+        task = asyncio.get_running_loop().create_task(rollback_then_unlock())
+        self._recoveries.add(task)
+        task.add_done_callback(self._recoveries.discard)
+        return task
+
+    def _writer_connection(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise DatabaseError("the database is not open")
+        return self._writer
+
+    async def _read(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        readers, load = self._readers, self._reader_load
+        if not readers:
+            raise DatabaseError("the database is not open")
+        # The least busy reader, the first one on ties: a lone task keeps using one warm
+        # thread (measurably faster than round-robin), concurrent reads spread over all.
+        index = load.index(min(load))
+        load[index] += 1
+        try:
+            return await readers[index].execute_fetchall(sql, params)
+        except sqlite3.Error as exc:
+            raise self.dialect.translate_error(exc) from exc
+        finally:
+            load[index] -= 1
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run a read query; inside this task's transaction it sees that transaction's writes."""
+        tx = self._active_transaction()
+        if tx is not None:
+            return await tx.fetchall(sql, params)
+        return await self._read(sql, params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
+        """Run one write statement: in this task's transaction if any, else on its own.
+
+        A single statement in autocommit mode is its own transaction; the lock keeps it
+        from landing inside another task's open transaction on the writer.
+        """
+        tx = self._active_transaction()
+        if tx is not None:
+            return await tx.execute(sql, params)
+        writer = self._writer_connection()
+        async with self._write_lock:
+            try:
+                cursor = await writer.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise self.dialect.translate_error(exc) from exc
+            return ExecResult(cursor.rowcount, cursor.lastrowid)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> ExecResult:
+        """Run a write for every row, all in one transaction."""
+        async with self.transaction() as tx:
+            return await tx.executemany(sql, rows)
+
+    async def create_all(self, models: Iterable[Any]) -> None:
+        """Create the tables and indexes of ``models`` (in dependency order), IF NOT EXISTS."""
+        async with self.transaction() as tx:
+            for model in models:
+                for sql in self.dialect.create_table_sql(model._meta.table, model._meta.fields):
+                    await tx.execute(sql)
+
+    async def drop_all(self, models: Iterable[Any]) -> None:
+        """Drop the tables of ``models`` (given in dependency order; dropped in reverse)."""
+        async with self.transaction() as tx:
+            for model in reversed(list(models)):
+                await tx.execute(self.dialect.drop_table_sql(model._meta.table))
