@@ -1,0 +1,106 @@
+"""Shared fixtures: a fresh app, with its own temporary database and folders, per test."""
+
+import re
+
+import pytest
+
+from www import CONFIG, DB
+from www.app import create_app
+from www.db import Database
+from www.models import MODELS, User
+from www.passwords import hash_password_sync
+from www.settings import load_settings
+
+
+def overrides_for(tmp_path) -> dict:
+    """Settings for tests: everything under tmp_path, cheap password hashing."""
+    return {
+        "db": {"url": f"sqlite:///{tmp_path / 'test.db'}"},
+        "session": {"secret": "test-secret-" + "x" * 32, "secret_file": None},
+        "passwords": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
+        "uploads": {"directory": str(tmp_path / "uploads")},
+        "logging": {"level": "WARNING"},
+    }
+
+
+@pytest.fixture
+def settings(tmp_path):
+    # environ={}: the developer's own WWW_* variables must not leak into tests.
+    return load_settings(overrides=overrides_for(tmp_path), environ={})
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(settings)
+
+    async def create_tables(app):
+        await app[DB].create_all(MODELS)
+
+    app.on_startup.append(create_tables)  # runs after the database is opened
+    return app
+
+
+@pytest.fixture
+async def client(aiohttp_client, app):
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = Database(tmp_path / "test.db")
+    await database.open()
+    await database.create_all(MODELS)
+    yield database
+    await database.close()
+
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Auth:
+    """Acts as a browser user: makes accounts, logs in, and sends forms with the token."""
+
+    def __init__(self, client, app):
+        self.client, self.app = client, app
+
+    async def create_user(
+        self, name="alice", email=None, password="correct horse", is_admin=False
+    ) -> User:
+        password_hash = hash_password_sync(self.app[CONFIG].passwords, password)
+        return await User.create(
+            self.app[DB],
+            name=name,
+            email=email or f"{name.lower()}@example.com",
+            password_hash=password_hash,
+            is_admin=is_admin,
+        )
+
+    async def token(self) -> str:
+        """The CSRF token of the client's current session (starting one if needed)."""
+        resp = await self.client.get("/login")
+        return TOKEN.search(await resp.text()).group(1)
+
+    async def post(self, path, data=None, **kwargs):
+        """POST a form with this session's CSRF token; redirects are not followed."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", await self.token())
+        return await self.client.post(path, data=data, allow_redirects=False, **kwargs)
+
+    async def login(self, email="alice@example.com", password="correct horse", next=None):
+        path = "/login" if next is None else f"/login?next={next}"
+        return await self.post(path, {"email": email, "password": password})
+
+    async def logout(self):
+        return await self.post("/logout")
+
+    async def login_as(self, name="alice", **kwargs) -> User:
+        """Create a user and log the client in as them."""
+        user = await self.create_user(name, **kwargs)
+        resp = await self.login(user.email, kwargs.get("password", "correct horse"))
+        assert resp.status == 303, await resp.text()
+        return user
+
+
+@pytest.fixture
+def auth(client, app):
+    return Auth(client, app)

@@ -1,0 +1,56 @@
+"""`python -m www [--host H] [--port P] [--config PATH]`: serve the application.
+
+Stops gracefully on SIGINT/SIGTERM: in-flight requests get `server.shutdown_timeout`
+seconds to finish, then cleanup closes the database. A configuration mistake exits with
+status 2 and one line on stderr naming the file and the key.
+"""
+
+import argparse
+import asyncio
+import sys
+
+from aiohttp import web
+
+from .app import create_app
+from .settings import ConfigError, load_settings
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m www", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", help="address to listen on (default: server.host)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    parser.add_argument("--config", help="YAML file merged over config/default.yaml")
+    return parser.parse_args(argv)
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when it is installed (it is, on Linux and macOS), else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        app = create_app(settings)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    web.run_app(
+        app,
+        host=args.host or settings.server.host,
+        port=settings.server.port if args.port is None else args.port,
+        shutdown_timeout=settings.server.shutdown_timeout,
+        access_log=web.access_logger if settings.logging.access_log else None,
+        loop=new_event_loop(),
+        print=None,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Error pages and security headers.
+
+`error_middleware` is first in the chain, so it sees every error, including those raised
+by the router (404, 405) and by the other middlewares. Pages get HTML rendered from
+templates/; requests under /api/ get the JSON error shape of the public contract.
+"""
+
+import asyncio
+import http
+import logging
+
+import jinja2
+from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
+from multidict import CIMultiDict
+
+from .templating import render
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "You need to log in to do that.",
+    403: "You are not allowed to do that.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept that method.",
+    413: "That upload is too large.",
+    415: "That content type is not supported here.",
+    422: "Some fields are not valid.",
+    500: "Something went wrong on our side. It has been logged.",
+}
+# Headers from an HTTPException worth keeping on the error page: Allow on 405, and the
+# session cookie that aiohttp-session saved onto the exception.
+KEPT_HEADERS = ("Allow", "Retry-After", "Set-Cookie", "WWW-Authenticate")
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Server": "www",
+}
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def user_message(exc: web.HTTPException) -> str | None:
+    """The text a view gave its HTTPException (`text=...`), if it is not aiohttp's default."""
+    text = exc.text
+    return text if text and text != f"{exc.status}: {exc.reason}" else None
+
+
+def status_title(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error_response(
+    request: web.Request, status: int, message: str | None = None, headers=None
+) -> web.Response:
+    """The error page (or JSON under /api/) for `status`; never raises."""
+    message = message or MESSAGES.get(status) or "The request could not be completed."
+    if is_api(request):
+        body = {"error": {"status": status, "message": message}}
+        return web.json_response(body, status=status, headers=headers)
+    template = f"{status}.html" if status in (404, 500) else "error.html"
+    try:
+        context = {"status": status, "title": status_title(status), "message": message}
+        response = render(request, template, context, status=status)
+    except (jinja2.TemplateError, OSError):
+        log.exception("Could not render the error page %s", template)
+        return web.Response(text=f"{status}: {message}\n", status=status, headers=headers)
+    if headers:
+        response.headers.extend(headers)
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:  # redirects and other non-errors pass through untouched
+            raise
+        headers = CIMultiDict((k, v) for k, v in exc.headers.items() if k in KEPT_HEADERS)
+        return error_response(request, exc.status, user_message(exc), headers)
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except BadHttpMessage:  # a malformed body, met while a view or the CSRF check read it
+        return error_response(request, 400)
+    except Exception:
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return error_response(request, 500)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare hook: the same safe headers on every response, errors included."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers["Server"] = SECURITY_HEADERS["Server"]

@@ -1,0 +1,75 @@
+"""Jinja2 templates through aiohttp-jinja2, and `static()` URLs that bust caches.
+
+Views call `render(request, "page.html", {...})`; every template also sees `request`,
+`current_user`, `csrf_token()`, `flashes` and the `static()` helper.
+"""
+
+import functools
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from .auth import pop_flashes
+from .csrf import get_token
+from .keys import SESSION, STATIC_URLS, USER
+from .settings import PROJECT_ROOT
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = PROJECT_ROOT / "static"
+
+
+def static_urls(root: str = "/static/") -> dict[str, str]:
+    """Map each file under static/ to its URL with a content hash, e.g. ?v=1a2b3c4d.
+
+    Computed once at start-up, so rendering never touches the disk or the router.
+    """
+    urls = {}
+    for path in sorted(STATIC_DIR.rglob("*")):
+        if path.is_file():
+            name = path.relative_to(STATIC_DIR).as_posix()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            urls[name] = f"{root}{name}?v={digest}"
+    return urls
+
+
+def setup(app: web.Application) -> None:
+    app[STATIC_URLS] = urls = static_urls()
+
+    def static(name: str) -> str:
+        """URL of a file under static/; a typo fails loudly instead of a silent 404."""
+        return urls[name]
+
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        default_helpers=False,
+    )
+    env.globals["static"] = static
+
+
+def render(
+    request: web.Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> web.Response:
+    """Render `template` with `context` plus what every page needs: the request, the
+    current user, `csrf_token()` for forms, and the flash messages (shown once)."""
+    session = request.get(SESSION)
+    page = {
+        "request": request,
+        "current_user": request.get(USER),
+        "csrf_token": functools.partial(get_token, session) if session is not None else None,
+        "flashes": pop_flashes(request),
+    }
+    if context:
+        page.update(context)
+    return aiohttp_jinja2.render_template(template, request, page, status=status)

@@ -1,0 +1,19 @@
+"""Small helpers the views share."""
+
+from aiohttp import web
+
+
+def page_number(request: web.Request) -> int:
+    """The 1-based `page` query parameter; 404 for anything but a positive integer."""
+    raw = request.query.get("page", "1")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 7 and int(raw) >= 1):
+        raise web.HTTPNotFound(text="There is no such page.")
+    return int(raw)
+
+
+async def get_or_404(model, db, object_id: str):
+    """The `model` row with this id (a route's digits), or 404."""
+    obj = await model.get(db, int(object_id))
+    if obj is None:
+        raise web.HTTPNotFound()
+    return obj
