@@ -1,0 +1,141 @@
+"""Sessions, the current user, logging in and out, permissions and flash messages.
+
+The session lives in an encrypted cookie (aiohttp-session + Fernet). It holds the user's
+id and their `session_epoch`; logging out bumps the epoch in the database, so a copy of
+an old cookie, replayed later, no longer matches and is anonymous.
+"""
+
+import functools
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from aiohttp import web
+from aiohttp_session import Session, get_session, new_session
+from aiohttp_session import setup as setup_session_middleware
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from .keys import DB, SESSION, USER
+from .models import User
+from .settings import Settings, session_secret
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def setup(app: web.Application, config: Settings) -> None:
+    """Install the session middleware, then the one that loads the current user."""
+    # Fernet wants 32 bytes; any secret of 32+ characters is stretched to exactly that.
+    key = hashlib.sha256(session_secret(config).encode()).digest()
+    storage = EncryptedCookieStorage(
+        key,
+        cookie_name=config.session.cookie_name,
+        max_age=config.session.max_age,
+        secure=config.session.secure,
+        httponly=True,
+        samesite="Lax",
+    )
+    setup_session_middleware(app, storage)
+    app.middlewares.append(user_middleware)
+
+
+@web.middleware
+async def user_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Load the session and the current user once per request, for views and templates.
+
+    Without a session cookie nothing is decrypted and the database is not asked: the
+    anonymous path stays cheap.
+    """
+    session = request[SESSION] = await get_session(request)
+    request[USER] = await _load_user(request, session) if not session.new else None
+    return await handler(request)
+
+
+async def _load_user(request: web.Request, session: Session) -> User | None:
+    user_id = session.get("uid")
+    if user_id is None:
+        return None
+    user = await User.get(request.app[DB], user_id)
+    if user is None or user.session_epoch != session.get("epoch"):
+        session.clear()  # logged out elsewhere, or the account is gone
+        return None
+    return user
+
+
+async def log_in(request: web.Request, user: User) -> Session:
+    """Start a brand-new session for `user`, with a fresh CSRF token."""
+    session = request[SESSION] = await new_session(request)
+    session["uid"] = user.id
+    session["epoch"] = user.session_epoch
+    session["csrf"] = secrets.token_urlsafe(32)
+    request[USER] = user
+    return session
+
+
+async def log_out(request: web.Request) -> None:
+    """End the session here and, by bumping the epoch, every copy of its cookie."""
+    user = request[USER]
+    if user is not None:
+        user.session_epoch += 1
+        await user.save(request.app[DB])
+    request[SESSION].invalidate()
+    request[USER] = None
+
+
+def login_url(request: web.Request) -> str:
+    """Where an anonymous visitor is sent: /login?next=<this page> (GET only)."""
+    if request.method == "GET":
+        return f"/login?next={quote(request.path_qs, safe='/')}"
+    return "/login"
+
+
+def login_required(handler: Handler) -> Handler:
+    """Let only logged-in users through; others get 303 to /login, or 401 under /api/."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        if request[USER] is None:
+            if request.path.startswith("/api/"):
+                raise web.HTTPUnauthorized(text="You need to log in to do that.")
+            raise web.HTTPSeeOther(login_url(request))
+        return await handler(request)
+
+    return wrapper
+
+
+def may_edit(user: User | None, owner_id: int) -> bool:
+    return user is not None and (user.is_admin or user.id == owner_id)
+
+
+def check_owner(request: web.Request, *owner_ids: int) -> None:
+    """403 unless the current user is one of `owner_ids` or an admin.
+
+    Call it after the object was found (a missing object is 404 first).
+    """
+    if not any(may_edit(request[USER], owner_id) for owner_id in owner_ids):
+        raise web.HTTPForbidden(text="You are not allowed to change this.")
+
+
+def safe_next(target: str | None) -> str:
+    """`target` if it is a local path (/x, not //host or /\\host), else "/"."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target[1:2] in ("/", "\\")
+        or any(ch == "\\" or ord(ch) < 32 or ord(ch) == 127 for ch in target)
+    ):
+        return "/"
+    return target
+
+
+def flash(request: web.Request, message: str, category: str = "info") -> None:
+    """Show `message` once, on the next page rendered for this session."""
+    session = request[SESSION]
+    session["flash"] = [*session.get("flash", []), [category, message]]
+
+
+def pop_flashes(request: web.Request) -> list[list[str]]:
+    session = request.get(SESSION)
+    if session is None or "flash" not in session:
+        return []
+    return session.pop("flash")
