@@ -1,0 +1,188 @@
+"""File uploads: the /files page, streamed uploads, downloads, inline images, deletion.
+
+Files live in `uploads.directory` under random names and are only ever served by these
+views (never as static files), with a sniffed content type from a short allow-list and
+`X-Content-Type-Options: nosniff`, so an uploaded .html or .svg can never run as a page.
+Checks run in the contract's order: CSRF (middleware), login, 404, 403, 400.
+"""
+
+import asyncio
+import logging
+from pathlib import Path
+
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
+
+from .. import uploads
+from ..auth import check_owner, flash, login_required, may_edit
+from ..csrf import streams_multipart
+from ..db import Database
+from ..keys import CONFIG, DB, MULTIPART, USER
+from ..models import File
+from ..settings import Settings
+from ..templating import render
+from .common import get_or_404, page_number
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 50
+FIELD = "file"
+MAX_SKIPPED_PARTS = 10  # other fields tolerated before the file part
+IMAGE_CACHE = "public, max-age=3600"
+# Extra safety should a browser ever open a served file as a document.
+FILE_CSP = "default-src 'none'; sandbox"
+
+
+def uploads_dir(request: web.Request) -> Path:
+    return Settings.resolve(request.app[CONFIG].uploads.directory)
+
+
+def image_markdown(file: File) -> str:
+    """The Markdown that shows this image in a post: ![name](/files/<id>/image)."""
+    alt = "".join(ch for ch in file.original_name if ch not in "[]\\")
+    return f"![{alt}](/files/{file.id}/image)"
+
+
+async def _render_page(request: web.Request, error: str | None = None) -> web.Response:
+    number = page_number(request)
+    query = File.select(request.app[DB]).where(user_id=request[USER].id)
+    page = await query.order_by("-created_at", "-id").paginate(number, PER_PAGE)
+    if number > 1 and not page.items:
+        raise web.HTTPNotFound(text="There is no such page.")
+    context = {
+        "page": page,
+        "files": page.items,
+        "errors": {"file": error} if error else {},
+        "max_size": uploads.human_size(request.app[CONFIG].uploads.max_size),
+        "human_size": uploads.human_size,
+        "image_types": uploads.IMAGE_TYPES,
+        "image_markdown": image_markdown,
+    }
+    return render(request, "files.html", context, status=400 if error else 200)
+
+
+@login_required
+async def files_page(request: web.Request) -> web.Response:
+    """The user's files, newest first, and the upload form. 404 for a bad `page`."""
+    return await _render_page(request)
+
+
+async def _file_part(request: web.Request) -> BodyPartReader | None:
+    """The `file` part of the multipart body, or None when there is none (or no file in
+    it: a browser sends an empty file name when none was chosen). Raises 400 for a body
+    that is not multipart."""
+    reader = request.get(MULTIPART)
+    if reader is None:  # the token came in the X-CSRF-Token header
+        if request.content_type != "multipart/form-data":
+            raise web.HTTPBadRequest(text="Send the file as multipart/form-data.")
+        reader = await request.multipart()
+    for _ in range(MAX_SKIPPED_PARTS):
+        part = await reader.next()
+        if part is None:
+            return None
+        if isinstance(part, BodyPartReader) and part.name == FIELD:
+            return part if part.filename else None
+        await part.release()  # another field: read past it without keeping it
+    return None
+
+
+async def _record(db: Database, user_id: int, name: str, received: uploads.Received) -> File:
+    """Insert the row for a stored file, or remove the file if that fails."""
+    try:
+        return await File.create(
+            db,
+            user_id=user_id,
+            original_name=name,
+            stored_name=received.path.name,
+            content_type=received.content_type,
+            size=received.size,
+            sha256=received.sha256,
+        )
+    except BaseException:
+        await uploads.remove(received.path)
+        raise
+
+
+async def _receive_file(request: web.Request) -> tuple[str, uploads.Received] | None:
+    """The cleaned name and the stored bytes of the `file` part; None if there is none.
+
+    Raises 413 over `uploads.max_size` (nothing is kept), 400 for a malformed body.
+    """
+    try:
+        part = await _file_part(request)
+        if part is None:
+            return None
+        max_size = request.app[CONFIG].uploads.max_size
+        received = await uploads.receive(part, uploads_dir(request), max_size)
+    except (BadHttpMessage, ValueError) as exc:  # what aiohttp raises for a broken body
+        raise web.HTTPBadRequest(text="The upload could not be read.") from exc
+    return uploads.clean_filename(part.filename), received
+
+
+@login_required
+@streams_multipart
+async def upload(request: web.Request) -> web.Response:
+    """Store the `file` part of a multipart form and 303 to /files.
+
+    The CSRF middleware has read the first part (the token). Raises 413 over
+    `uploads.max_size` and 400 for a malformed body, leaving no file and no row; answers
+    400 with the page again when there is no file. An empty file is accepted.
+    """
+    stored = await _receive_file(request)
+    if stored is None:
+        return await _render_page(request, error="Choose a file to upload.")
+    name, received = stored
+    # Shielded: once the bytes are on disk, a cancellation (shutdown) must not split the
+    # file from its row; _record finishes, or removes the file.
+    await asyncio.shield(_record(request.app[DB], request[USER].id, name, received))
+    flash(request, "File uploaded.", "success")
+    raise web.HTTPSeeOther("/files")
+
+
+async def _serve(request: web.Request, file: File, disposition: str) -> web.FileResponse:
+    path = uploads_dir(request) / file.stored_name
+    if not await uploads.in_thread(path.is_file):
+        log.warning("File %s is in the database but not on disk: %s", file.id, path)
+        raise web.HTTPNotFound()
+    headers = {
+        "Content-Type": file.content_type,
+        "Content-Disposition": uploads.content_disposition(disposition, file.original_name),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": FILE_CSP,
+    }
+    return web.FileResponse(path, headers=headers)
+
+
+@login_required
+async def download(request: web.Request) -> web.FileResponse:
+    """The file's bytes as an attachment. 404 if missing, 403 unless the owner or an admin."""
+    file = await get_or_404(File, request.app[DB], request.match_info["id"])
+    if not may_edit(request[USER], file.user_id):
+        raise web.HTTPForbidden(text="Only the owner of this file can download it.")
+    return await _serve(request, file, "attachment")
+
+
+async def image(request: web.Request) -> web.FileResponse:
+    """An uploaded image, inline and public, for posts: ![alt](/files/<id>/image).
+
+    404 if the file is missing or is not a PNG, JPEG, GIF or WebP image.
+    """
+    file = await get_or_404(File, request.app[DB], request.match_info["id"])
+    if file.content_type not in uploads.IMAGE_TYPES:
+        raise web.HTTPNotFound()
+    response = await _serve(request, file, "inline")
+    response.headers["Cache-Control"] = IMAGE_CACHE
+    return response
+
+
+@login_required
+async def delete_file(request: web.Request) -> web.Response:
+    """Delete the row, then the file on disk, and 303 to /files. 404 if missing, 403
+    unless the owner or an admin."""
+    db = request.app[DB]
+    file = await get_or_404(File, db, request.match_info["id"])
+    check_owner(request, file.user_id)
+    await file.delete(db)
+    await uploads.remove(uploads_dir(request) / file.stored_name)
+    flash(request, "The file was deleted.", "success")
+    raise web.HTTPSeeOther("/files")
