@@ -1,0 +1,120 @@
+"""The render-only ceiling: plain aiohttp rendering the scaffold's home template.
+
+    python benchmarks/peers/render_only.py --db /path/bench.db --port 8001 [--per-page 20]
+
+The newest `--per-page` posts and their authors are read from the database once, at
+start-up, and kept in memory: requests touch no database, no session, no middleware. The
+Jinja2 environment is configured as in www/templating.py and the context is the one an
+anonymous visitor gets, so the HTML is the scaffold's home page, byte for byte. What the
+scaffold's home page costs beyond this is its database work and its middlewares.
+"""
+
+import argparse
+import hashlib
+import sqlite3
+import sys
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import NamedTuple
+
+import jinja2
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+BLOG_COLUMNS = "id, user_id, title, summary, content, created_at, updated_at"
+
+
+class Page(NamedTuple):
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+
+def static_urls() -> dict[str, str]:
+    static = ROOT / "static"
+    urls = {}
+    for path in sorted(static.rglob("*")):
+        if path.is_file():
+            name = path.relative_to(static).as_posix()
+            urls[name] = f"/static/{name}?v={hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+    return urls
+
+
+def load_posts(db_path: str, per_page: int) -> tuple[list, int]:
+    """[(post, author), ...] of the first page, and the number of posts."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            f"SELECT {BLOG_COLUMNS} FROM blogs ORDER BY created_at DESC, id DESC LIMIT ?",
+            (per_page,),
+        ).fetchall()
+        total = conn.execute("SELECT COUNT(*) FROM blogs").fetchone()[0]
+        users = dict(conn.execute("SELECT id, name FROM users").fetchall())
+    finally:
+        conn.close()
+    posts = []
+    for id_, user_id, title, summary, content, created_at, updated_at in rows:
+        post = SimpleNamespace(
+            id=id_,
+            user_id=user_id,
+            title=title,
+            summary=summary,
+            content=content,
+            created_at=datetime.fromisoformat(created_at),
+            updated_at=datetime.fromisoformat(updated_at),
+        )
+        posts.append((post, SimpleNamespace(id=user_id, name=users[user_id])))
+    return posts, total
+
+
+def make_app(db_path: str, per_page: int) -> web.Application:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static"] = static_urls().__getitem__
+    template = env.get_template("index.html")
+    posts, total = load_posts(db_path, per_page)
+    page = Page([post for post, _ in posts], 1, per_page, total)
+
+    async def home(request: web.Request) -> web.Response:
+        context = {
+            "request": request,
+            "current_user": None,
+            "csrf_token": None,
+            "flashes": [],
+            "posts": posts,
+            "page": page,
+        }
+        return web.Response(text=template.render(context), content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", home)
+    return app
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", required=True, help="the seeded benchmark database")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--per-page", type=int, default=20)
+    args = parser.parse_args()
+    app = make_app(args.db, args.per_page)
+    try:
+        import uvloop  # the scaffold's `python -m www` runs on uvloop too
+
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, loop=loop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
