@@ -28,7 +28,7 @@ run: install $(DB_FILE) ## Serve on http://127.0.0.1:8080 (creates a sample data
 	$(BIN)/python -m www
 
 dev: install $(DB_FILE) ## Serve with auto-reload on code changes (aiohttp-devtools)
-	$(BIN)/adev runserver www/app.py --app-factory create_app --root . --port 8080 --no-livereload
+	WWW_TEMPLATES__AUTO_RELOAD=true $(BIN)/adev runserver www/app.py --app-factory create_app --root . --port 8080 --no-livereload
 
 init-db: install ## Create the tables of the configured database (ARGS=--sample, --drop)
 	$(BIN)/python init_db.py $(ARGS)

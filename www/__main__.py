@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         app,
         host=args.host or settings.server.host,
         port=settings.server.port if args.port is None else args.port,
+        backlog=settings.server.backlog,
         shutdown_timeout=settings.server.shutdown_timeout,
         access_log=web.access_logger if settings.logging.access_log else None,
         loop=new_event_loop(),

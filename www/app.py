@@ -33,7 +33,7 @@ def create_app(config: Settings | None = None) -> web.Application:
     app[PUBSUB] = InProcessPubSub()  # 3. comment fan-out, and the sockets listening to it
     app[SOCKETS] = set()
     app.on_shutdown.append(live.close_sockets)
-    templating.setup(app)  # 4. templates
+    templating.setup(app, auto_reload=config.templates.auto_reload)  # 4. templates
     auth.setup(app, config)  # 5. sessions, then the current user on each request
     app.middlewares.append(csrf_middleware)  # 6. CSRF check of unsafe requests
     setup_routes(app)  # 7. routes and static files

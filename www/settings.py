@@ -37,6 +37,7 @@ class ConfigError(Exception):
 class ServerSettings:
     host: str
     port: int
+    backlog: int
     shutdown_timeout: float
 
 
@@ -75,6 +76,11 @@ class BlogSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class TemplateSettings:
+    auto_reload: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class LoggingSettings:
     level: str
     access_log: bool
@@ -88,6 +94,7 @@ class Settings:
     passwords: PasswordSettings
     uploads: UploadSettings
     blog: BlogSettings
+    templates: TemplateSettings
     logging: LoggingSettings
 
     @staticmethod
@@ -99,6 +106,7 @@ class Settings:
 # Range checks beyond the type: key -> (test, what the value must be).
 CHECKS = {
     "server.port": (lambda v: 0 <= v <= 65535, "must be between 0 and 65535"),
+    "server.backlog": (lambda v: v >= 1, "must be at least 1"),
     "server.shutdown_timeout": (lambda v: v >= 0, "must not be negative"),
     "db.readers": (lambda v: 1 <= v <= 32, "must be between 1 and 32"),
     "db.busy_timeout_ms": (lambda v: v >= 0, "must not be negative"),

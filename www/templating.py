@@ -1,17 +1,19 @@
 """Jinja2 templates through aiohttp-jinja2, and `static()` URLs that bust caches.
 
 Views call `render(request, "page.html", {...})`; every template also sees `request`,
-`current_user`, `csrf_token()`, `flashes` and the `static()` helper.
+`current_user`, `csrf_token()`, `flashes`, the `static()` helper and the `date` filter.
 """
 
 import functools
 import hashlib
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from .auth import pop_flashes
 from .csrf import get_token
@@ -36,22 +38,33 @@ def static_urls(root: str = "/static/") -> dict[str, str]:
     return urls
 
 
-def setup(app: web.Application) -> None:
-    app[STATIC_URLS] = urls = static_urls()
+def format_date(value: datetime) -> Markup:
+    """`{{ post.created_at|date }}`: a <time> element, e.g. 05 May 2026."""
+    return Markup('<time datetime="{}">{}</time>').format(
+        value.isoformat(), value.strftime("%d %b %Y")
+    )
 
-    def static(name: str) -> str:
-        """URL of a file under static/; a typo fails loudly instead of a silent 404."""
-        return urls[name]
 
+def configure(env: jinja2.Environment, urls: dict[str, str]) -> None:
+    """Add the helpers every template uses: `static()` and the `date` filter."""
+    # A typo in static("...") fails loudly (KeyError) instead of linking to a 404.
+    env.globals["static"] = urls.__getitem__
+    env.filters["date"] = format_date
+
+
+def setup(app: web.Application, *, auto_reload: bool = False) -> None:
+    """Templates from templates/, autoescaped; `auto_reload` re-reads edited files."""
+    app[STATIC_URLS] = static_urls()
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=auto_reload,
         default_helpers=False,
     )
-    env.globals["static"] = static
+    configure(env, app[STATIC_URLS])
 
 
 def render(

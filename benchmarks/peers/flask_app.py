@@ -4,28 +4,31 @@
         --chdir benchmarks/peers flask_app:app
 
 It renders the scaffold's own templates (../../templates) with the same Jinja2 options,
-the same `static()` URLs and the same context an anonymous visitor gets (current_user
-None, csrf_token, flashes []), and Markdown through markdown-it-py configured and cached
-as in www/markdown.py, so the HTML is byte-for-byte the scaffold's. The SQL is what the
-scaffold's ORM sends: the page of posts (all columns), their authors, the count; the post,
-its comments, their users. One sqlite3 connection per worker process, opened once: the
-fastest way to use sqlite3 from Flask, so the baseline is not handicapped.
+the same helpers (www.templating.configure) and the same context an anonymous visitor
+gets (current_user None, csrf_token, flashes []), and Markdown through www/markdown.py,
+so the HTML is byte-for-byte the scaffold's. The SQL is what the scaffold's ORM sends:
+the page of posts (all columns), their authors, the count; the post, its comments, their
+users. One sqlite3 connection per worker process, opened once: the fastest way to use
+sqlite3 from Flask, so the baseline is not handicapped.
 """
 
-import hashlib
 import os
 import sqlite3
+import sys
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from flask import Flask, abort, render_template, request
-from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-TEMPLATES = ROOT / "templates"
-STATIC = ROOT / "static"
+sys.path.insert(0, str(ROOT))
+
+# The scaffold's own template helpers and Markdown renderer: the same work per page.
+from www.markdown import render_markdown  # noqa: E402
+from www.templating import TEMPLATES_DIR as TEMPLATES  # noqa: E402
+from www.templating import configure, static_urls  # noqa: E402
+
 DB_PATH = os.environ.get("BENCH_DB", str(ROOT / "data" / "www.db"))
 PER_PAGE = int(os.environ.get("BENCH_PER_PAGE", "20"))
 
@@ -81,39 +84,9 @@ def comment_from(row) -> Comment:
     return Comment(*row[:4], datetime.fromisoformat(row[4]))
 
 
-def static_urls() -> dict[str, str]:
-    """The scaffold's cache-busting URLs: /static/<name>?v=<sha256[:12]>."""
-    urls = {}
-    for path in sorted(STATIC.rglob("*")):
-        if path.is_file():
-            name = path.relative_to(STATIC).as_posix()
-            urls[name] = f"/static/{name}?v={hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
-    return urls
-
-
-def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "typographer": False})
-    md.enable(["table", "strikethrough"])
-
-    def link_open(renderer, tokens, idx, options, env):
-        tokens[idx].attrSet("rel", "nofollow noopener ugc")
-        return renderer.renderToken(tokens, idx, options, env)
-
-    md.add_render_rule("link_open", link_open)
-    return md
-
-
-_MD = _markdown()
-
-
-@lru_cache(maxsize=64)
-def render_markdown(source: str) -> str:
-    return _MD.render(source)
-
-
 app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=None)
 app.jinja_options = {**app.jinja_options, "trim_blocks": True, "lstrip_blocks": True}
-app.jinja_env.globals["static"] = static_urls().__getitem__
+configure(app.jinja_env, static_urls())
 
 _conn: sqlite3.Connection | None = None
 

@@ -10,7 +10,6 @@ scaffold's home page costs beyond this is its database work and its middlewares.
 """
 
 import argparse
-import hashlib
 import sqlite3
 import sys
 from datetime import datetime
@@ -22,6 +21,10 @@ import jinja2
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT))
+
+from www.templating import TEMPLATES_DIR, configure, static_urls  # noqa: E402
+
 BLOG_COLUMNS = "id, user_id, title, summary, content, created_at, updated_at"
 
 
@@ -30,16 +33,6 @@ class Page(NamedTuple):
     page: int
     per_page: int
     total: int
-
-
-def static_urls() -> dict[str, str]:
-    static = ROOT / "static"
-    urls = {}
-    for path in sorted(static.rglob("*")):
-        if path.is_file():
-            name = path.relative_to(static).as_posix()
-            urls[name] = f"/static/{name}?v={hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
-    return urls
 
 
 def load_posts(db_path: str, per_page: int) -> tuple[list, int]:
@@ -71,12 +64,12 @@ def load_posts(db_path: str, per_page: int) -> tuple[list, int]:
 
 def make_app(db_path: str, per_page: int) -> web.Application:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(ROOT / "templates"),
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals["static"] = static_urls().__getitem__
+    configure(env, static_urls())
     template = env.get_template("index.html")
     posts, total = load_posts(db_path, per_page)
     page = Page([post for post, _ in posts], 1, per_page, total)
