@@ -122,7 +122,7 @@ def test_missing_key_in_defaults_is_reported(monkeypatch, tmp_path):
     defaults = write(tmp_path, "server: {host: h, port: 1}\n", "default.yaml")
     monkeypatch.setattr("www.settings.DEFAULT_CONFIG", defaults)
     monkeypatch.setattr("www.settings.PROJECT_ROOT", tmp_path)
-    with pytest.raises(ConfigError, match=r"default.yaml: server.shutdown_timeout: missing key"):
+    with pytest.raises(ConfigError, match=r"default.yaml: server.backlog: missing key"):
         load_settings(environ={})
 
 
