@@ -4,9 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB_FILE := data/www.db
+CHROMIUM ?= /usr/bin/chromium
+E2E_STAMP := $(VENV)/.e2e-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run dev init-db test lint format bench bench-orm clean
+.PHONY: help install run dev init-db test e2e lint format bench bench-orm clean
 
 help: ## Show this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +37,24 @@ init-db: install ## Create the tables of the configured database (ARGS=--sample,
 
 test: install ## Run the test suite with coverage
 	$(BIN)/pytest $(ARGS)
+
+$(E2E_STAMP): tests/e2e/requirements.txt | $(STAMP)
+	$(BIN)/python -m pip install --quiet -r tests/e2e/requirements.txt
+	touch $(E2E_STAMP)
+
+e2e: install $(E2E_STAMP) ## End-to-end tests in headless Chromium (Playwright; not in `make test`)
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Chromium (apt-get install chromium)..."; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		else \
+			echo "make e2e needs Chromium at $(CHROMIUM)."; \
+			echo "Install it as root: apt-get update && apt-get install chromium"; \
+			echo "(or run make e2e CHROMIUM=/path/to/chromium)"; \
+			exit 1; \
+		fi; }
+	@test -x $(CHROMIUM) || { echo "Chromium is still missing at $(CHROMIUM)"; exit 1; }
+	E2E_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -o addopts="" -p no:cacheprovider -ra --strict-markers tests/e2e $(ARGS)
 
 lint: install ## Check style and common bugs with ruff
 	$(BIN)/ruff check .

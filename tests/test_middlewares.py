@@ -41,7 +41,7 @@ async def test_405_keeps_allow_header(client):
     resp = await client.post("/healthz")
     assert resp.status == 405
     assert "GET" in resp.headers["Allow"]
-    assert "Method Not Allowed" in await resp.text()
+    assert "Method not allowed" in await resp.text()
 
 
 async def test_500_hides_the_exception(client, caplog):

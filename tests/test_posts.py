@@ -89,7 +89,7 @@ async def test_post_page_renders_markdown_and_comments(auth, client, app):
     resp = await client.get(f"/posts/{post.id}")
     assert resp.status == 200
     body = await resp.text()
-    assert "<h1>Heading</h1>" in body
+    assert "<h2>Heading</h2>" in body
     assert "<em>text</em>" in body
     assert 'rel="nofollow noopener ugc"' in body
     assert f'id="comment-{first.id}"' in body and f'id="comment-{second.id}"' in body

@@ -69,7 +69,7 @@ def user_message(exc: web.HTTPException) -> str | None:
 
 def status_title(status: int) -> str:
     try:
-        return http.HTTPStatus(status).phrase
+        return http.HTTPStatus(status).phrase.capitalize()  # "Method not allowed"
     except ValueError:
         return "Error"
 
