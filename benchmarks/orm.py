@@ -6,15 +6,18 @@ Each side has its own temporary database file with the same schema (created by
 ``Database.create_all``), the same pragmas and the same data, and runs the same SQL.
 Inserts start from the same dicts holding datetimes: the raw side turns them into
 parameter tuples (formatting the timestamps), the ORM validates and converts them. The
-"ready-made tuples" row shows raw executemany alone, for reference. Each case runs
-``--repeat`` times, alternating which side goes first; the best time of each side
-is reported (the minimum is the least disturbed by whatever else the machine does).
+"ready-made tuples" row shows raw executemany alone, for reference.
+
+Each case runs as ``--repeat`` pairs of runs, one per side, back to back (alternating
+which goes first). The table shows the median time of each side, and the median of the
+pairs' ratios: the two runs of a pair share whatever else the machine is doing.
 """
 
 import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -67,8 +70,8 @@ def as_tuple(row: dict) -> tuple:
         row["title"],
         row["summary"],
         row["content"],
-        row["created_at"].isoformat(timespec="microseconds"),
-        row["updated_at"].isoformat(timespec="microseconds"),
+        row["created_at"].isoformat(),
+        row["updated_at"].isoformat(),
     )
 
 
@@ -208,20 +211,21 @@ async def main(repeat: int) -> list[dict]:
         try:
             for name, setup, target in CASES:
                 run_raw, run_orm = setup(raw, orm_db)
-                raw_ms = orm_ms = float("inf")
-                for i in range(repeat):  # alternate which side goes first
-                    for side in (run_raw, run_orm) if i % 2 == 0 else (run_orm, run_raw):
-                        elapsed = await timed(side)
-                        if side is run_raw:
-                            raw_ms = min(raw_ms, elapsed)
-                        else:
-                            orm_ms = min(orm_ms, elapsed)
+                raw_times, orm_times = [], []
+                for i in range(repeat):  # a pair of runs, alternating which side goes first
+                    if i % 2:
+                        orm_times.append(await timed(run_orm))
+                        raw_times.append(await timed(run_raw))
+                    else:
+                        raw_times.append(await timed(run_raw))
+                        orm_times.append(await timed(run_orm))
+                ratios = [orm / raw for raw, orm in zip(raw_times, orm_times, strict=True)]
                 results.append(
                     {
                         "case": name,
-                        "raw_ms": raw_ms,
-                        "orm_ms": orm_ms,
-                        "ratio": orm_ms / raw_ms,
+                        "raw_ms": statistics.median(raw_times),
+                        "orm_ms": statistics.median(orm_times),
+                        "ratio": statistics.median(ratios),
                         "target": target,
                     }
                 )
@@ -250,7 +254,7 @@ def print_table(results: list[dict]) -> bool:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="runs per case (best is kept)")
+    parser.add_argument("--repeat", type=int, default=9, help="pairs of runs per case")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     results = asyncio.run(main(args.repeat))

@@ -491,10 +491,13 @@ async def test_cancelling_while_begin_waits_for_another_process(database):
         task = asyncio.create_task(database.transaction().__aenter__())
         await asyncio.sleep(0.1)  # BEGIN IMMEDIATE is waiting out busy_timeout (1 s)
         task.cancel()
+        await asyncio.sleep(0.1)  # the task now waits for its clean-up...
+        task.cancel()  # ...which a second cancellation must not stop
         with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(task, TIMEOUT)  # once BEGIN has given up
-        assert not database._write_lock.locked()
-        assert not database._writer.in_transaction
+            await task
+        async with asyncio.timeout(TIMEOUT):
+            async with database._write_lock:  # freed once BEGIN has given up
+                assert not database._writer.in_transaction
     finally:
         other.execute("ROLLBACK")
         other.close()
@@ -516,12 +519,13 @@ async def test_a_failed_commit_rolls_back_and_raises(database):
     assert not database._writer.in_transaction
 
 
-async def test_a_failed_rollback_is_raised_with_the_original_error_attached(database):
-    with pytest.raises(DatabaseError, match="no transaction is active") as info:
+async def test_a_failed_rollback_is_logged_not_raised_over_the_error(database, caplog):
+    with pytest.raises(RuntimeError, match="original"), caplog.at_level(logging.ERROR):
         async with database.transaction() as tx:
             await tx.execute("COMMIT")  # the caller ended the transaction behind our back
             raise RuntimeError("original")
-    assert isinstance(info.value.__cause__.__context__, RuntimeError)
+    assert "ROLLBACK failed" in caplog.text
+    assert "no transaction is active" in caplog.text
     assert not database._write_lock.locked()
 
 

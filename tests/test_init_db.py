@@ -1,6 +1,7 @@
 """init_db.py: tables, sample data, --drop, and one-line errors."""
 
 import io
+import os
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +18,7 @@ TABLES = {"users", "blogs", "comments", "files"}
 @pytest.fixture
 def config(tmp_path, monkeypatch):
     """An overlay pointing db.url at a temporary file, with cheap password hashing."""
-    for name in list(sys.modules["os"].environ):
+    for name in list(os.environ):
         if name.startswith("WWW_"):
             monkeypatch.delenv(name)  # the developer's own settings must not leak in
     path = tmp_path / "test.yaml"

@@ -200,10 +200,14 @@ class Transaction:
             return
         try:
             await self._run("COMMIT" if exc_type is None else "ROLLBACK")
-        except BaseException:
-            await asyncio.shield(self._db._recover(self._conn))
-            raise
-        self._db._write_lock.release()
+        except BaseException as error:
+            await asyncio.shield(self._db._recover(self._conn))  # frees the writer
+            if exc_type is None or isinstance(error, asyncio.CancelledError):
+                raise
+            # A failed ROLLBACK must not hide the error that caused it: that one goes on.
+            log.exception("ROLLBACK failed")
+        else:
+            self._db._write_lock.release()
 
     async def _run(self, sql: str) -> None:
         if self._db._writer is not self._conn:
@@ -324,7 +328,7 @@ class Database:
     async def ping(self) -> bool:
         """True if a reader answers ``SELECT 1``. Never raises (except on cancellation)."""
         try:
-            return await self._read("SELECT 1", ()) == [(1,)]
+            return await self.fetchall("SELECT 1") == [(1,)]
         except Exception:
             return False
 
@@ -367,7 +371,11 @@ class Database:
             raise DatabaseError("the database is not open")
         return self._writer
 
-    async def _read(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run a read query; inside this task's transaction it sees that transaction's writes."""
+        tx = self._active_transaction()
+        if tx is not None:
+            return await tx.fetchall(sql, params)
         readers, load = self._readers, self._reader_load
         if not readers:
             raise DatabaseError("the database is not open")
@@ -382,13 +390,6 @@ class Database:
         finally:
             load[index] -= 1
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        """Run a read query; inside this task's transaction it sees that transaction's writes."""
-        tx = self._active_transaction()
-        if tx is not None:
-            return await tx.fetchall(sql, params)
-        return await self._read(sql, params)
-
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
@@ -402,10 +403,9 @@ class Database:
         tx = self._active_transaction()
         if tx is not None:
             return await tx.execute(sql, params)
-        writer = self._writer_connection()
         async with self._write_lock:
             try:
-                cursor = await writer.execute(sql, params)
+                cursor = await self._writer_connection().execute(sql, params)
             except sqlite3.Error as exc:
                 raise self.dialect.translate_error(exc) from exc
             return ExecResult(cursor.rowcount, cursor.lastrowid)
