@@ -7,8 +7,9 @@ from aiohttp import web
 
 from . import auth, templating
 from .csrf import csrf_middleware
+from .cache import QueryCache
 from .db import Database
-from .keys import CONFIG, DB, PUBSUB, SOCKETS
+from .keys import CONFIG, DB, PUBSUB, QUERIES, SOCKETS
 from .middlewares import error_middleware, security_headers
 from .pubsub import InProcessPubSub
 from .routes import setup_routes
@@ -30,6 +31,7 @@ def create_app(config: Settings | None = None) -> web.Application:
         busy_timeout_ms=config.db.busy_timeout_ms,
     )
     app.cleanup_ctx.append(database_ctx)
+    app[QUERIES] = QueryCache(app[DB])
     app[PUBSUB] = InProcessPubSub()  # 3. comment fan-out, and the sockets listening to it
     app[SOCKETS] = set()
     app.on_shutdown.append(live.close_sockets)

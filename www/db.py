@@ -332,6 +332,16 @@ class Database:
         except Exception:
             return False
 
+    async def data_version(self) -> int:
+        """A number that changes whenever a change is committed, by any connection or process.
+
+        SQLite keeps it per connection, so it is always asked of the first reader: a cache of
+        query results can check in one round trip that it is still current.
+        """
+        if not self._readers:
+            raise DatabaseError("the database is not open")
+        return (await self._readers[0].execute_fetchall("PRAGMA data_version"))[0][0]
+
     def transaction(self) -> Transaction:
         """A new transaction, or a savepoint if this task is already inside one."""
         current = self._active_transaction()

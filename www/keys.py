@@ -7,6 +7,7 @@ checker know that `app[DB]` is a Database.
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp_session import Session
 
+from .cache import QueryCache
 from .db import Database
 from .models import User
 from .pubsub import InProcessPubSub
@@ -15,6 +16,7 @@ from .settings import Settings
 # On the application
 CONFIG = web.AppKey("config", Settings)
 DB = web.AppKey("db", Database)
+QUERIES = web.AppKey("queries", QueryCache)  # results shared by every visitor (www/cache.py)
 STATIC_URLS = web.AppKey("static_urls", dict[str, str])
 PUBSUB = web.AppKey("pubsub", InProcessPubSub)
 # Open WebSockets, closed with 1001 (going away) when the server shuts down.

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..auth import check_owner, flash, login_required, may_edit
 from ..forms import clean_comment, clean_post
-from ..keys import CONFIG, DB, USER
+from ..keys import CONFIG, DB, QUERIES, USER
 from ..markdown import render_markdown
 from ..models import Blog, Comment, User
 from ..templating import render
@@ -16,44 +16,58 @@ from . import live
 from .common import get_or_404, page_number
 
 
-async def _post_list(request: web.Request, template: str, query, context: dict):
+async def _post_list(request: web.Request, template: str, author_id: int | None, context):
+    """Render a page of posts (all, or one author's) with their authors, newest first."""
     db = request.app[DB]
-    number = page_number(request)
-    page = await query.order_by("-created_at", "-id").paginate(
-        number, request.app[CONFIG].blog.per_page
-    )
-    if number > 1 and not page.items:
+    number, per_page = page_number(request), request.app[CONFIG].blog.per_page
+
+    async def load():
+        query = Blog.select(db) if author_id is None else Blog.select(db).where(user_id=author_id)
+        page = await query.order_by("-created_at", "-id").paginate(number, per_page)
+        authors = await User.get_many(db, (post.user_id for post in page.items))
+        return page, [(post, authors[post.user_id]) for post in page.items]
+
+    # The same for every visitor: shared until the database changes (www/cache.py).
+    page, posts = await request.app[QUERIES].get(("posts", author_id, number, per_page), load)
+    if number > 1 and not posts:
         raise web.HTTPNotFound(text="There is no such page.")
-    authors = await User.get_many(db, (post.user_id for post in page.items))
-    posts = [(post, authors[post.user_id]) for post in page.items]
     return render(request, template, {**context, "posts": posts, "page": page})
 
 
 async def index(request: web.Request) -> web.Response:
     """The home page: newest posts first, `blog.per_page` a page. 404 for a bad page."""
-    return await _post_list(request, "index.html", Blog.select(request.app[DB]), {})
+    return await _post_list(request, "index.html", None, {})
 
 
 async def user_profile(request: web.Request) -> web.Response:
     """A user's posts. 404 if the user does not exist."""
-    db = request.app[DB]
-    user = await get_or_404(User, db, request.match_info["id"])
-    query = Blog.select(db).where(user_id=user.id)
-    return await _post_list(request, "user.html", query, {"user": user})
+    user = await get_or_404(User, request.app[DB], request.match_info["id"])
+    return await _post_list(request, "user.html", user.id, {"user": user})
+
+
+async def _load_post(db, post_id: int):
+    """(post, author, [(comment, commenter)...]) or None: the same for every visitor."""
+    post = await Blog.get(db, post_id)
+    if post is None:
+        return None
+    comments = await Comment.select(db).where(blog_id=post.id).order_by("created_at", "id").all()
+    users = await User.get_many(db, [post.user_id, *(c.user_id for c in comments)])
+    return post, users[post.user_id], [(c, users[c.user_id]) for c in comments]
 
 
 async def post_page(request: web.Request, comment_form: dict | None = None) -> web.Response:
     """A post with its comments, oldest first. 404 if the post does not exist."""
-    db = request.app[DB]
-    post = await get_or_404(Blog, db, request.match_info["id"])
-    comments = await Comment.select(db).where(blog_id=post.id).order_by("created_at", "id").all()
-    users = await User.get_many(db, [post.user_id, *(c.user_id for c in comments)])
+    db, post_id = request.app[DB], int(request.match_info["id"])
+    found = await request.app[QUERIES].get(("post", post_id), lambda: _load_post(db, post_id))
+    if found is None:
+        raise web.HTTPNotFound()
+    post, author, comments = found
     user = request[USER]
     context = {
         "post": post,
-        "author": users[post.user_id],
+        "author": author,
         "html": render_markdown(post.content),
-        "comments": [(c, users[c.user_id]) for c in comments],
+        "comments": comments,
         "can_edit": may_edit(user, post.user_id),
         "can_delete_comment": lambda c: may_edit(user, c.user_id) or may_edit(user, post.user_id),
         "comment_form": comment_form or {"values": {}, "errors": {}},

@@ -1,0 +1,78 @@
+"""The query cache: shared results, emptied by any committed change, from any connection."""
+
+from www import DB
+from www.cache import QueryCache
+from www.db import Database
+from www.models import Blog, User
+
+
+async def make_user(db, name="alice"):
+    return await User.create(db, name=name, email=f"{name}@example.com", password_hash="x")
+
+
+async def test_hit_until_the_database_changes(db):
+    cache = QueryCache(db)
+    calls = []
+
+    async def load():
+        calls.append(1)
+        return await User.select(db).count()
+
+    assert await cache.get("users", load) == 0
+    assert await cache.get("users", load) == 0
+    assert len(calls) == 1 and cache.hits == 1
+    await make_user(db)
+    assert await cache.get("users", load) == 1  # the write emptied the cache
+    assert len(calls) == 2
+
+
+async def test_changes_from_another_connection_are_seen(db, tmp_path):
+    cache = QueryCache(db)
+
+    async def load():
+        return await User.select(db).count()
+
+    assert await cache.get("users", load) == 0
+    async with Database(tmp_path / "test.db") as other:  # as another worker process would
+        await make_user(other)
+    assert await cache.get("users", load) == 1
+
+
+async def test_result_loaded_across_a_change_is_not_kept(db):
+    cache = QueryCache(db)
+
+    async def load_then_write():
+        value = await User.select(db).count()
+        await make_user(db, f"u{value}")  # a commit while this result is being built
+        return value
+
+    assert await cache.get("k", load_then_write) == 0
+    assert await cache.get("k", load_then_write) == 1  # not served from the cache
+    assert cache.hits == 0
+
+
+async def test_oldest_entries_are_dropped(db):
+    cache = QueryCache(db, max_entries=2)
+
+    async def load():
+        return object()
+
+    first = await cache.get(1, load)
+    await cache.get(2, load)
+    assert await cache.get(1, load) is first  # 1 is now the most recent
+    await cache.get(3, load)  # evicts 2
+    assert cache.misses == 3
+    await cache.get(2, load)
+    assert cache.misses == 4
+    assert await cache.get(1, load) is not first  # evicted by 2
+
+
+async def test_pages_show_a_change_at_once(client, app):
+    user = await make_user(app[DB])
+    post = await Blog.create(app[DB], user_id=user.id, title="First title")
+    assert "First title" in await (await client.get("/")).text()
+    assert "First title" in await (await client.get(f"/posts/{post.id}")).text()
+    post.title = "Second title"
+    await post.save(app[DB])
+    assert "Second title" in await (await client.get("/")).text()
+    assert "Second title" in await (await client.get(f"/posts/{post.id}")).text()

@@ -1,0 +1,42 @@
+"""A cache of query results that is never stale: it is emptied whenever the database changes.
+
+Pages such as the home page show the same posts to every visitor, so their data can be
+shared between requests. Before each use the cache asks SQLite's `PRAGMA data_version`,
+which moves whenever any connection commits, in this process or another (several gunicorn
+workers). One cheap round trip replaces the page's queries, and a write anywhere is seen
+by the very next read. Only cache what is the same for every user, and never modify the
+objects it returns.
+"""
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
+
+from .db import Database
+
+
+class QueryCache:
+    def __init__(self, db: Database, max_entries: int = 256) -> None:
+        self.db = db
+        self.max_entries = max_entries
+        self._version: int | None = None
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self.hits = self.misses = 0
+
+    async def get(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+        """The cached result for `key`, or `await load()` when missing or out of date."""
+        version = await self.db.data_version()  # read before the data: never newer than it
+        if version != self._version:
+            self._entries.clear()
+            self._version = version
+        elif key in self._entries:
+            self.hits += 1
+            self._entries.move_to_end(key)
+            return self._entries[key]
+        self.misses += 1
+        value = await load()
+        if self._version == version:  # not cleared by another request meanwhile
+            self._entries[key] = value
+            if len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return value
