@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from . import auth, templating
-from .csrf import csrf_middleware
 from .cache import QueryCache
+from .csrf import csrf_middleware
 from .db import Database
 from .keys import CONFIG, DB, PUBSUB, QUERIES, SOCKETS
 from .middlewares import error_middleware, security_headers
