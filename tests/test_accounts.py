@@ -196,3 +196,45 @@ async def test_secure_cookie_from_settings(aiohttp_client, tmp_path):
 async def test_home_page_sets_no_cookie_for_visitors(client):
     resp = await client.get("/")
     assert "www_session" not in resp.cookies
+
+
+async def test_change_password_ends_other_sessions(auth, client, app, aiohttp_client):
+    await auth.login_as("alice")
+    other = await aiohttp_client(client.server)  # the same user on another device
+    other_auth = type(auth)(other, app)
+    assert (await other_auth.login()).status == 303
+    page = await (await client.get("/account/password")).text()
+    assert 'name="new_password"' in page
+    resp = await auth.post(
+        "/account/password", {"current_password": "correct horse", "new_password": "new secret 1"}
+    )
+    assert resp.status == 303
+    assert "Log out" in await (await client.get("/")).text()  # this session goes on
+    assert "Log out" not in await (await other.get("/")).text()  # the other one ended
+    assert (await auth.logout()).status == 303
+    assert (await auth.login(password="correct horse")).status == 400
+    assert (await auth.login(password="new secret 1")).status == 303
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"current_password": "wrong", "new_password": "new secret 1"}, "is not right"),
+        ({"current_password": "", "new_password": "new secret 1"}, "Current password is required."),
+        ({"current_password": "correct horse", "new_password": "short"}, "at least 8 characters"),
+    ],
+)
+async def test_change_password_errors(auth, app, values, message):
+    user = await auth.login_as("alice")
+    resp = await auth.post("/account/password", values)
+    assert resp.status == 400
+    body = await resp.text()
+    assert message in body
+    assert "new secret 1" not in body
+    assert (await User.get(app[DB], user.id)).password_hash == user.password_hash
+
+
+async def test_change_password_needs_login(client):
+    resp = await client.get("/account/password", allow_redirects=False)
+    assert resp.status == 303
+    assert resp.headers["Location"] == "/login?next=/account/password"

@@ -64,6 +64,13 @@ def clean_registration(data: Mapping[str, Any]) -> tuple[dict[str, str], Errors]
     return {"name": name, "email": email, "password": password}, errors
 
 
+def clean_password_change(data: Mapping[str, Any]) -> tuple[dict[str, str], Errors]:
+    errors: Errors = {}
+    current = text(data, errors, "current_password", "Current password", 1, 1024, strip=False)
+    new = text(data, errors, "new_password", "New password", 8, 128, strip=False)
+    return {"current_password": current, "new_password": new}, errors
+
+
 def clean_login(data: Mapping[str, Any]) -> tuple[dict[str, str], Errors]:
     errors: Errors = {}
     email = text(data, errors, "email", "Email", 1, 254).lower()

@@ -22,6 +22,8 @@ def setup_routes(app: web.Application) -> None:
     add("GET", "/login", accounts.login_page)
     add("POST", "/login", accounts.login)
     add("POST", "/logout", accounts.logout)
+    add("GET", "/account/password", accounts.password_page)
+    add("POST", "/account/password", accounts.change_password)
     add("GET", f"/users/{ID}", posts.user_profile)
 
     add("GET", "/posts/new", posts.new_post_page)

@@ -2,10 +2,10 @@
 
 from aiohttp import web
 
-from ..auth import flash, log_in, log_out, safe_next
+from ..auth import flash, log_in, log_out, login_required, safe_next
 from ..db import IntegrityError
-from ..forms import clean_login, clean_registration
-from ..keys import CONFIG, DB
+from ..forms import clean_login, clean_password_change, clean_registration
+from ..keys import CONFIG, DB, USER
 from ..models import User
 from ..passwords import hash_password, verify_password
 from ..templating import render
@@ -91,6 +91,34 @@ async def authenticate(request: web.Request, data) -> tuple[User | None, dict, d
         user.password_hash = await hash_password(params, values["password"])
         await user.save(db)
     return user, values, {}
+
+
+@login_required
+async def password_page(request: web.Request) -> web.Response:
+    return render(request, "password.html", {"errors": {}})
+
+
+@login_required
+async def change_password(request: web.Request) -> web.Response:
+    """Change the password, end every other session, and 303 to the user's page.
+
+    Renders the form again with 400 when the current password is wrong or the new one
+    is not 8 to 128 characters.
+    """
+    values, errors = clean_password_change(await request.post())
+    user, params = request[USER], request.app[CONFIG].passwords
+    if "current_password" not in errors:
+        ok, _ = await verify_password(params, user.password_hash, values["current_password"])
+        if not ok:
+            errors["current_password"] = "Your current password is not right."  # noqa: S105 (a message)
+    if errors:
+        return render(request, "password.html", {"errors": errors}, status=400)
+    user.password_hash = await hash_password(params, values["new_password"])
+    user.session_epoch += 1  # every other session of this user stops working
+    await user.save(request.app[DB])
+    await log_in(request, user)  # this one goes on, with the new epoch
+    flash(request, "Your password was changed. Other sessions were logged out.", "success")
+    raise web.HTTPSeeOther(f"/users/{user.id}")
 
 
 async def logout(request: web.Request) -> web.Response:
