@@ -14,6 +14,7 @@ FORMS = {
     "/posts/new": ["title", "summary", "content"],
     "/posts/{id}/edit": ["title", "summary", "content"],
     "/posts/{id}/comments": ["content"],
+    "/account/password": ["current_password", "new_password"],
 }
 
 
