@@ -323,3 +323,21 @@ async def test_forms_redirect_visitors_to_login(auth, path):
 async def test_logout_as_visitor(auth):
     resp = await auth.logout()
     assert resp.status == 303 and resp.headers["Location"] == "/"
+
+
+async def test_post_deleted_meanwhile_is_404_not_500(auth, app, monkeypatch):
+    alice = await auth.login_as()
+    post = await make_post(app, alice)
+    original_get = Blog.get
+
+    async def get_then_vanish(db, pk):
+        found = await original_get(db, pk)
+        await Blog.select(db).where(id=pk).delete()  # another request deletes it now
+        return found
+
+    token = await auth.token()
+    monkeypatch.setattr(Blog, "get", get_then_vanish)
+    data = {"title": "t", "content": "c", "csrf_token": token}
+    assert (await auth.post(f"/posts/{post.id}/edit", data)).status == 404
+    post = await make_post(app, alice)
+    assert (await auth.post(f"/posts/{post.id}/comments", data)).status == 404

@@ -35,7 +35,7 @@ def text(
         value = value.strip()
     if "\x00" in value:
         errors[name] = f"{label} must not contain NUL characters."
-    elif not _is_utf8_encodable(value):  # lone surrogates, e.g. "\ud800" from JSON
+    elif not is_utf8(value):  # lone surrogates, e.g. "\ud800" from JSON
         errors[name] = f"{label} must be valid Unicode text."
     elif low and not value:
         errors[name] = f"{label} is required."
@@ -46,7 +46,8 @@ def text(
     return value
 
 
-def _is_utf8_encodable(value: str) -> bool:
+def is_utf8(value: str) -> bool:
+    """False for text that cannot be stored: lone surrogates, as JSON's "\\ud800"."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -18,7 +18,7 @@ from aiohttp import web
 from ..auth import check_owner, log_in, log_out, login_required
 from ..csrf import get_token
 from ..db import IntegrityError
-from ..forms import Errors, clean_comment, clean_post
+from ..forms import Errors, clean_comment, clean_post, is_utf8
 from ..keys import CONFIG, DB, SESSION, USER
 from ..models import Blog, Comment, User
 from ..openapi import document_json
@@ -54,17 +54,9 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         raise web.HTTPBadRequest(text="The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text="The body must be a JSON object.")
-    if not all(_is_utf8(value) for value in data.values() if isinstance(value, str)):
+    if not all(is_utf8(value) for value in data.values() if isinstance(value, str)):
         raise web.HTTPBadRequest(text="The body is not valid JSON (unpaired surrogate).")
     return data
-
-
-def _is_utf8(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def unknown_fields(data: dict[str, Any], known: Collection[str]) -> Errors:

@@ -7,10 +7,12 @@ the user may act on it (403), the input is valid (400, the form shown again).
 from aiohttp import web
 
 from ..auth import check_owner, flash, login_required, may_edit
+from ..db import IntegrityError
 from ..forms import clean_comment, clean_post
 from ..keys import CONFIG, DB, QUERIES, USER
 from ..markdown import render_markdown
 from ..models import Blog, Comment, User
+from ..orm import DoesNotExist
 from ..templating import render
 from . import live
 from .common import get_or_404, page_number
@@ -116,7 +118,10 @@ async def update_post(request: web.Request) -> web.Response:
         return render(request, "post_form.html", context, status=400)
     for name, value in values.items():
         setattr(post, name, value)
-    await post.save(request.app[DB])
+    try:
+        await post.save(request.app[DB])
+    except DoesNotExist:  # deleted by a concurrent request
+        raise web.HTTPNotFound() from None
     flash(request, "Your changes are saved.", "success")
     raise web.HTTPSeeOther(f"/posts/{post.id}")
 
@@ -139,7 +144,10 @@ async def add_comment(request: web.Request) -> web.Response:
     values, errors = clean_comment(await request.post())
     if errors:
         return await post_page(request, {"values": values, "errors": errors})
-    comment = await Comment.create(db, blog_id=post.id, user_id=request[USER].id, **values)
+    try:
+        comment = await Comment.create(db, blog_id=post.id, user_id=request[USER].id, **values)
+    except IntegrityError:  # the post was deleted by a concurrent request
+        raise web.HTTPNotFound() from None
     await live.publish_comment(request.app, comment, request[USER])
     raise web.HTTPSeeOther(f"/posts/{post.id}#comment-{comment.id}")
 
