@@ -7,6 +7,7 @@ status 2 and one line on stderr naming the file and the key.
 
 import argparse
 import asyncio
+import functools
 import sys
 
 from aiohttp import web
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         shutdown_timeout=settings.server.shutdown_timeout,
         access_log=web.access_logger if settings.logging.access_log else None,
         loop=new_event_loop(),
-        print=None,
+        print=functools.partial(print, flush=True),  # "Running on http://..." at once
     )
     return 0
 
