@@ -1,18 +1,19 @@
 """The database: one SQLite writer connection, a few readers, and explicit transactions.
 
-Why the split: an aiosqlite connection runs one statement at a time on its own thread, but
-nothing stops two coroutines from interleaving their statements, so a transaction shared
-between tasks mixes their writes and their rollbacks. Hence:
+Coroutines interleave their statements on a shared connection, so a transaction shared by
+tasks would mix their writes and rollbacks. Hence every write and transaction runs on ONE
+writer connection, held by one task (``Database._write_lock``) from ``BEGIN IMMEDIATE`` to
+``COMMIT``/``ROLLBACK``; other reads take turns on read-only connections, which in WAL
+mode never see uncommitted data nor wait for the writer.
 
-* every write and every transaction runs on ONE writer connection, and a task holds
-  ``Database._write_lock`` from ``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK``;
-* reads outside a transaction go to reader connections (the least busy one), which in WAL
-  mode never see uncommitted data and never wait for the writer.
+    async with Database(path) as db:  # or Database.from_url(url, root)
+        rows = await db.fetchall("SELECT ...", params)  # also fetchone, execute, executemany
+        async with db.transaction() as tx:  # nested (or re-entered): a SAVEPOINT
+            await tx.execute("INSERT ...", params)
 
-The ORM (www.orm) only uses the executor interface that ``Database`` and ``Transaction``
-share: ``fetchall``, ``fetchone``, ``execute``, ``executemany`` and ``dialect``. What
-differs between engines (placeholders, quoting, column types, DDL, error classes) lives
-in the dialect, so PostgreSQL can arrive as a new dialect + connection class.
+``Database`` and ``Transaction`` share that executor interface and a ``dialect``, which is
+all www.orm uses. What differs between engines (placeholders, quoting, column types, DDL,
+errors) lives in the dialect, so PostgreSQL can arrive as a new dialect + connection class.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ import asyncio
 import contextvars
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
+_background: set[asyncio.Task] = set()  # strong references to clean-up tasks while they run
 
 
 class DatabaseError(Exception):
@@ -39,8 +41,6 @@ class IntegrityError(DatabaseError):
 
 
 class ExecResult(NamedTuple):
-    """What a write reports back."""
-
     rowcount: int
     lastrowid: int | None
 
@@ -49,35 +49,29 @@ class SQLiteDialect:
     """Everything the ORM and the Database need to know that is specific to SQLite."""
 
     name = "sqlite"
-    # INSERT ... RETURNING: 3.35+. Unused for now: lastrowid gives new ids in one round trip
-    # (a PostgreSQL connection class would append RETURNING to report them the same way).
+    driver_error = sqlite3.Error  # what translate_error() is given
+    # INSERT ... RETURNING (3.35+) is unused: lastrowid reports new ids in one round trip.
     supports_returning = sqlite3.sqlite_version_info >= (3, 35)
     no_limit = -1  # SQLite only accepts OFFSET after a LIMIT; -1 means "no limit"
     like = "LIKE"  # already case-insensitive for ASCII in SQLite (PostgreSQL: ILIKE)
-    column_types: ClassVar[dict[str, str]] = {
-        "integer": "INTEGER",
-        "float": "REAL",
-        "text": "TEXT",
-        "boolean": "INTEGER",
-        "datetime": "TEXT",
-    }
+    column_types: ClassVar[dict[str, str]] = dict(
+        integer="INTEGER", float="REAL", text="TEXT", boolean="INTEGER", datetime="TEXT"
+    )
 
     def placeholder(self, position: int) -> str:
-        """The parameter marker for the ``position``-th parameter (1-based)."""
+        """The marker of the ``position``-th parameter, from 1 (PostgreSQL would say $1)."""
         return "?"
 
     def placeholders(self, first: int, count: int) -> str:
-        """``count`` comma-separated markers, numbered from ``first`` (for IN and VALUES)."""
         return ", ".join("?" * count)
 
     def quote(self, identifier: str) -> str:
         return '"' + identifier.replace('"', '""') + '"'
 
     def translate_error(self, exc: Exception) -> DatabaseError:
-        """Map a driver exception to DatabaseError / IntegrityError."""
-        if isinstance(exc, sqlite3.IntegrityError):
-            return IntegrityError(str(exc))  # e.g. "UNIQUE constraint failed: users.email"
-        return DatabaseError(str(exc))
+        """IntegrityError("UNIQUE constraint failed: users.email"), or DatabaseError."""
+        error = IntegrityError if isinstance(exc, sqlite3.IntegrityError) else DatabaseError
+        return error(str(exc))
 
     def column_sql(self, field: Any) -> str:
         """One column definition; ``field`` is an orm.Field (duck-typed: db.py imports no ORM)."""
@@ -89,7 +83,7 @@ class SQLiteDialect:
             parts.append("NOT NULL")
         if field.unique and not field.primary_key:
             parts.append("UNIQUE")
-        if getattr(field, "nocase", False):
+        if field.nocase:
             parts.append("COLLATE NOCASE")  # ASCII-only case folding, used by UNIQUE and =
         if field.references is not None:
             table, column = field.references
@@ -105,9 +99,8 @@ class SQLiteDialect:
         statements = [f"CREATE TABLE IF NOT EXISTS {self.quote(table)} (\n  {columns}\n)"]
         for field in fields:
             if field.index and not (field.unique or field.primary_key):
-                index = self.quote(f"ix_{table}_{field.name}")
                 statements.append(
-                    f"CREATE INDEX IF NOT EXISTS {index}"
+                    f"CREATE INDEX IF NOT EXISTS {self.quote(f'ix_{table}_{field.name}')}"
                     f" ON {self.quote(table)} ({self.quote(field.name)})"
                 )
         return statements
@@ -116,15 +109,18 @@ class SQLiteDialect:
         return f"DROP TABLE IF EXISTS {self.quote(table)}"
 
 
+async def _translated(dialect: SQLiteDialect, call: Awaitable[Any]) -> Any:
+    try:
+        return await call
+    except dialect.driver_error as exc:
+        raise dialect.translate_error(exc) from exc
+
+
 async def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)  # explicit transactions only
     try:
-        pragmas = [
-            "journal_mode=WAL",
-            "foreign_keys=ON",
-            f"busy_timeout={int(busy_timeout_ms)}",
-            "synchronous=NORMAL",
-        ]
+        timeout = f"busy_timeout={int(busy_timeout_ms)}"
+        pragmas = [timeout, "journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"]
         if read_only:
             pragmas.append("query_only=ON")  # a stray write there would bypass the writer lock
         for pragma in pragmas:
@@ -136,120 +132,111 @@ async def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> aios
 
 
 class Transaction:
-    """A transaction (or, nested, a savepoint) on the writer connection.
+    """A transaction on the writer connection, or a SAVEPOINT when nested.
 
-    Use as ``async with db.transaction() as tx:`` and run queries through ``tx``. It belongs
-    to the task that entered it: other tasks, even ones started inside the block, do not
-    join it implicitly (they queue for the writer), so pass ``tx`` explicitly if you must.
-    On Python 3.11, ``asyncio.wait_for`` runs its coroutine in a new task: prefer
-    ``asyncio.timeout`` inside a transaction.
-
-    Cancellation: a statement whose caller is cancelled still runs on the connection's
-    thread. So when BEGIN, COMMIT or ROLLBACK is interrupted (or fails), a shielded task
-    rolls back whatever is still open, in order after it, before freeing the writer.
+    ``async with db.transaction() as tx:`` commits at the end of the block and rolls back on
+    any exception, cancellation included. It belongs to the task that entered it: other
+    tasks, even ones started inside the block, queue for the writer instead of joining it
+    (pass ``tx`` explicitly if you must). On Python 3.11 ``asyncio.wait_for`` runs its
+    coroutine in a new task: prefer ``asyncio.timeout`` inside a transaction.
     """
 
     def __init__(self, db: Database, parent: Transaction | None = None):
-        self.dialect = db.dialect
-        self._db = db
-        self._parent = parent
-        self._root: Transaction = parent._root if parent else self
-        self._conn: aiosqlite.Connection | None = None
-        self._savepoint: str | None = None
-        self._entered = False
-        self._active = False
-        self._task: asyncio.Task | None = None
+        self.dialect, self._db, self._parent = db.dialect, db, parent
+        self._savepoint = f"sp{id(self)}"  # used when nested
+        self._conn: aiosqlite.Connection | None = None  # set once entered
+        self._task: asyncio.Task | None = None  # the task it belongs to, while active
         self._token: contextvars.Token | None = None
-        self._savepoints = 0  # root only: numbers the nested savepoints
 
     def transaction(self) -> Transaction:
         """A nested transaction: a SAVEPOINT inside this one."""
         return Transaction(self._db, parent=self)
 
     async def __aenter__(self) -> Transaction:
-        if self._entered:
+        if self._conn is not None:
             raise DatabaseError("a transaction can only be entered once")
-        self._entered = True
         if self._parent is None:
             self._conn = self._db._writer_connection()
             await self._db._write_lock.acquire()
-            try:
-                await self._run("BEGIN IMMEDIATE")
-            except BaseException:
-                await asyncio.shield(self._db._recover(self._conn))
-                raise
+            await self._step("BEGIN IMMEDIATE", release=False)
         else:
+            # If this or the savepoint's exit is interrupted, the error reaches the enclosing
+            # block, whose ROLLBACK undoes the savepoint too.
             self._conn = self._parent._connection()
-            self._root._savepoints += 1
-            self._savepoint = f"sp{self._root._savepoints}"
-            # If this (or the savepoint's exit) is interrupted, the error reaches the
-            # enclosing block, whose ROLLBACK undoes the savepoint too.
             await self._run(f"SAVEPOINT {self._savepoint}")
         self._task = asyncio.current_task()
-        self._active = True
         self._token = self._db._current_tx.set(self)
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self._active = False
+        self._task = None
         self._db._current_tx.reset(self._token)
         if self._parent is not None:
             if exc_type is not None:
                 await self._run(f"ROLLBACK TO SAVEPOINT {self._savepoint}")
             await self._run(f"RELEASE SAVEPOINT {self._savepoint}")
-            return
-        try:
-            await self._run("COMMIT" if exc_type is None else "ROLLBACK")
-        except BaseException as error:
-            await asyncio.shield(self._db._recover(self._conn))  # frees the writer
-            if exc_type is None or isinstance(error, asyncio.CancelledError):
-                raise
-            # A failed ROLLBACK must not hide the error that caused it: that one goes on.
-            log.exception("ROLLBACK failed")
+        elif exc_type is None:
+            await self._step("COMMIT", release=True)
         else:
+            try:
+                await self._step("ROLLBACK", release=True)
+            except Exception:  # not raised over the error that caused it: that one goes on
+                log.exception("ROLLBACK failed")
+
+    async def _step(self, sql: str, *, release: bool) -> None:
+        """BEGIN, COMMIT or ROLLBACK, then free the writer if ``release``. If the statement
+        fails or its caller is cancelled (it still runs on the connection's thread), a task
+        rolls back what is left open and frees the writer: shielded, so a second cancellation
+        cannot stop it."""
+        try:
+            await self._run(sql)
+        except BaseException:
+            task = asyncio.get_running_loop().create_task(self._recover())
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+            await asyncio.shield(task)
+            raise
+        if release:
             self._db._write_lock.release()
+
+    async def _recover(self) -> None:
+        conn, db = self._conn, self._db
+        try:
+            if conn is db._writer:  # else closed: the transaction went with it
+                await conn.execute_fetchall("SELECT 1")  # queued after the interrupted statement
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+        except Exception:
+            log.exception("could not roll back an interrupted transaction")
+        finally:
+            db._write_lock.release()
 
     async def _run(self, sql: str) -> None:
         if self._db._writer is not self._conn:
             raise DatabaseError("the database was closed during the transaction")
-        try:
-            await self._conn.execute(sql)
-        except sqlite3.Error as exc:
-            raise self.dialect.translate_error(exc) from exc
+        await _translated(self.dialect, self._conn.execute(sql))
 
     def _connection(self) -> aiosqlite.Connection:
         """The writer connection, if this transaction is active and the database open."""
-        if not self._active:
+        if self._task is None:
             raise DatabaseError("the transaction is not active (not entered, or already finished)")
         if self._db._writer is not self._conn:
             raise DatabaseError("the database was closed during the transaction")
         return self._conn
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        conn = self._connection()
-        try:
-            return await conn.execute_fetchall(sql, params)
-        except sqlite3.Error as exc:
-            raise self.dialect.translate_error(exc) from exc
+        return await _translated(self.dialect, self._connection().execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
-        conn = self._connection()
-        try:
-            cursor = await conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise self.dialect.translate_error(exc) from exc
+        cursor = await _translated(self.dialect, self._connection().execute(sql, params))
         return ExecResult(cursor.rowcount, cursor.lastrowid)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> ExecResult:
-        conn = self._connection()
-        try:
-            cursor = await conn.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            raise self.dialect.translate_error(exc) from exc
+        cursor = await _translated(self.dialect, self._connection().executemany(sql, rows))
         return ExecResult(cursor.rowcount, None)
 
 
@@ -265,9 +252,8 @@ class Database:
         self.dialect = SQLiteDialect()
         self._writer: aiosqlite.Connection | None = None
         self._readers: list[aiosqlite.Connection] = []
-        self._reader_load: list[int] = []  # queries in flight, per reader
+        self._turn = 0  # the reader that takes the next read
         self._write_lock = asyncio.Lock()
-        self._recoveries: set[asyncio.Task] = set()  # strong references while they run
         self._current_tx: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
             f"current_tx_{id(self)}", default=None
         )
@@ -296,25 +282,20 @@ class Database:
             # Fail here, not in aiosqlite.connect: after a failed connect, its thread reports
             # to the event loop later, which raises if the loop is gone (asyncio.run exited).
             await asyncio.to_thread(lambda: sqlite3.connect(self.path).close())
-            writer = await _connect(self.path, self.busy_timeout_ms, read_only=False)
-        except (OSError, sqlite3.Error) as exc:
-            raise DatabaseError(f"cannot open database {str(self.path)!r}: {exc}") from exc
-        self._writer = writer
-        try:
+            self._writer = await _connect(self.path, self.busy_timeout_ms, read_only=False)
             for _ in range(self.readers):
                 conn = await _connect(self.path, self.busy_timeout_ms, read_only=True)
                 self._readers.append(conn)
-                self._reader_load.append(0)
         except BaseException as exc:
             await self.close()
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, OSError | sqlite3.Error):
                 raise DatabaseError(f"cannot open database {str(self.path)!r}: {exc}") from exc
             raise
 
     async def close(self) -> None:
         """Close every connection. Safe to call twice."""
         connections = [c for c in (self._writer, *self._readers) if c is not None]
-        self._writer, self._readers, self._reader_load = None, [], []
+        self._writer, self._readers = None, []
         for conn in connections:
             await conn.close()
 
@@ -348,33 +329,8 @@ class Database:
         return current.transaction() if current else Transaction(self)
 
     def _active_transaction(self) -> Transaction | None:
-        tx = self._current_tx.get()
-        if tx is not None and tx._task is asyncio.current_task():
-            return tx
-        return None
-
-    def _recover(self, conn: aiosqlite.Connection) -> asyncio.Task:
-        """Free the writer once ``conn`` has no transaction left open, in a task of its own.
-
-        For an interrupted or failed BEGIN/COMMIT/ROLLBACK: statements run in order on the
-        connection's thread, so the probe below runs after the interrupted one has finished.
-        """
-
-        async def rollback_then_unlock() -> None:
-            try:
-                if conn is self._writer:  # else closed: the transaction went with it
-                    await conn.execute_fetchall("SELECT 1")
-                    if conn.in_transaction:
-                        await conn.execute("ROLLBACK")
-            except Exception:
-                log.exception("could not roll back an interrupted transaction")
-            finally:
-                self._write_lock.release()
-
-        task = asyncio.get_running_loop().create_task(rollback_then_unlock())
-        self._recoveries.add(task)
-        task.add_done_callback(self._recoveries.discard)
-        return task
+        tx = self._current_tx.get()  # tasks inherit it: check it is this task's own
+        return tx if tx is not None and tx._task is asyncio.current_task() else None
 
     def _writer_connection(self) -> aiosqlite.Connection:
         if self._writer is None:
@@ -386,39 +342,25 @@ class Database:
         tx = self._active_transaction()
         if tx is not None:
             return await tx.fetchall(sql, params)
-        readers, load = self._readers, self._reader_load
-        if not readers:
+        if not self._readers:
             raise DatabaseError("the database is not open")
-        # The least busy reader, the first one on ties: a lone task keeps using one warm
-        # thread (measurably faster than round-robin), concurrent reads spread over all.
-        index = load.index(min(load))
-        load[index] += 1
-        try:
-            return await readers[index].execute_fetchall(sql, params)
-        except sqlite3.Error as exc:
-            raise self.dialect.translate_error(exc) from exc
-        finally:
-            load[index] -= 1
+        self._turn = (self._turn + 1) % len(self._readers)
+        reader = self._readers[self._turn]
+        return await _translated(self.dialect, reader.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
-        """Run one write statement: in this task's transaction if any, else on its own.
-
-        A single statement in autocommit mode is its own transaction; the lock keeps it
-        from landing inside another task's open transaction on the writer.
-        """
+        """Run one write: in this task's transaction if any, else as its own transaction."""
         tx = self._active_transaction()
         if tx is not None:
             return await tx.execute(sql, params)
-        async with self._write_lock:
-            try:
-                cursor = await self._writer_connection().execute(sql, params)
-            except sqlite3.Error as exc:
-                raise self.dialect.translate_error(exc) from exc
-            return ExecResult(cursor.rowcount, cursor.lastrowid)
+        async with self._write_lock:  # or it could land inside another task's transaction
+            conn = self._writer_connection()
+            cursor = await _translated(self.dialect, conn.execute(sql, params))
+        return ExecResult(cursor.rowcount, cursor.lastrowid)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> ExecResult:
         """Run a write for every row, all in one transaction."""

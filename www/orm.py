@@ -10,11 +10,7 @@
 
 Every query names its executor: a ``Database`` or a ``Transaction`` (see www.db). SQL
 identifiers come only from declared field names, quoted by the dialect; values always
-travel as parameters. Values are validated (null, type, max_length) before any SQL is sent.
-
-Datetimes are timezone-aware in Python and naive ones are rejected: they are usually local
-time by accident. They are stored in UTC as ISO 8601 text, "2024-05-01T09:30:00+00:00" or
-"2024-05-01T09:30:00.250000+00:00", which sorts chronologically as text.
+travel as parameters, validated (null, type, max_length) before any SQL is sent.
 """
 
 from __future__ import annotations
@@ -49,28 +45,23 @@ def utcnow() -> datetime:
 
 
 def _default(field: Field, called: dict[Callable, Any]) -> Any:
-    """The field's default. A callable one (e.g. utcnow) is called once per ``called`` dict:
-    once per new instance, so its created_at and updated_at are equal."""
-    default = field.default
-    if not callable(default):
-        return default
-    if default not in called:
-        called[default] = default()
-    return called[default]
+    """The field's default; a callable one (utcnow) is called once per ``called`` dict, so a
+    new row's created_at and updated_at are equal."""
+    if not callable(field.default):
+        return field.default
+    if field.default not in called:
+        called[field.default] = field.default()
+    return called[field.default]
 
 
 class Field:
-    """A column. Subclasses say how Python values are checked and converted.
-
-    Only ``__set__`` is defined, not ``__get__`` (but see DateTimeField): reading
-    ``post.title`` finds the value in the instance ``__dict__`` directly (fast), while
-    assignments come here so the instance knows what changed. On the class, ``Blog.title``
-    is the Field itself.
-    """
+    """A column. Only ``__set__`` is defined: reading ``post.title`` finds the value in the
+    instance ``__dict__`` (fast), while assignments come here to be cleaned and tracked. On
+    the class, ``Blog.title`` is the Field itself."""
 
     kind: ClassVar[str]  # the column kind the dialect maps to a type
     to_python: Callable[[Any], Any] | None = None  # database value -> Python, if not as is
-    references: tuple[str, str] | None = None  # (table, column) for foreign keys
+    references: tuple[str, str] | None = None  # (table, column) of a foreign key
     on_delete: str | None = None
     nocase = False
     name: str
@@ -85,12 +76,8 @@ class Field:
         index: bool = False,
         hidden: bool = False,
     ):
-        self.primary_key = primary_key
-        self.null = null
-        self.default = default
-        self.unique = unique
-        self.index = index
-        self.hidden = hidden
+        self.primary_key, self.null, self.default = primary_key, null, default
+        self.unique, self.index, self.hidden = unique, index, hidden
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -107,16 +94,16 @@ class Field:
         return value
 
     def to_db(self, value: Any) -> Any:
-        """Type-check a non-None value and return its database form."""
+        """Type-check a non-None value and return its database form (writes and lookups)."""
         raise NotImplementedError
 
     def db_value(self, value: Any) -> Any:
         """Validate a value for writing (null, type, limits); return its database form."""
-        if value is None:
-            if self.null:
-                return None
-            raise ValidationError(self.name, "is required")
-        return self.to_db(value)
+        if value is not None:
+            return self.to_db(value)
+        if self.null:
+            return None
+        raise ValidationError(self.name, "is required")
 
     def to_json(self, value: Any) -> Any:
         return value
@@ -126,13 +113,12 @@ class IntegerField(Field):
     kind = "integer"
 
     def to_db(self, value: Any) -> int:
-        if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
+        if isinstance(value, int) and not isinstance(value, bool):
             return value
         raise ValidationError(self.name, "must be an integer")
 
     def db_value(self, value: Any) -> Any:
-        # Fast path first: insert_many calls this for every value of every row.
-        return value if type(value) is int else super().db_value(value)
+        return value if type(value) is int else super().db_value(value)  # fast path first
 
 
 class FloatField(Field):
@@ -169,9 +155,7 @@ class TextField(Field):
         **options: Any,
     ):
         super().__init__(**options)
-        self.max_length = max_length
-        self.nocase = nocase
-        self.normalize = normalize
+        self.max_length, self.nocase, self.normalize = max_length, nocase, normalize
 
     def clean(self, value: Any) -> Any:
         return self.normalize(value) if self.normalize and isinstance(value, str) else value
@@ -182,112 +166,81 @@ class TextField(Field):
         return self.normalize(value) if self.normalize else value
 
     def db_value(self, value: Any) -> Any:
-        if not isinstance(value, str):
-            return super().db_value(value)  # None, or the type error
-        if self.normalize:
-            value = self.normalize(value)
-        if self.max_length is not None and len(value) > self.max_length:
+        value = self.to_db(value) if isinstance(value, str) else super().db_value(value)
+        if self.max_length is not None and value is not None and len(value) > self.max_length:
             raise ValidationError(self.name, f"must be at most {self.max_length} characters")
         return value
 
 
 class DateTimeField(Field):
-    """A timezone-aware datetime, stored as UTC ISO 8601 text. ``auto_now``: set on each save.
-
-    ``isoformat()`` leaves out ".000000" when the microseconds are 0, and the text still sorts
-    in time order: "12:00:00+00:00" < "12:00:00.000001+00:00" because "+" < ".".
-
-    Loaded values stay text until first read (``__get__``): a page of posts with their
-    authors holds three timestamps per row and the template shows one. ISO 8601 strings
-    with an offset are accepted wherever a datetime is.
-    """
+    """A timezone-aware datetime (a naive one is usually local time by accident), stored as
+    UTC ISO 8601 text; such text is accepted wherever a datetime is. It sorts in time order
+    even when ``isoformat()`` leaves out ".000000": "12:00:00+00:00" < "12:00:00.000001+00:00".
+    ``auto_now``: set on each save."""
 
     kind = "datetime"
+    to_python = datetime.fromisoformat
 
     def __init__(self, *, auto_now: bool = False, **options: Any):
         super().__init__(**options)
         self.auto_now = auto_now
 
-    def __get__(self, instance: Model | None, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        value = instance.__dict__[self.name]
-        if type(value) is str:
-            value = instance.__dict__[self.name] = self.parse(value)
-        return value
-
-    def parse(self, text: str) -> datetime:
-        try:
-            return datetime.fromisoformat(text)
-        except ValueError:
-            raise ValidationError(self.name, f"not an ISO 8601 datetime: {text!r}") from None
-
     def to_db(self, value: Any) -> str:
         if isinstance(value, str):
-            value = self.parse(value)
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise ValidationError(self.name, f"not an ISO 8601 datetime: {value!r}") from None
         if not isinstance(value, datetime):
             raise ValidationError(self.name, "must be a datetime")
-        if value.tzinfo is not UTC:
-            if value.utcoffset() is None:
-                raise ValidationError(self.name, "must be timezone-aware (naive datetime given)")
-            value = value.astimezone(UTC)
-        return value.isoformat()
+        if value.utcoffset() is None:
+            raise ValidationError(self.name, "must be timezone-aware (naive datetime given)")
+        return value.astimezone(UTC).isoformat()
 
     def db_value(self, value: Any) -> Any:
         if type(value) is datetime and value.tzinfo is UTC:
-            return value.isoformat()
+            return value.isoformat()  # fast path first
         return super().db_value(value)
 
     def to_json(self, value: Any) -> str | None:
         return None if value is None else self.to_db(value)
 
 
-_ON_DELETE = {"CASCADE", "SET NULL", "RESTRICT", "NO ACTION"}
-
-
 class ForeignKey(IntegerField):
-    """The integer id of a row of ``model``; the column is named as declared (``user_id``).
+    """The id of a row of ``model``; the column is named as declared (``user_id``). Indexed
+    by default: SQLite does not index foreign keys, and cascades scan for them."""
 
-    Indexed by default: SQLite does not index foreign keys, and cascades scan for them.
-    """
+    ON_DELETE = ("CASCADE", "SET NULL", "RESTRICT", "NO ACTION")
 
     def __init__(
         self, model: type[Model], *, on_delete: str = "CASCADE", index: bool = True, **options: Any
     ):
         super().__init__(index=index, **options)
-        if on_delete not in _ON_DELETE:
-            raise ValueError(f"on_delete must be one of {sorted(_ON_DELETE)}, not {on_delete!r}")
+        if on_delete not in self.ON_DELETE:
+            raise ValueError(f"on_delete must be one of {self.ON_DELETE}, not {on_delete!r}")
         if on_delete == "SET NULL" and not self.null:
             raise ValueError('on_delete="SET NULL" needs null=True')
-        self.model = model
-        self.on_delete = on_delete
+        self.model, self.on_delete = model, on_delete
         self.references = (model._meta.table, model._meta.pk.name)
 
 
 class Statements(NamedTuple):
-    """SQL prepared once per model and dialect; queries append WHERE, ORDER BY, LIMIT."""
+    """A model's SQL, prepared once per dialect; queries append WHERE, ORDER BY, LIMIT."""
 
-    columns: dict[str, str]  # field name -> quoted column
+    table: str  # quoted, as are the columns
+    columns: dict[str, str]  # field name -> column
     select: str  # SELECT <every column> FROM <table>
-    select_one: str  # SELECT 1 FROM <table>
-    count: str  # SELECT COUNT(*) FROM <table>
-    get: str  # select, by primary key
+    get: str  # select by primary key
     insert: str  # without the primary key (the database assigns it)
     insert_with_pk: str
-    delete: str  # DELETE FROM <table>
-    delete_by_pk: str
-    update: str  # UPDATE <table> SET
 
 
 class Schema:
-    """What the metaclass learned about a model: table, fields, primary key, prepared SQL."""
+    """What the metaclass learned about a model: table, fields, primary key, SQL."""
 
     def __init__(self, model_name: str, table: str, fields: dict[str, Field]):
-        self.model_name = model_name
-        self.table = table
-        self.by_name = fields
-        self.fields = tuple(fields.values())
-        self.names = tuple(fields)
+        self.model_name, self.table, self.by_name = model_name, table, fields
+        self.fields, self.names = tuple(fields.values()), tuple(fields)
         self.pk = next(field for field in self.fields if field.primary_key)
         self.insert_fields = tuple(field for field in self.fields if not field.primary_key)
         self.public = tuple(field for field in self.fields if not field.hidden)
@@ -295,43 +248,29 @@ class Schema:
         self._statements: dict[str, Statements] = {}
 
     def field(self, name: Any) -> Field:
-        """The field called ``name``, or FieldError."""
         field = self.by_name.get(name) if isinstance(name, str) else None
         if field is None:
             raise FieldError(f"{self.model_name} has no field {name!r}")
         return field
 
     def statements(self, dialect: Any) -> Statements:
-        prepared = self._statements.get(dialect.name)
-        if prepared is None:
-            prepared = self._statements[dialect.name] = self._prepare(dialect)
-        return prepared
+        if dialect.name not in self._statements:
+            # S608 (SQL built from strings): the only identifiers are the declared table and
+            # field names, quoted by the dialect; values always travel as parameters.
+            table = dialect.quote(self.table)
+            columns = {name: dialect.quote(name) for name in self.names}
+            select = f"SELECT {', '.join(columns.values())} FROM {table}"  # noqa: S608
 
-    def _prepare(self, dialect: Any) -> Statements:
-        # S608 (SQL built from strings): the only identifiers are the declared table and
-        # field names, quoted by the dialect; values always travel as parameters.
-        table = dialect.quote(self.table)
-        columns = {name: dialect.quote(name) for name in self.names}
-        by_pk = f" WHERE {columns[self.pk.name]} = {dialect.placeholder(1)}"
-        select = f"SELECT {', '.join(columns.values())} FROM {table}"  # noqa: S608
-        delete = f"DELETE FROM {table}"  # noqa: S608
+            def insert(names: Sequence[str]) -> str:
+                into = f"INSERT INTO {table} ({', '.join(columns[name] for name in names)})"
+                return f"{into} VALUES ({dialect.placeholders(1, len(names))})"
 
-        def insert(names: Sequence[str]) -> str:
-            into = f"INSERT INTO {table} ({', '.join(columns[name] for name in names)})"
-            return f"{into} VALUES ({dialect.placeholders(1, len(names))})"
-
-        return Statements(
-            columns=columns,
-            select=select,
-            get=select + by_pk,
-            select_one=f"SELECT 1 FROM {table}",  # noqa: S608
-            count=f"SELECT COUNT(*) FROM {table}",  # noqa: S608
-            insert=insert([field.name for field in self.insert_fields]),
-            insert_with_pk=insert(self.names),
-            delete=delete,
-            delete_by_pk=delete + by_pk,
-            update=f"UPDATE {table} SET ",  # noqa: S608
-        )
+            by_pk = f" WHERE {columns[self.pk.name]} = {dialect.placeholder(1)}"
+            insert_names = [field.name for field in self.insert_fields]
+            self._statements[dialect.name] = Statements(
+                table, columns, select, select + by_pk, insert(insert_names), insert(self.names)
+            )
+        return self._statements[dialect.name]
 
 
 def _table_name(class_name: str) -> str:
@@ -343,26 +282,24 @@ def _table_name(class_name: str) -> str:
 
 
 class ModelMeta(type):
-    """Collects the declared fields into ``cls._meta`` (a Schema)."""
+    """Collects the declared fields into ``cls._meta`` (a Schema). There is no inheritance
+    between models: each subclasses Model directly and declares all of its fields."""
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> type:
         cls = super().__new__(mcs, name, bases, namespace)
-        parents = [base._meta for base in bases if isinstance(base.__dict__.get("_meta"), Schema)]
         if not any(isinstance(base, ModelMeta) for base in bases):
             return cls  # Model itself
-        fields: dict[str, Field] = {}
-        for parent in parents:
-            fields.update(parent.by_name)
-        fields.update((key, value) for key, value in namespace.items() if isinstance(value, Field))
+        if any(isinstance(base, ModelMeta) and base is not Model for base in bases):
+            raise TypeError(f"{name}: a model cannot subclass another model")
+        fields = {key: value for key, value in namespace.items() if isinstance(value, Field)}
         for field_name in fields:
             if field_name.startswith("_") or hasattr(Model, field_name):
                 raise TypeError(f"{name}.{field_name}: this name is reserved")
         primary_keys = [field for field in fields.values() if field.primary_key]
         if not primary_keys:
-            id_field = IntegerField(primary_key=True)
-            id_field.__set_name__(cls, "id")
-            cls.id = id_field
-            fields = {"id": id_field, **fields}
+            cls.id = IntegerField(primary_key=True)
+            cls.id.__set_name__(cls, "id")
+            fields = {"id": cls.id, **fields}
         elif len(primary_keys) > 1 or not isinstance(primary_keys[0], IntegerField):
             raise TypeError(f"{name} must have a single integer primary key")
         table = namespace.get("__table__") or _table_name(name)
@@ -374,45 +311,27 @@ class ModelMeta(type):
 
 
 def _rows_builder(model: type) -> Callable[[Iterable[Sequence[Any]]], list]:
-    """Compile ``rows -> [instance, ...]`` for a model, like namedtuple compiles its class.
-
-    Pages build many instances and this is the ORM's hottest code: a loop with the fields
-    as local variables and a dict display with constant keys is about twice as fast as
-    ``dict(zip(names, row))`` per row. The names are declared Python identifiers; for
-    ``class Tag(Model): label = TextField(); shown = BooleanField()`` the source reads:
-
-        def from_rows(rows):
-            objects = []
-            for v0, v1, v2, in rows:
-                obj = new(model)
-                obj.__dict__ = {'id': v0, 'label': v1,
-                                'shown': None if v2 is None else to_python2(v2)}
-                obj._in_db = True
-                obj._changed = NOTHING
-                objects.append(obj)
-            return objects
-    """
+    """Compile ``rows -> [instance, ...]``, as namedtuple compiles its class: it is the ORM's
+    hottest code, and a dict display with constant keys is twice as fast as ``dict(zip())``.
+    For ``label = TextField(); shown = BooleanField()``, the loop body reads ``obj.__dict__ =
+    {'id': v0, 'label': v1, 'shown': None if v2 is None else to_python2(v2)}``."""
     namespace: dict[str, Any] = {"new": object.__new__, "model": model, "NOTHING": _NOTHING}
-    variables, items = [], []
+    items = []
     for i, field in enumerate(model._meta.fields):
-        variables.append(f"v{i}")
-        if field.to_python is None:
-            items.append(f"{field.name!r}: v{i}")
-        else:
-            namespace[f"to_python{i}"] = field.to_python
-            items.append(f"{field.name!r}: None if v{i} is None else to_python{i}(v{i})")
+        namespace[f"to_python{i}"] = field.to_python
+        value = f"None if v{i} is None else to_python{i}(v{i})" if field.to_python else f"v{i}"
+        items.append(f"{field.name!r}: {value}")
     source = (
-        f"def from_rows(rows):\n"
-        f"    objects = []\n"
-        f"    for {', '.join(variables)}, in rows:\n"
-        f"        obj = new(model)\n"
+        "def from_rows(rows):\n"
+        "    objects = []\n"
+        f"    for {', '.join(f'v{i}' for i in range(len(items)))}, in rows:\n"
+        "        obj = new(model)\n"
         f"        obj.__dict__ = {{{', '.join(items)}}}\n"
-        f"        obj._in_db = True\n"
-        f"        obj._changed = NOTHING\n"
-        f"        objects.append(obj)\n"
-        f"    return objects\n"
+        "        obj._in_db, obj._changed = True, NOTHING\n"
+        "        objects.append(obj)\n"
+        "    return objects\n"
     )
-    exec(source, namespace)  # noqa: S102 -- the source is built from declared field names only
+    exec(source, namespace)  # noqa: S102 -- built from declared field names only
     return namespace["from_rows"]
 
 
@@ -433,16 +352,13 @@ class Model(metaclass=ModelMeta):
     _from_rows: ClassVar[Callable[[Iterable[Sequence[Any]]], list]]  # made by the metaclass
 
     def __init__(self, **values: Any):
-        meta = self._meta
+        meta, data, called = self._meta, self.__dict__, {}
         if not values.keys() <= meta.by_name.keys():
             meta.field(min(values.keys() - meta.by_name.keys()))  # raises FieldError
-        data = self.__dict__
-        called: dict[Callable, Any] = {}
         for field in meta.fields:
             name = field.name
             data[name] = field.clean(values[name]) if name in values else _default(field, called)
-        self._in_db = False
-        self._changed = _NOTHING
+        self._in_db, self._changed = False, _NOTHING
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._meta.pk.name}={self.__dict__[self._meta.pk.name]}>"
@@ -454,8 +370,7 @@ class Model(metaclass=ModelMeta):
 
     def as_dict(self) -> dict[str, Any]:
         """The values of all fields but hidden ones, JSON-ready (datetimes as ISO 8601)."""
-        data = self.__dict__
-        return {field.name: field.to_json(data[field.name]) for field in self._meta.public}
+        return {field.name: field.to_json(self.__dict__[field.name]) for field in self._meta.public}
 
     @classmethod
     def select(cls, db: Any) -> Query:
@@ -464,8 +379,8 @@ class Model(metaclass=ModelMeta):
     @classmethod
     async def get(cls, db: Any, pk: int) -> Any:
         """The row with this primary key, or None."""
-        meta = cls._meta
-        rows = await db.fetchall(meta.statements(db.dialect).get, (meta.pk.to_db(pk),))
+        sql = cls._meta.statements(db.dialect).get
+        rows = await db.fetchall(sql, (cls._meta.pk.to_db(pk),))
         return cls._from_rows(rows)[0] if rows else None
 
     @classmethod
@@ -482,52 +397,42 @@ class Model(metaclass=ModelMeta):
 
     async def save(self, db: Any) -> Any:
         """Insert a new instance, or UPDATE the fields changed since load/save (if any)."""
-        meta = self._meta
-        data = self.__dict__
+        meta, data, pk = self._meta, self.__dict__, self._meta.pk.name
         if not self._in_db:
             statements = meta.statements(db.dialect)
-            if data[meta.pk.name] is None:
+            if data[pk] is None:
                 params = [field.db_value(data[field.name]) for field in meta.insert_fields]
-                result = await db.execute(statements.insert, params)
-                data[meta.pk.name] = result.lastrowid
+                data[pk] = (await db.execute(statements.insert, params)).lastrowid
             else:
                 params = [field.db_value(data[field.name]) for field in meta.fields]
                 await db.execute(statements.insert_with_pk, params)
         elif self._changed:
-            if meta.pk.name in self._changed:
+            if pk in self._changed:
                 raise ValueError(f"{meta.model_name}: the primary key of a saved row is fixed")
             for field in meta.auto_now:
                 if field.name not in self._changed:
                     data[field.name] = utcnow()
             changed = [f for f in meta.fields if f.name in self._changed or f in meta.auto_now]
             values = {field.name: field.db_value(data[field.name]) for field in changed}
-            pk = data[meta.pk.name]
-            result = await _update(self.select(db).where(**{meta.pk.name: pk}), values)
-            if result == 0:
-                raise DoesNotExist(f"{meta.model_name} {meta.pk.name}={pk} is not in the database")
-        self._in_db = True
-        self._changed = _NOTHING
+            if await self.select(db).where(**{pk: data[pk]})._update(values) == 0:
+                raise DoesNotExist(f"{meta.model_name} {pk}={data[pk]} is not in the database")
+        self._in_db, self._changed = True, _NOTHING
         return self
 
     async def delete(self, db: Any) -> bool:
         """Delete this row; False if it was already gone."""
-        meta = self._meta
-        pk = self.__dict__[meta.pk.name]
-        if pk is None:
-            raise ValueError(f"{meta.model_name} was never saved")
-        result = await db.execute(meta.statements(db.dialect).delete_by_pk, (pk,))
+        pk = self._meta.pk.name
+        if self.__dict__[pk] is None:
+            raise ValueError(f"{self._meta.model_name} was never saved")
+        deleted = await self.select(db).where(**{pk: self.__dict__[pk]}).delete()
         self._in_db = False
-        return result.rowcount > 0
+        return deleted > 0
 
     @classmethod
     async def insert_many(cls, db: Any, rows: Iterable[Model | dict[str, Any]]) -> int:
-        """Validate and insert new rows (dicts or instances) with one executemany.
-
-        Returns how many. The database assigns the ids, which are not read back.
-        """
-        meta = cls._meta
-        known = meta.by_name.keys()
-        called: dict[Callable, Any] = {}  # one utcnow() for the whole batch
+        """Validate new rows (dicts or instances), then insert them with one executemany.
+        Returns how many; the database assigns the ids, which are not read back."""
+        meta, called = cls._meta, {}  # one utcnow() for the whole batch
         defaults = {field.name: _default(field, called) for field in meta.insert_fields}
         writers = [(field.name, field.db_value) for field in meta.insert_fields]
         params = []
@@ -537,8 +442,8 @@ class Model(metaclass=ModelMeta):
                     raise TypeError(f"{cls.__name__}.insert_many got a {type(row).__name__}")
                 values = row.__dict__
             else:
-                if not row.keys() <= known:
-                    meta.field(min(row.keys() - known))  # raises FieldError
+                if not row.keys() <= meta.by_name.keys():
+                    meta.field(min(row.keys() - meta.by_name.keys()))  # raises FieldError
                 values = {**defaults, **row}
             if values.get(meta.pk.name) is not None:
                 raise ValueError("insert_many() rows get their ids from the database: use create()")
@@ -550,10 +455,6 @@ class Model(metaclass=ModelMeta):
 
 _COMPARISONS = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 _LOOKUPS = {*_COMPARISONS, "in", "contains", "isnull"}
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class Query:
@@ -579,12 +480,12 @@ class Query:
         query._where, query._order = self._where, self._order
         query._limit, query._offset = self._limit, self._offset
         for name, value in changes.items():
-            setattr(query, name, value)
+            setattr(query, f"_{name}", value)
         return query
 
     def where(self, **lookups: Any) -> Query:
         conditions = [self._condition(key, value) for key, value in lookups.items()]
-        return self._copy(_where=(*self._where, *conditions))
+        return self._copy(where=(*self._where, *conditions))
 
     def _condition(self, key: str, value: Any) -> tuple[str, str, Any]:
         name, separator, lookup = key.rpartition("__")
@@ -602,7 +503,8 @@ class Query:
         if lookup == "contains":
             if not isinstance(field, TextField) or not isinstance(value, str):
                 raise ValueError(f"{key} needs a text field and a string")
-            return name, "LIKE", f"%{_escape_like(value)}%"
+            escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            return name, "LIKE", f"%{escaped}%"
         if value is None:
             if lookup not in ("eq", "ne"):
                 raise ValueError(f"{key} cannot compare with None")
@@ -614,21 +516,19 @@ class Query:
         order = []
         for name in names:
             descending = isinstance(name, str) and name.startswith("-")
-            field = self.model._meta.field(name[1:] if descending else name)
-            order.append((field.name, descending))
-        return self._copy(_order=tuple(order))
+            order.append(
+                (self.model._meta.field(name[1:] if descending else name).name, descending)
+            )
+        return self._copy(order=tuple(order))
 
     def limit(self, count: int | None) -> Query:
-        return self._copy(_limit=_non_negative("limit", count))
+        return self._copy(limit=_non_negative("limit", count))
 
     def offset(self, count: int | None) -> Query:
-        return self._copy(_offset=_non_negative("offset", count))
+        return self._copy(offset=_non_negative("offset", count))
 
     def _where_sql(self, columns: dict[str, str], params: list) -> str:
-        if not self._where:
-            return ""
-        dialect = self.db.dialect
-        parts = []
+        dialect, parts = self.db.dialect, []
         for name, operator, value in self._where:
             column = columns[name]
             if value is None:
@@ -644,12 +544,13 @@ class Query:
                     parts.append(f"{column} {dialect.like} {mark} ESCAPE '\\'")
                 else:
                     parts.append(f"{column} {operator} {mark}")
-        return " WHERE " + " AND ".join(parts)
+        return " WHERE " + " AND ".join(parts) if parts else ""
 
     def _select_sql(self, select: str | None = None) -> tuple[str, list]:
-        statements = self.model._meta.statements(self.db.dialect)
-        columns = statements.columns
-        params: list = []
+        """SELECT every column, ordered (or ``select``, unordered), WHERE, LIMIT, OFFSET."""
+        dialect = self.db.dialect
+        statements = self.model._meta.statements(dialect)
+        columns, params = statements.columns, []
         sql = (select or statements.select) + self._where_sql(columns, params)
         if self._order and select is None:
             sql += " ORDER BY " + ", ".join(
@@ -657,12 +558,9 @@ class Query:
                 for name, descending in self._order
             )
         if self._limit is not None or self._offset is not None:
-            params += [
-                self.db.dialect.no_limit if self._limit is None else self._limit,
-                self._offset or 0,
-            ]
-            marks = [self.db.dialect.placeholder(len(params) - i) for i in (1, 0)]
-            sql += f" LIMIT {marks[0]} OFFSET {marks[1]}"
+            params += [dialect.no_limit if self._limit is None else self._limit, self._offset or 0]
+            sql += f" LIMIT {dialect.placeholder(len(params) - 1)}"
+            sql += f" OFFSET {dialect.placeholder(len(params))}"
         return sql, params
 
     async def all(self) -> list:
@@ -674,53 +572,36 @@ class Query:
         return rows[0] if rows else None
 
     async def count(self) -> int:
-        """How many rows ``all()`` would return."""
-        statements = self.model._meta.statements(self.db.dialect)
-        if self._limit is None and self._offset is None:
-            sql, params = self._select_sql(statements.count)
-        else:
-            sql, params = self._select_sql(statements.select_one)
-            sql = f"SELECT COUNT(*) FROM ({sql}) AS counted"  # noqa: S608 (our own SQL)
+        """How many rows ``all()`` would return (SQLite flattens the subquery)."""
+        table = self.model._meta.statements(self.db.dialect).table
+        sql, params = self._select_sql(f"SELECT 1 FROM {table}")  # noqa: S608
+        sql = f"SELECT COUNT(*) FROM ({sql}) AS counted"  # noqa: S608
         return (await self.db.fetchone(sql, params))[0]
 
     async def exists(self) -> bool:
-        select_one = self.model._meta.statements(self.db.dialect).select_one
-        sql, params = self.limit(1)._select_sql(select_one)
+        table = self.model._meta.statements(self.db.dialect).table
+        sql, params = self.limit(1)._select_sql(f"SELECT 1 FROM {table}")  # noqa: S608
         return await self.db.fetchone(sql, params) is not None
 
     async def paginate(self, page: int, per_page: int) -> Page:
-        """Page ``page`` (1-based) of ``per_page`` items; a page past the end has no items.
-
-        The primary key is added as a last sort key so pages never overlap.
-        """
+        """Page ``page`` (1-based) of ``per_page`` items, and the total; a page past the end
+        has no items. The primary key is added as a last sort key so pages never overlap."""
         for what, value in (("page", page), ("per_page", per_page)):
             if type(value) is not int or value < 1:
                 raise ValueError(f"{what} must be an integer >= 1, not {value!r}")
-        query = self
-        pk = self.model._meta.pk.name
-        if all(name != pk for name, _ in self._order):
-            descending = self._order[0][1] if self._order else False
-            query = self._copy(_order=(*self._order, (pk, descending)))
-        offset = (page - 1) * per_page
-        items = await query.limit(per_page).offset(offset).all()
-        if 0 < len(items) < per_page or (page == 1 and not items):
-            total = offset + len(items)  # this is the last page: no need to count
-        else:
-            total = await self._copy(_limit=None, _offset=None).count()
-        return Page(items, page, per_page, total)
-
-    def _check_bulk(self, action: str, all_rows: bool) -> None:
-        if self._order or self._limit is not None or self._offset is not None:
-            raise ValueError(f"{action}() does not take order_by, limit or offset")
-        if not self._where and not all_rows:
-            raise ValueError(f"{action}() without where() needs all_rows=True")
+        order, pk = self._order, self.model._meta.pk.name
+        if all(name != pk for name, _ in order):
+            order = (*order, (pk, order[0][1] if order else False))
+        items = self._copy(order=order, limit=per_page, offset=(page - 1) * per_page)
+        total = await self._copy(limit=None, offset=None).count()
+        return Page(await items.all(), page, per_page, total)
 
     async def delete(self, *, all_rows: bool = False) -> int:
         """Delete the matching rows; returns how many."""
         self._check_bulk("delete", all_rows)
-        statements = self.model._meta.statements(self.db.dialect)
-        params: list = []
-        sql = statements.delete + self._where_sql(statements.columns, params)
+        statements, params = self.model._meta.statements(self.db.dialect), []
+        sql = f"DELETE FROM {statements.table}"  # noqa: S608
+        sql += self._where_sql(statements.columns, params)
         return (await self.db.execute(sql, params)).rowcount
 
     async def update(self, *, all_rows: bool = False, **values: Any) -> int:
@@ -733,20 +614,25 @@ class Query:
         values = {field.name: field.db_value(values[field.name]) for field in fields}
         for field in meta.auto_now:
             values.setdefault(field.name, field.db_value(utcnow()))
-        return await _update(self, values)
+        return await self._update(values)
 
+    def _check_bulk(self, action: str, all_rows: bool) -> None:
+        if self._order or self._limit is not None or self._offset is not None:
+            raise ValueError(f"{action}() does not take order_by, limit or offset")
+        if not self._where and not all_rows:
+            raise ValueError(f"{action}() without where() needs all_rows=True")
 
-async def _update(query: Query, values: dict[str, Any]) -> int:
-    """UPDATE ... SET values (already in database form) for the rows of ``query``."""
-    dialect = query.db.dialect
-    statements = query.model._meta.statements(dialect)
-    params = list(values.values())
-    assignments = ", ".join(
-        f"{statements.columns[name]} = {dialect.placeholder(i)}"
-        for i, name in enumerate(values, start=1)
-    )
-    sql = statements.update + assignments + query._where_sql(statements.columns, params)
-    return (await query.db.execute(sql, params)).rowcount
+    async def _update(self, values: dict[str, Any]) -> int:
+        """UPDATE the matching rows, SET ``values`` (in database form); returns how many."""
+        dialect, params = self.db.dialect, list(values.values())
+        statements = self.model._meta.statements(dialect)
+        assignments = ", ".join(
+            f"{statements.columns[name]} = {dialect.placeholder(i)}"
+            for i, name in enumerate(values, start=1)
+        )
+        sql = f"UPDATE {statements.table} SET {assignments}"  # noqa: S608
+        sql += self._where_sql(statements.columns, params)
+        return (await self.db.execute(sql, params)).rowcount
 
 
 def _non_negative(what: str, value: Any) -> Any:
