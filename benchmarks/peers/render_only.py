@@ -68,6 +68,7 @@ def make_app(db_path: str, per_page: int) -> web.Application:
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # as the scaffold's default (templates.auto_reload)
     )
     configure(env, static_urls())
     template = env.get_template("index.html")
