@@ -7,8 +7,13 @@ No templates, no database, no middleware; uvloop as in the scaffold's `python -m
 
 import argparse
 import sys
+from pathlib import Path
 
 from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
+
+from www.__main__ import new_event_loop
 
 
 async def hello(request: web.Request) -> web.Response:
@@ -21,14 +26,7 @@ def main() -> int:
     args = parser.parse_args()
     app = web.Application()
     app.router.add_get("/", hello)
-    try:
-        import uvloop
-
-        loop = uvloop.new_event_loop()
-    except ImportError:
-        import asyncio
-
-        loop = asyncio.new_event_loop()
+    loop = new_event_loop()  # uvloop when installed, as `python -m www` does
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, loop=loop)
     return 0
 

@@ -23,6 +23,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
+from www.__main__ import new_event_loop  # noqa: E402
 from www.templating import TEMPLATES_DIR, configure, static_urls  # noqa: E402
 
 BLOG_COLUMNS = "id, user_id, title, summary, content, created_at, updated_at"
@@ -98,14 +99,7 @@ def main() -> int:
     parser.add_argument("--per-page", type=int, default=20)
     args = parser.parse_args()
     app = make_app(args.db, args.per_page)
-    try:
-        import uvloop  # the scaffold's `python -m www` runs on uvloop too
-
-        loop = uvloop.new_event_loop()
-    except ImportError:
-        import asyncio
-
-        loop = asyncio.new_event_loop()
+    loop = new_event_loop()  # uvloop when installed, as `python -m www` does
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, loop=loop)
     return 0
 

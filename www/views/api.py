@@ -22,10 +22,9 @@ from ..forms import Errors, clean_comment, clean_post, is_utf8
 from ..keys import CONFIG, DB, SESSION, USER
 from ..models import Blog, Comment, User
 from ..openapi import document_json
-from ..orm import DoesNotExist
 from ..serialize import comment_json, post_json, user_json
 from .accounts import WRONG_LOGIN, authenticate
-from .common import get_or_404
+from .common import get_or_404, save_changes
 from .live import publish_comment
 
 POST_FIELDS = ("title", "summary", "content")
@@ -186,12 +185,7 @@ async def update_post(request: web.Request) -> web.Response:
     values, errors = clean_post(data, partial=True)
     if errors := {**unknown_fields(data, POST_FIELDS), **errors}:
         return invalid(errors)
-    for name, value in values.items():
-        setattr(post, name, value)
-    try:
-        await post.save(request.app[DB])
-    except DoesNotExist:  # deleted by a concurrent request
-        raise web.HTTPNotFound() from None
+    await save_changes(request.app[DB], post, values)
     return web.json_response(post_json(post, author))
 
 

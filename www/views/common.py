@@ -2,6 +2,8 @@
 
 from aiohttp import web
 
+from ..orm import DoesNotExist
+
 
 def page_number(request: web.Request) -> int:
     """The 1-based `page` query parameter; 404 for anything but a positive integer."""
@@ -17,3 +19,13 @@ async def get_or_404(model, db, object_id: str):
     if obj is None:
         raise web.HTTPNotFound()
     return obj
+
+
+async def save_changes(db, obj, values: dict) -> None:
+    """Assign `values` to `obj` and save it; 404 if a concurrent request deleted it."""
+    for name, value in values.items():
+        setattr(obj, name, value)
+    try:
+        await obj.save(db)
+    except DoesNotExist:
+        raise web.HTTPNotFound() from None

@@ -12,10 +12,9 @@ from ..forms import clean_comment, clean_post
 from ..keys import CONFIG, DB, QUERIES, USER
 from ..markdown import render_markdown
 from ..models import Blog, Comment, User
-from ..orm import DoesNotExist
 from ..templating import render
 from . import live
-from .common import get_or_404, page_number
+from .common import get_or_404, page_number, save_changes
 
 
 async def _post_list(request: web.Request, template: str, author_id: int | None, context):
@@ -116,12 +115,7 @@ async def update_post(request: web.Request) -> web.Response:
     if errors:
         context = {"post": post, "values": values, "errors": errors}
         return render(request, "post_form.html", context, status=400)
-    for name, value in values.items():
-        setattr(post, name, value)
-    try:
-        await post.save(request.app[DB])
-    except DoesNotExist:  # deleted by a concurrent request
-        raise web.HTTPNotFound() from None
+    await save_changes(request.app[DB], post, values)
     flash(request, "Your changes are saved.", "success")
     raise web.HTTPSeeOther(f"/posts/{post.id}")
 
