@@ -26,6 +26,7 @@ from ..serialize import comment_json, post_json, user_json
 from .accounts import WRONG_LOGIN, authenticate
 from .common import get_or_404, save_changes
 from .live import publish_comment
+from .posts import post_with_comments, posts_page
 
 POST_FIELDS = ("title", "summary", "content")
 MAX_PAGE = 9_999_999  # as on the pages: bounds the OFFSET sent to SQLite
@@ -133,10 +134,8 @@ async def list_posts(request: web.Request) -> web.Response:
     per_page = _int_param(request, "per_page", default, MAX_PER_PAGE, errors)
     if errors:
         return invalid(errors)
-    db = request.app[DB]
-    result = await Blog.select(db).order_by("-created_at", "-id").paginate(page, per_page)
-    authors = await User.get_many(db, (post.user_id for post in result.items))
-    items = [post_json(post, authors[post.user_id]) for post in result.items]
+    result, posts = await posts_page(request.app, page, per_page)
+    items = [post_json(post, author) for post, author in posts]
     return web.json_response(
         {"items": items, "page": page, "per_page": per_page, "total": result.total}
     )
@@ -207,12 +206,11 @@ async def delete_post(request: web.Request) -> web.Response:
 
 async def list_comments(request: web.Request) -> web.Response:
     """A post's comments, oldest first. Raises 404 if the post does not exist."""
-    db = request.app[DB]
-    post = await get_or_404(Blog, db, request.match_info["id"])
-    comments = await Comment.select(db).where(blog_id=post.id).order_by("created_at", "id").all()
-    authors = await User.get_many(db, (comment.user_id for comment in comments))
-    items = [comment_json(comment, authors[comment.user_id]) for comment in comments]
-    return web.json_response({"items": items})
+    found = await post_with_comments(request.app, int(request.match_info["id"]))
+    if found is None:
+        raise web.HTTPNotFound()
+    _, _, comments = found
+    return web.json_response({"items": [comment_json(c, author) for c, author in comments]})
 
 
 @login_required

@@ -16,11 +16,13 @@ from ..templating import render
 from . import live
 from .common import get_or_404, page_number, save_changes
 
+# Page data is the same for every visitor, so it is shared until the database changes
+# (www/cache.py). The API reads through the same two functions. Never modify what they return.
 
-async def _post_list(request: web.Request, template: str, author_id: int | None, context):
-    """Render a page of posts (all, or one author's) with their authors, newest first."""
-    db = request.app[DB]
-    number, per_page = page_number(request), request.app[CONFIG].blog.per_page
+
+async def posts_page(app: web.Application, number: int, per_page: int, author_id=None):
+    """(Page of posts newest first, [(post, author), ...]) for all posts or one author's."""
+    db = app[DB]
 
     async def load():
         query = Blog.select(db) if author_id is None else Blog.select(db).where(user_id=author_id)
@@ -28,8 +30,30 @@ async def _post_list(request: web.Request, template: str, author_id: int | None,
         authors = await User.get_many(db, (post.user_id for post in page.items))
         return page, [(post, authors[post.user_id]) for post in page.items]
 
-    # The same for every visitor: shared until the database changes (www/cache.py).
-    page, posts = await request.app[QUERIES].get(("posts", author_id, number, per_page), load)
+    return await app[QUERIES].get(("posts", author_id, number, per_page), load)
+
+
+async def post_with_comments(app: web.Application, post_id: int):
+    """(post, author, [(comment, commenter), ...] oldest first), or None if missing."""
+    db = app[DB]
+
+    async def load():
+        post = await Blog.get(db, post_id)
+        if post is None:
+            return None
+        query = Comment.select(db).where(blog_id=post.id).order_by("created_at", "id")
+        comments = await query.all()
+        users = await User.get_many(db, [post.user_id, *(c.user_id for c in comments)])
+        return post, users[post.user_id], [(c, users[c.user_id]) for c in comments]
+
+    return await app[QUERIES].get(("post", post_id), load)
+
+
+async def _post_list(request: web.Request, template: str, author_id: int | None, context):
+    number = page_number(request)
+    page, posts = await posts_page(
+        request.app, number, request.app[CONFIG].blog.per_page, author_id
+    )
     if number > 1 and not posts:
         raise web.HTTPNotFound(text="There is no such page.")
     return render(request, template, {**context, "posts": posts, "page": page})
@@ -46,20 +70,9 @@ async def user_profile(request: web.Request) -> web.Response:
     return await _post_list(request, "user.html", user.id, {"user": user})
 
 
-async def _load_post(db, post_id: int):
-    """(post, author, [(comment, commenter)...]) or None: the same for every visitor."""
-    post = await Blog.get(db, post_id)
-    if post is None:
-        return None
-    comments = await Comment.select(db).where(blog_id=post.id).order_by("created_at", "id").all()
-    users = await User.get_many(db, [post.user_id, *(c.user_id for c in comments)])
-    return post, users[post.user_id], [(c, users[c.user_id]) for c in comments]
-
-
 async def post_page(request: web.Request, comment_form: dict | None = None) -> web.Response:
     """A post with its comments, oldest first. 404 if the post does not exist."""
-    db, post_id = request.app[DB], int(request.match_info["id"])
-    found = await request.app[QUERIES].get(("post", post_id), lambda: _load_post(db, post_id))
+    found = await post_with_comments(request.app, int(request.match_info["id"]))
     if found is None:
         raise web.HTTPNotFound()
     post, author, comments = found
