@@ -24,12 +24,11 @@ from ..models import Blog, Comment, User
 from ..openapi import document_json
 from ..serialize import comment_json, post_json, user_json
 from .accounts import WRONG_LOGIN, authenticate
-from .common import get_or_404, save_changes
+from .common import MAX_PAGE, get_or_404, positive_int, save_changes
 from .live import publish_comment
 from .posts import post_with_comments, posts_page
 
 POST_FIELDS = ("title", "summary", "content")
-MAX_PAGE = 9_999_999  # as on the pages: bounds the OFFSET sent to SQLite
 MAX_PER_PAGE = 100
 NO_STORE = {"Cache-Control": "no-store"}  # responses carrying a CSRF token
 
@@ -117,10 +116,10 @@ def _int_param(request: web.Request, name: str, default: int, high: int, errors:
     raw = request.query.get(name)
     if raw is None:
         return default
-    if raw.isascii() and raw.isdigit() and len(raw) <= len(str(high)) and 1 <= int(raw) <= high:
-        return int(raw)
-    errors[name] = f"{name} must be a whole number from 1 to {high}."
-    return default
+    number = positive_int(raw, high)
+    if number is None:
+        errors[name] = f"{name} must be a whole number from 1 to {high}."
+    return number or default
 
 
 async def list_posts(request: web.Request) -> web.Response:

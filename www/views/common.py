@@ -4,13 +4,22 @@ from aiohttp import web
 
 from ..orm import DoesNotExist
 
+MAX_PAGE = 9_999_999  # bounds the OFFSET sent to the database
+
+
+def positive_int(raw: str, high: int) -> int | None:
+    """`raw` as a whole number from 1 to `high` (ASCII digits only), else None."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= len(str(high)) and 1 <= int(raw) <= high:
+        return int(raw)
+    return None
+
 
 def page_number(request: web.Request) -> int:
     """The 1-based `page` query parameter; 404 for anything but a positive integer."""
-    raw = request.query.get("page", "1")
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 7 and int(raw) >= 1):
+    number = positive_int(request.query.get("page", "1"), MAX_PAGE)
+    if number is None:
         raise web.HTTPNotFound(text="There is no such page.")
-    return int(raw)
+    return number
 
 
 async def get_or_404(model, db, object_id: str):
