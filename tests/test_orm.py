@@ -123,11 +123,18 @@ def test_schema_collects_fields_in_order():
         "when",
         "edited",
     )
-    assert meta.pk is Item.id and Item.id.primary_key
+    assert meta.pk is meta.by_name["id"] and meta.pk.primary_key
     assert [field.name for field in Author._meta.public] == ["id", "name"]
-    assert Tag._meta.table == "labels" and Tag._meta.pk is Tag.code
-    assert Item.author_id.references == ("authors", "id")
-    assert repr(Item.title) == "<TextField title>"
+    assert Tag._meta.table == "labels" and Tag._meta.pk is Tag._meta.by_name["code"]
+    assert meta.by_name["author_id"].references == ("authors", "id")
+    assert repr(meta.by_name["title"]) == "<TextField title>"
+
+
+def test_fields_are_slots():
+    item = Item(title="x")
+    with pytest.raises(AttributeError):
+        item.titel = "typo"  # no __dict__: a misspelt field is an error, not a silent no-op
+    assert Item.__slots__ == Item._meta.names
 
 
 @pytest.mark.parametrize(
@@ -198,11 +205,22 @@ def test_new_instance_defaults_and_change_tracking():
     assert (item.id, item.count, item.active, item.note) == (None, 0, True, None)
     assert item.when == item.edited  # one utcnow() per new instance
     assert item.when.tzinfo is UTC
+    assert item.changed_fields == set(Item._meta.names)  # new: everything is to be written
+    assert repr(item) == "<Item id=None>"
+
+
+async def test_change_tracking_compares_with_the_saved_row(database):
+    item = await Item.create(database, title="x", when=T0)
     assert item.changed_fields == frozenset()
     item.title = "y"
     item.count = 3
+    item.when = T0.astimezone(timezone(timedelta(hours=2)))  # the same instant
     assert item.changed_fields == {"title", "count"}
-    assert repr(item) == "<Item id=None>"
+    item.title = "x"  # back to what is saved
+    assert item.changed_fields == {"count"}
+    item.count = "three"
+    with pytest.raises(ValidationError, match="count: must be an integer"):
+        item.changed_fields  # noqa: B018
 
 
 def test_base_field_has_no_database_form():
@@ -228,7 +246,7 @@ async def test_round_trip_of_every_field_type(database):
         active=False,
         when=datetime(2024, 5, 1, 14, 30, 15, 123456, tzinfo=paris),
     )
-    assert author.name == "bob"  # normalized on assignment
+    assert author.name == "bob"  # saved normalized, and the instance holds what was saved
     loaded = await Item.get(database, item.id)
     assert loaded.author_id == author.id
     assert (loaded.title, loaded.note, loaded.count) == ("Hello", "n", -7)
@@ -250,8 +268,7 @@ async def test_nulls_round_trip(database):
 async def test_datetimes_are_parsed_on_load(database):
     await Item.create(database, title="t", when=T0)
     item = await Item.select(database).first()
-    assert item.__dict__["when"] == T0 and item.when.tzinfo is UTC
-    assert Item.when is Item._meta.by_name["when"]  # on the class: the field
+    assert item.when == T0 and item.when.tzinfo is UTC
 
 
 async def test_datetime_text_sorts_like_time(database):

@@ -54,7 +54,7 @@ class SQLiteDialect:
     supports_returning = sqlite3.sqlite_version_info >= (3, 35)
     no_limit = -1  # SQLite only accepts OFFSET after a LIMIT; -1 means "no limit"
     like = "LIKE"  # already case-insensitive for ASCII in SQLite (PostgreSQL: ILIKE)
-    column_types: ClassVar[dict[str, str]] = dict(
+    types: ClassVar[dict[str, str]] = dict(
         integer="INTEGER", float="REAL", text="TEXT", boolean="INTEGER", datetime="TEXT"
     )
 
@@ -73,37 +73,26 @@ class SQLiteDialect:
         error = IntegrityError if isinstance(exc, sqlite3.IntegrityError) else DatabaseError
         return error(str(exc))
 
-    def column_sql(self, field: Any) -> str:
-        """One column definition; ``field`` is an orm.Field (duck-typed: db.py imports no ORM)."""
-        parts = [self.quote(field.name), self.column_types[field.kind]]
-        if field.primary_key:
-            # AUTOINCREMENT: ids of deleted rows are never reused (old URLs stay dead).
-            parts.append("PRIMARY KEY AUTOINCREMENT" if field.kind == "integer" else "PRIMARY KEY")
-        elif not field.null:
-            parts.append("NOT NULL")
-        if field.unique and not field.primary_key:
-            parts.append("UNIQUE")
-        if field.nocase:
-            parts.append("COLLATE NOCASE")  # ASCII-only case folding, used by UNIQUE and =
-        if field.references is not None:
-            table, column = field.references
-            parts.append(
-                f"REFERENCES {self.quote(table)} ({self.quote(column)}) ON DELETE {field.on_delete}"
-            )
-        return " ".join(parts)
-
     def create_table_sql(self, table: str, fields: Iterable[Any]) -> list[str]:
-        """CREATE TABLE plus its CREATE INDEX statements, all IF NOT EXISTS."""
-        fields = list(fields)
-        columns = ",\n  ".join(self.column_sql(field) for field in fields)
-        statements = [f"CREATE TABLE IF NOT EXISTS {self.quote(table)} (\n  {columns}\n)"]
-        for field in fields:
-            if field.index and not (field.unique or field.primary_key):
-                statements.append(
-                    f"CREATE INDEX IF NOT EXISTS {self.quote(f'ix_{table}_{field.name}')}"
-                    f" ON {self.quote(table)} ({self.quote(field.name)})"
-                )
-        return statements
+        """CREATE TABLE and CREATE INDEX statements, IF NOT EXISTS, for orm.Field objects
+        (duck-typed: db.py imports no ORM)."""
+        columns, indexes, q = [], [], self.quote
+        for f in fields:
+            column = f"{q(f.name)} {self.types[f.kind]}"
+            if f.primary_key:  # AUTOINCREMENT: ids of deleted rows are never reused
+                column += " PRIMARY KEY AUTOINCREMENT"
+            column += "" if f.null or f.primary_key else " NOT NULL"
+            column += " UNIQUE" if f.unique and not f.primary_key else ""
+            column += " COLLATE NOCASE" if f.nocase else ""  # ASCII case folding
+            if f.references:
+                column += f" REFERENCES {q(f.references[0])} ({q(f.references[1])})"
+                column += f" ON DELETE {f.on_delete}"
+            columns.append(column)
+            if f.index and not (f.unique or f.primary_key):
+                index = q(f"ix_{table}_{f.name}")
+                indexes.append(f"CREATE INDEX IF NOT EXISTS {index} ON {q(table)} ({q(f.name)})")
+        columns_sql = ",\n  ".join(columns)
+        return [f"CREATE TABLE IF NOT EXISTS {q(table)} (\n  {columns_sql}\n)", *indexes]
 
     def drop_table_sql(self, table: str) -> str:
         return f"DROP TABLE IF EXISTS {self.quote(table)}"
@@ -119,8 +108,8 @@ async def _translated(dialect: SQLiteDialect, call: Awaitable[Any]) -> Any:
 async def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)  # explicit transactions only
     try:
-        timeout = f"busy_timeout={int(busy_timeout_ms)}"
-        pragmas = [timeout, "journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"]
+        pragmas = [f"busy_timeout={int(busy_timeout_ms)}", "journal_mode=WAL"]
+        pragmas += ["foreign_keys=ON", "synchronous=NORMAL"]
         if read_only:
             pragmas.append("query_only=ON")  # a stray write there would bypass the writer lock
         for pragma in pragmas:
@@ -131,7 +120,23 @@ async def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> aios
     return conn
 
 
-class Transaction:
+class _Executor:
+    """The query methods of Database and Transaction: with ``dialect``, all www.orm uses."""
+
+    dialect: SQLiteDialect
+
+    def _reader(self) -> aiosqlite.Connection:
+        raise NotImplementedError
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return await _translated(self.dialect, self._reader().execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+
+class Transaction(_Executor):
     """A transaction on the writer connection, or a SAVEPOINT when nested.
 
     ``async with db.transaction() as tx:`` commits at the end of the block and rolls back on
@@ -155,61 +160,61 @@ class Transaction:
     async def __aenter__(self) -> Transaction:
         if self._conn is not None:
             raise DatabaseError("a transaction can only be entered once")
+        self._conn = (self._parent or self._db)._connection()
         if self._parent is None:
-            self._conn = self._db._writer_connection()
             await self._db._write_lock.acquire()
-            await self._step("BEGIN IMMEDIATE", release=False)
-        else:
-            # If this or the savepoint's exit is interrupted, the error reaches the enclosing
-            # block, whose ROLLBACK undoes the savepoint too.
-            self._conn = self._parent._connection()
+            try:
+                await self._run("BEGIN IMMEDIATE")
+            except BaseException:
+                await self._recover()
+                raise
+        else:  # if this or the exit fails, the enclosing block's ROLLBACK undoes it too
             await self._run(f"SAVEPOINT {self._savepoint}")
-        self._task = asyncio.current_task()
-        self._token = self._db._current_tx.set(self)
+        self._task, self._token = asyncio.current_task(), self._db._current_tx.set(self)
         return self
 
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    async def __aexit__(self, exc_type: Any, *exc_info: Any) -> None:
         self._task = None
         self._db._current_tx.reset(self._token)
-        if self._parent is not None:
+        if self._parent is None:
+            await self._finish(commit=exc_type is None)
+        else:
             if exc_type is not None:
                 await self._run(f"ROLLBACK TO SAVEPOINT {self._savepoint}")
             await self._run(f"RELEASE SAVEPOINT {self._savepoint}")
-        elif exc_type is None:
-            await self._step("COMMIT", release=True)
-        else:
-            try:
-                await self._step("ROLLBACK", release=True)
-            except Exception:  # not raised over the error that caused it: that one goes on
-                log.exception("ROLLBACK failed")
 
-    async def _step(self, sql: str, *, release: bool) -> None:
-        """BEGIN, COMMIT or ROLLBACK, then free the writer if ``release``. If the statement
-        fails or its caller is cancelled (it still runs on the connection's thread), a task
-        rolls back what is left open and frees the writer: shielded, so a second cancellation
-        cannot stop it."""
+    async def _finish(self, *, commit: bool) -> None:
+        """COMMIT or ROLLBACK, then free the writer."""
         try:
-            await self._run(sql)
-        except BaseException:
-            task = asyncio.get_running_loop().create_task(self._recover())
-            _background.add(task)
-            task.add_done_callback(_background.discard)
-            await asyncio.shield(task)
-            raise
-        if release:
+            await self._run("COMMIT" if commit else "ROLLBACK")
+        except BaseException as exc:
+            await self._recover()
+            if commit or not isinstance(exc, Exception):
+                raise
+            log.exception("ROLLBACK failed")  # not raised over the error that brought us here
+        else:
             self._db._write_lock.release()
 
     async def _recover(self) -> None:
-        conn, db = self._conn, self._db
-        try:
-            if conn is db._writer:  # else closed: the transaction went with it
-                await conn.execute_fetchall("SELECT 1")  # queued after the interrupted statement
-                if conn.in_transaction:
-                    await conn.execute("ROLLBACK")
-        except Exception:
-            log.exception("could not roll back an interrupted transaction")
-        finally:
-            db._write_lock.release()
+        """After a failed or interrupted BEGIN, COMMIT or ROLLBACK (which still runs on the
+        connection's thread), roll back what is left open and free the writer: in a task of
+        its own, which cancelling the caller cannot stop."""
+
+        async def recover(conn: aiosqlite.Connection) -> None:
+            try:
+                if conn is self._db._writer:  # else closed: the transaction went with it
+                    await conn.execute_fetchall("SELECT 1")  # queued after that statement
+                    if conn.in_transaction:
+                        await conn.execute("ROLLBACK")
+            except Exception:
+                log.exception("could not roll back an interrupted transaction")
+            finally:
+                self._db._write_lock.release()
+
+        task = asyncio.get_running_loop().create_task(recover(self._conn))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        await asyncio.shield(task)
 
     async def _run(self, sql: str) -> None:
         if self._db._writer is not self._conn:
@@ -224,12 +229,7 @@ class Transaction:
             raise DatabaseError("the database was closed during the transaction")
         return self._conn
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        return await _translated(self.dialect, self._connection().execute_fetchall(sql, params))
-
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+    _reader = _connection
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
         cursor = await _translated(self.dialect, self._connection().execute(sql, params))
@@ -240,15 +240,13 @@ class Transaction:
         return ExecResult(cursor.rowcount, None)
 
 
-class Database:
+class Database(_Executor):
     """A SQLite database file: one writer connection, ``readers`` reader connections."""
 
     def __init__(self, path: str | Path, *, readers: int = 2, busy_timeout_ms: int = 5000):
         if readers < 1:
             raise ValueError("readers must be at least 1")
-        self.path = Path(path)
-        self.readers = readers
-        self.busy_timeout_ms = busy_timeout_ms
+        self.path, self.readers, self.busy_timeout_ms = Path(path), readers, busy_timeout_ms
         self.dialect = SQLiteDialect()
         self._writer: aiosqlite.Connection | None = None
         self._readers: list[aiosqlite.Connection] = []
@@ -263,9 +261,9 @@ class Database:
         """``sqlite:///relative/path.db`` (relative to ``root``) or ``sqlite:////abs/path.db``."""
         prefix = "sqlite:///"
         if not url.startswith(prefix):
-            scheme = url.split("://")[0] if "://" in url else ""  # never echo credentials
+            scheme = f" scheme {url.split('://')[0]!r}" if "://" in url else ""  # no credentials
             raise ValueError(
-                f"unsupported database URL{f' scheme {scheme!r}' if scheme else ''}: "
+                f"unsupported database URL{scheme}: "
                 "expected sqlite:///relative/path.db or sqlite:////absolute/path.db"
             )
         path = url[len(prefix) :]
@@ -315,10 +313,8 @@ class Database:
 
     async def data_version(self) -> int:
         """A number that changes whenever a change is committed, by any connection or process.
-
         SQLite keeps it per connection, so it is always asked of the first reader: a cache of
-        query results can check in one round trip that it is still current.
-        """
+        query results can check in one round trip that it is still current."""
         if not self._readers:
             raise DatabaseError("the database is not open")
         return (await self._readers[0].execute_fetchall("PRAGMA data_version"))[0][0]
@@ -332,25 +328,20 @@ class Database:
         tx = self._current_tx.get()  # tasks inherit it: check it is this task's own
         return tx if tx is not None and tx._task is asyncio.current_task() else None
 
-    def _writer_connection(self) -> aiosqlite.Connection:
+    def _connection(self) -> aiosqlite.Connection:
         if self._writer is None:
             raise DatabaseError("the database is not open")
         return self._writer
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        """Run a read query; inside this task's transaction it sees that transaction's writes."""
+    def _reader(self) -> aiosqlite.Connection:
+        """This task's transaction, which sees its own writes, or the next reader's turn."""
         tx = self._active_transaction()
         if tx is not None:
-            return await tx.fetchall(sql, params)
+            return tx._connection()
         if not self._readers:
             raise DatabaseError("the database is not open")
         self._turn = (self._turn + 1) % len(self._readers)
-        reader = self._readers[self._turn]
-        return await _translated(self.dialect, reader.execute_fetchall(sql, params))
-
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+        return self._readers[self._turn]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
         """Run one write: in this task's transaction if any, else as its own transaction."""
@@ -358,8 +349,7 @@ class Database:
         if tx is not None:
             return await tx.execute(sql, params)
         async with self._write_lock:  # or it could land inside another task's transaction
-            conn = self._writer_connection()
-            cursor = await _translated(self.dialect, conn.execute(sql, params))
+            cursor = await _translated(self.dialect, self._connection().execute(sql, params))
         return ExecResult(cursor.rowcount, cursor.lastrowid)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> ExecResult:

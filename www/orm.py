@@ -15,12 +15,11 @@ travel as parameters, validated (null, type, max_length) before any SQL is sent.
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple
-
-_NOTHING: frozenset[str] = frozenset()
 
 
 class ValidationError(ValueError):
@@ -28,8 +27,7 @@ class ValidationError(ValueError):
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+        self.field, self.message = field, message
 
 
 class FieldError(ValueError):
@@ -44,27 +42,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _default(field: Field, called: dict[Callable, Any]) -> Any:
-    """The field's default; a callable one (utcnow) is called once per ``called`` dict, so a
-    new row's created_at and updated_at are equal."""
-    if not callable(field.default):
-        return field.default
-    if field.default not in called:
-        called[field.default] = field.default()
-    return called[field.default]
-
-
 class Field:
-    """A column. Only ``__set__`` is defined: reading ``post.title`` finds the value in the
-    instance ``__dict__`` (fast), while assignments come here to be cleaned and tracked. On
-    the class, ``Blog.title`` is the Field itself."""
+    """A column: its options, and how its values are checked and converted."""
 
     kind: ClassVar[str]  # the column kind the dialect maps to a type
-    to_python: Callable[[Any], Any] | None = None  # database value -> Python, if not as is
+    python: Callable[[Any], Any] | None = None  # database value -> Python, if not as is
     references: tuple[str, str] | None = None  # (table, column) of a foreign key
     on_delete: str | None = None
-    nocase = False
-    name: str
+    nocase = auto_now = False
+    name = "?"  # set by the model
 
     def __init__(
         self,
@@ -76,22 +62,12 @@ class Field:
         index: bool = False,
         hidden: bool = False,
     ):
-        self.primary_key, self.null, self.default = primary_key, null, default
+        # A new row's primary key is None until the database assigns it.
+        self.primary_key, self.null, self.default = primary_key, null or primary_key, default
         self.unique, self.index, self.hidden = unique, index, hidden
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __set__(self, instance: Model, value: Any) -> None:
-        instance.__dict__[self.name] = self.clean(value)
-        instance._changed |= {self.name}
-
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {getattr(self, 'name', '?')}>"
-
-    def clean(self, value: Any) -> Any:
-        """Normalise a value on assignment (see TextField's ``normalize``)."""
-        return value
+        return f"<{type(self).__name__} {self.name}>"
 
     def to_db(self, value: Any) -> Any:
         """Type-check a non-None value and return its database form (writes and lookups)."""
@@ -113,12 +89,12 @@ class IntegerField(Field):
     kind = "integer"
 
     def to_db(self, value: Any) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
+        if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
             return value
         raise ValidationError(self.name, "must be an integer")
 
     def db_value(self, value: Any) -> Any:
-        return value if type(value) is int else super().db_value(value)  # fast path first
+        return value if type(value) is int else super().db_value(value)  # the usual case first
 
 
 class FloatField(Field):
@@ -131,8 +107,7 @@ class FloatField(Field):
 
 
 class BooleanField(Field):
-    kind = "boolean"
-    to_python = bool
+    kind, python = "boolean", bool
 
     def to_db(self, value: Any) -> bool:
         if isinstance(value, bool):
@@ -142,23 +117,13 @@ class BooleanField(Field):
 
 class TextField(Field):
     """Text. ``nocase``: comparisons and uniqueness ignore case (ASCII letters only).
-    ``normalize`` (e.g. ``str.strip``) is applied on assignment, writes and lookups."""
+    ``normalize`` (e.g. ``str.strip``) is applied on writes and lookups."""
 
     kind = "text"
 
-    def __init__(
-        self,
-        *,
-        max_length: int | None = None,
-        nocase: bool = False,
-        normalize: Callable[[str], str] | None = None,
-        **options: Any,
-    ):
+    def __init__(self, *, max_length=None, nocase=False, normalize=None, **options: Any):
         super().__init__(**options)
         self.max_length, self.nocase, self.normalize = max_length, nocase, normalize
-
-    def clean(self, value: Any) -> Any:
-        return self.normalize(value) if self.normalize and isinstance(value, str) else value
 
     def to_db(self, value: Any) -> str:
         if not isinstance(value, str):
@@ -166,7 +131,8 @@ class TextField(Field):
         return self.normalize(value) if self.normalize else value
 
     def db_value(self, value: Any) -> Any:
-        value = self.to_db(value) if isinstance(value, str) else super().db_value(value)
+        if type(value) is not str or self.normalize:
+            value = super().db_value(value)
         if self.max_length is not None and value is not None and len(value) > self.max_length:
             raise ValidationError(self.name, f"must be at most {self.max_length} characters")
         return value
@@ -176,10 +142,9 @@ class DateTimeField(Field):
     """A timezone-aware datetime (a naive one is usually local time by accident), stored as
     UTC ISO 8601 text; such text is accepted wherever a datetime is. It sorts in time order
     even when ``isoformat()`` leaves out ".000000": "12:00:00+00:00" < "12:00:00.000001+00:00".
-    ``auto_now``: set on each save."""
+    ``auto_now``: set on each update."""
 
-    kind = "datetime"
-    to_python = datetime.fromisoformat
+    kind, python = "datetime", datetime.fromisoformat
 
     def __init__(self, *, auto_now: bool = False, **options: Any):
         super().__init__(**options)
@@ -199,7 +164,7 @@ class DateTimeField(Field):
 
     def db_value(self, value: Any) -> Any:
         if type(value) is datetime and value.tzinfo is UTC:
-            return value.isoformat()  # fast path first
+            return value.isoformat()  # the usual case first
         return super().db_value(value)
 
     def to_json(self, value: Any) -> str | None:
@@ -212,9 +177,7 @@ class ForeignKey(IntegerField):
 
     ON_DELETE = ("CASCADE", "SET NULL", "RESTRICT", "NO ACTION")
 
-    def __init__(
-        self, model: type[Model], *, on_delete: str = "CASCADE", index: bool = True, **options: Any
-    ):
+    def __init__(self, model: type[Model], *, on_delete="CASCADE", index=True, **options: Any):
         super().__init__(index=index, **options)
         if on_delete not in self.ON_DELETE:
             raise ValueError(f"on_delete must be one of {self.ON_DELETE}, not {on_delete!r}")
@@ -224,28 +187,26 @@ class ForeignKey(IntegerField):
         self.references = (model._meta.table, model._meta.pk.name)
 
 
-class Statements(NamedTuple):
-    """A model's SQL, prepared once per dialect; queries append WHERE, ORDER BY, LIMIT."""
-
-    table: str  # quoted, as are the columns
-    columns: dict[str, str]  # field name -> column
-    select: str  # SELECT <every column> FROM <table>
-    get: str  # select by primary key
-    insert: str  # without the primary key (the database assigns it)
-    insert_with_pk: str
+def _default(field: Field, called: dict[Callable, Any]) -> Any:
+    """The field's default; a callable one (utcnow) is called once per ``called`` dict, so a
+    new row's created_at and updated_at are equal."""
+    if not callable(field.default):
+        return field.default
+    if field.default not in called:
+        called[field.default] = field.default()
+    return called[field.default]
 
 
 class Schema:
-    """What the metaclass learned about a model: table, fields, primary key, SQL."""
+    """What the metaclass learned about a model: table, fields (primary key first), SQL."""
 
     def __init__(self, model_name: str, table: str, fields: dict[str, Field]):
         self.model_name, self.table, self.by_name = model_name, table, fields
         self.fields, self.names = tuple(fields.values()), tuple(fields)
-        self.pk = next(field for field in self.fields if field.primary_key)
-        self.insert_fields = tuple(field for field in self.fields if not field.primary_key)
+        self.pk = self.fields[0]
         self.public = tuple(field for field in self.fields if not field.hidden)
-        self.auto_now = tuple(f for f in self.fields if getattr(f, "auto_now", False))
-        self._statements: dict[str, Statements] = {}
+        self.auto_now = tuple((i, f) for i, f in enumerate(self.fields) if f.auto_now)
+        self._sql: dict[str, tuple[str, dict[str, str], str]] = {}
 
     def field(self, name: Any) -> Field:
         field = self.by_name.get(name) if isinstance(name, str) else None
@@ -253,24 +214,14 @@ class Schema:
             raise FieldError(f"{self.model_name} has no field {name!r}")
         return field
 
-    def statements(self, dialect: Any) -> Statements:
-        if dialect.name not in self._statements:
-            # S608 (SQL built from strings): the only identifiers are the declared table and
-            # field names, quoted by the dialect; values always travel as parameters.
-            table = dialect.quote(self.table)
-            columns = {name: dialect.quote(name) for name in self.names}
-            select = f"SELECT {', '.join(columns.values())} FROM {table}"  # noqa: S608
-
-            def insert(names: Sequence[str]) -> str:
-                into = f"INSERT INTO {table} ({', '.join(columns[name] for name in names)})"
-                return f"{into} VALUES ({dialect.placeholders(1, len(names))})"
-
-            by_pk = f" WHERE {columns[self.pk.name]} = {dialect.placeholder(1)}"
-            insert_names = [field.name for field in self.insert_fields]
-            self._statements[dialect.name] = Statements(
-                table, columns, select, select + by_pk, insert(insert_names), insert(self.names)
-            )
-        return self._statements[dialect.name]
+    def sql(self, dialect: Any) -> tuple[str, dict[str, str], str]:
+        """(table, {field name: column}, SELECT of every column), quoted, made once per dialect.
+        The only identifiers in the ORM's SQL: declared names, quoted; values are parameters."""
+        if dialect.name not in self._sql:
+            table, columns = dialect.quote(self.table), {n: dialect.quote(n) for n in self.names}
+            select = f"SELECT {', '.join(columns.values())} FROM {table}"
+            self._sql[dialect.name] = (table, columns, select)
+        return self._sql[dialect.name]
 
 
 def _table_name(class_name: str) -> str:
@@ -282,56 +233,52 @@ def _table_name(class_name: str) -> str:
 
 
 class ModelMeta(type):
-    """Collects the declared fields into ``cls._meta`` (a Schema). There is no inheritance
-    between models: each subclasses Model directly and declares all of its fields."""
+    """Turns the declared fields into ``__slots__``: each instance keeps its values in its
+    own attributes, read and assigned at plain attribute speed, and ``Model._meta`` (a
+    Schema) keeps the Field objects. Models do not inherit from each other."""
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> type:
-        cls = super().__new__(mcs, name, bases, namespace)
-        if not any(isinstance(base, ModelMeta) for base in bases):
-            return cls  # Model itself
+        if not bases:
+            return super().__new__(mcs, name, bases, namespace)  # Model itself
         if any(isinstance(base, ModelMeta) and base is not Model for base in bases):
             raise TypeError(f"{name}: a model cannot subclass another model")
         fields = {key: value for key, value in namespace.items() if isinstance(value, Field)}
-        for field_name in fields:
-            if field_name.startswith("_") or hasattr(Model, field_name):
-                raise TypeError(f"{name}.{field_name}: this name is reserved")
+        for key, field in fields.items():
+            if key.startswith("_") or keyword.iskeyword(key) or hasattr(Model, key):
+                raise TypeError(f"{name}.{key}: this name is reserved")
+            del namespace[key]
+            field.name = key
         primary_keys = [field for field in fields.values() if field.primary_key]
         if not primary_keys:
-            cls.id = IntegerField(primary_key=True)
-            cls.id.__set_name__(cls, "id")
-            fields = {"id": cls.id, **fields}
+            primary_keys = [IntegerField(primary_key=True)]
+            primary_keys[0].name = "id"
         elif len(primary_keys) > 1 or not isinstance(primary_keys[0], IntegerField):
             raise TypeError(f"{name} must have a single integer primary key")
+        fields = {primary_keys[0].name: primary_keys[0], **fields}
         table = namespace.get("__table__") or _table_name(name)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", table):
             raise TypeError(f"{name}: invalid table name {table!r}")
+        namespace["__slots__"] = tuple(fields)
+        cls = super().__new__(mcs, name, bases, namespace)
         cls._meta = Schema(name, table, fields)
-        cls._from_rows = staticmethod(_rows_builder(cls))
+        cls._from_rows = staticmethod(_compile_from_rows(cls))
         return cls
 
 
-def _rows_builder(model: type) -> Callable[[Iterable[Sequence[Any]]], list]:
+def _compile_from_rows(model: type) -> Callable[[Iterable[Sequence[Any]]], list]:
     """Compile ``rows -> [instance, ...]``, as namedtuple compiles its class: it is the ORM's
-    hottest code, and a dict display with constant keys is twice as fast as ``dict(zip())``.
-    For ``label = TextField(); shown = BooleanField()``, the loop body reads ``obj.__dict__ =
-    {'id': v0, 'label': v1, 'shown': None if v2 is None else to_python2(v2)}``."""
-    namespace: dict[str, Any] = {"new": object.__new__, "model": model, "NOTHING": _NOTHING}
-    items = []
+    hottest code, three times faster so than a loop over the fields. For ``label =
+    TextField(); shown = BooleanField()`` the loop body reads ``v0, v1, v2, = row; obj =
+    new(model); obj.id = v0; obj.label = v1; obj.shown = None if v2 is None else python2(v2)``."""
+    namespace: dict[str, Any] = {"new": object.__new__, "model": model}
+    lines = ["def from_rows(rows):", "    objects = []", "    for row in rows:"]
+    lines += [f"        {''.join(f'v{i}, ' for i in range(len(model._meta.fields)))}= row"]
+    lines += ["        obj = new(model)", "        obj._saved = row"]
     for i, field in enumerate(model._meta.fields):
-        namespace[f"to_python{i}"] = field.to_python
-        value = f"None if v{i} is None else to_python{i}(v{i})" if field.to_python else f"v{i}"
-        items.append(f"{field.name!r}: {value}")
-    source = (
-        "def from_rows(rows):\n"
-        "    objects = []\n"
-        f"    for {', '.join(f'v{i}' for i in range(len(items)))}, in rows:\n"
-        "        obj = new(model)\n"
-        f"        obj.__dict__ = {{{', '.join(items)}}}\n"
-        "        obj._in_db, obj._changed = True, NOTHING\n"
-        "        objects.append(obj)\n"
-        "    return objects\n"
-    )
-    exec(source, namespace)  # noqa: S102 -- built from declared field names only
+        namespace[f"python{i}"] = field.python
+        value = f"None if v{i} is None else python{i}(v{i})" if field.python else f"v{i}"
+        lines.append(f"        obj.{field.name} = {value}")
+    exec("\n".join([*lines, "        objects.append(obj)", "    return objects"]), namespace)  # noqa: S102
     return namespace["from_rows"]
 
 
@@ -345,32 +292,41 @@ class Page(NamedTuple):
 
 
 class Model(metaclass=ModelMeta):
-    """Base class of models. Instances hold their values as plain attributes."""
+    """Base class of models. An instance remembers its row as last loaded or saved (in
+    database form) in ``_saved``, so ``save()`` writes only what differs."""
 
-    __slots__ = ("__dict__", "_changed", "_in_db")
+    __slots__ = ("_saved",)
     _meta: ClassVar[Schema]
     _from_rows: ClassVar[Callable[[Iterable[Sequence[Any]]], list]]  # made by the metaclass
 
     def __init__(self, **values: Any):
-        meta, data, called = self._meta, self.__dict__, {}
-        if not values.keys() <= meta.by_name.keys():
-            meta.field(min(values.keys() - meta.by_name.keys()))  # raises FieldError
-        for field in meta.fields:
-            name = field.name
-            data[name] = field.clean(values[name]) if name in values else _default(field, called)
-        self._in_db, self._changed = False, _NOTHING
+        if not values.keys() <= self._meta.by_name.keys():
+            self._meta.field(min(values.keys() - self._meta.by_name.keys()))  # raises FieldError
+        called: dict[Callable, Any] = {}
+        for field in self._meta.fields:
+            value = values[field.name] if field.name in values else _default(field, called)
+            setattr(self, field.name, value)
+        self._saved: tuple | None = None
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._meta.pk.name}={self.__dict__[self._meta.pk.name]}>"
+        return f"<{type(self).__name__} {self._meta.pk.name}={getattr(self, self._meta.pk.name)}>"
+
+    def _db_row(self) -> list:
+        """Every field's value in database form, validated."""
+        return [field.db_value(getattr(self, field.name)) for field in self._meta.fields]
 
     @property
     def changed_fields(self) -> frozenset[str]:
-        """Names of the fields assigned since this instance was loaded or saved."""
-        return self._changed
+        """Names of the fields that differ from the row as loaded or saved (all of them for
+        a new instance). Raises ValidationError for an invalid value."""
+        if self._saved is None:
+            return frozenset(self._meta.names)
+        pairs = zip(self._meta.names, self._db_row(), self._saved, strict=True)
+        return frozenset(name for name, value, saved in pairs if value != saved)
 
     def as_dict(self) -> dict[str, Any]:
         """The values of all fields but hidden ones, JSON-ready (datetimes as ISO 8601)."""
-        return {field.name: field.to_json(self.__dict__[field.name]) for field in self._meta.public}
+        return {field.name: field.to_json(getattr(self, field.name)) for field in self._meta.public}
 
     @classmethod
     def select(cls, db: Any) -> Query:
@@ -379,7 +335,8 @@ class Model(metaclass=ModelMeta):
     @classmethod
     async def get(cls, db: Any, pk: int) -> Any:
         """The row with this primary key, or None."""
-        sql = cls._meta.statements(db.dialect).get
+        _, columns, select = cls._meta.sql(db.dialect)
+        sql = f"{select} WHERE {columns[cls._meta.pk.name]} = {db.dialect.placeholder(1)}"
         rows = await db.fetchall(sql, (cls._meta.pk.to_db(pk),))
         return cls._from_rows(rows)[0] if rows else None
 
@@ -388,7 +345,7 @@ class Model(metaclass=ModelMeta):
         """The rows with these primary keys (one query), by primary key; missing ones left out."""
         pk = cls._meta.pk.name
         rows = await cls.select(db).where(**{f"{pk}__in": set(ids)}).all()
-        return {row.__dict__[pk]: row for row in rows}
+        return {getattr(row, pk): row for row in rows}
 
     @classmethod
     async def create(cls, db: Any, **values: Any) -> Any:
@@ -396,36 +353,43 @@ class Model(metaclass=ModelMeta):
         return await cls(**values).save(db)
 
     async def save(self, db: Any) -> Any:
-        """Insert a new instance, or UPDATE the fields changed since load/save (if any)."""
-        meta, data, pk = self._meta, self.__dict__, self._meta.pk.name
-        if not self._in_db:
-            statements = meta.statements(db.dialect)
-            if data[pk] is None:
-                params = [field.db_value(data[field.name]) for field in meta.insert_fields]
-                data[pk] = (await db.execute(statements.insert, params)).lastrowid
-            else:
-                params = [field.db_value(data[field.name]) for field in meta.fields]
-                await db.execute(statements.insert_with_pk, params)
-        elif self._changed:
-            if pk in self._changed:
+        """Insert a new instance, or UPDATE the fields that differ from the row as loaded
+        (``auto_now`` ones too); nothing differs, no SQL. Returns self, holding what was
+        written: normalized text, datetimes in UTC. Raises DoesNotExist if the row is gone."""
+        meta, row = self._meta, self._db_row()
+        if self._saved is None:
+            with_pk = row[0] is not None  # else the database assigns it
+            result = await _insert(db, meta, meta.fields[not with_pk :], [row[not with_pk :]])
+            row[0] = row[0] if with_pk else result.lastrowid
+        else:
+            if row[0] != self._saved[0]:
                 raise ValueError(f"{meta.model_name}: the primary key of a saved row is fixed")
-            for field in meta.auto_now:
-                if field.name not in self._changed:
-                    data[field.name] = utcnow()
-            changed = [f for f in meta.fields if f.name in self._changed or f in meta.auto_now]
-            values = {field.name: field.db_value(data[field.name]) for field in changed}
-            if await self.select(db).where(**{pk: data[pk]})._update(values) == 0:
-                raise DoesNotExist(f"{meta.model_name} {pk}={data[pk]} is not in the database")
-        self._in_db, self._changed = True, _NOTHING
+            changes = {
+                n: v for n, v, old in zip(meta.names, row, self._saved, strict=True) if v != old
+            }
+            if not changes:
+                return self
+            for i, field in meta.auto_now:
+                if field.name not in changes:
+                    row[i] = changes[field.name] = field.db_value(utcnow())
+            if await self.select(db).where(**{meta.pk.name: row[0]}).update(**changes) == 0:
+                raise DoesNotExist(f"{meta.model_name} {meta.pk.name}={row[0]} is not saved")
+        for field, value in zip(meta.fields, row, strict=True):  # as a fresh load would give
+            setattr(
+                self,
+                field.name,
+                value if value is None or not field.python else field.python(value),
+            )
+        self._saved = tuple(row)
         return self
 
     async def delete(self, db: Any) -> bool:
-        """Delete this row; False if it was already gone."""
-        pk = self._meta.pk.name
-        if self.__dict__[pk] is None:
+        """Delete this row; False if it was already gone. ``save()`` would insert it again."""
+        pk, value = self._meta.pk.name, getattr(self, self._meta.pk.name)
+        if value is None:
             raise ValueError(f"{self._meta.model_name} was never saved")
-        deleted = await self.select(db).where(**{pk: self.__dict__[pk]}).delete()
-        self._in_db = False
+        deleted = await self.select(db).where(**{pk: value}).delete()
+        self._saved = None
         return deleted > 0
 
     @classmethod
@@ -433,24 +397,29 @@ class Model(metaclass=ModelMeta):
         """Validate new rows (dicts or instances), then insert them with one executemany.
         Returns how many; the database assigns the ids, which are not read back."""
         meta, called = cls._meta, {}  # one utcnow() for the whole batch
-        defaults = {field.name: _default(field, called) for field in meta.insert_fields}
-        writers = [(field.name, field.db_value) for field in meta.insert_fields]
+        defaults = {field.name: _default(field, called) for field in meta.fields}
+        writers = [(field.name, field.db_value) for field in meta.fields[1:]]
         params = []
         for row in rows:
             if isinstance(row, Model):
                 if type(row) is not cls:
                     raise TypeError(f"{cls.__name__}.insert_many got a {type(row).__name__}")
-                values = row.__dict__
-            else:
-                if not row.keys() <= meta.by_name.keys():
-                    meta.field(min(row.keys() - meta.by_name.keys()))  # raises FieldError
-                values = {**defaults, **row}
-            if values.get(meta.pk.name) is not None:
+                row = {name: getattr(row, name) for name in meta.names}
+            elif not row.keys() <= defaults.keys():
+                meta.field(min(row.keys() - defaults.keys()))  # raises FieldError
+            values = {**defaults, **row}
+            if values[meta.pk.name] is not None:
                 raise ValueError("insert_many() rows get their ids from the database: use create()")
             params.append([db_value(values[name]) for name, db_value in writers])
-        if not params:
-            return 0
-        return (await db.executemany(meta.statements(db.dialect).insert, params)).rowcount
+        return (await _insert(db, meta, meta.fields[1:], params)).rowcount if params else 0
+
+
+async def _insert(db: Any, meta: Schema, fields: Sequence[Field], rows: list) -> Any:
+    """INSERT ``rows`` (lists of database values for ``fields``): one execute or executemany."""
+    table, columns, _ = meta.sql(db.dialect)
+    names = ", ".join(columns[field.name] for field in fields)
+    sql = f"INSERT INTO {table} ({names}) VALUES ({db.dialect.placeholders(1, len(fields))})"
+    return await (db.execute(sql, rows[0]) if len(rows) == 1 else db.executemany(sql, rows))
 
 
 _COMPARISONS = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
@@ -466,36 +435,31 @@ class Query:
     As in SQL, ``__ne``/``__lt``... never match NULL.
     """
 
-    __slots__ = ("_limit", "_offset", "_order", "_where", "db", "model")
-
     def __init__(self, model: type[Model], db: Any):
-        self.model, self.db = model, db
-        self._where: tuple = ()  # (field name, SQL operator, parameter(s))
+        self.model, self.db, self.meta = model, db, model._meta
+        self._where: tuple = ()  # (field name, SQL operator, parameter(s) or None)
         self._order: tuple = ()  # (field name, descending)
         self._limit: int | None = None
         self._offset: int | None = None
 
     def _copy(self, **changes: Any) -> Query:
-        query = Query(self.model, self.db)
-        query._where, query._order = self._where, self._order
-        query._limit, query._offset = self._limit, self._offset
-        for name, value in changes.items():
-            setattr(query, f"_{name}", value)
+        query = object.__new__(Query)
+        query.__dict__.update(self.__dict__, **changes)
         return query
 
     def where(self, **lookups: Any) -> Query:
         conditions = [self._condition(key, value) for key, value in lookups.items()]
-        return self._copy(where=(*self._where, *conditions))
+        return self._copy(_where=(*self._where, *conditions))
 
     def _condition(self, key: str, value: Any) -> tuple[str, str, Any]:
         name, separator, lookup = key.rpartition("__")
         if not separator or lookup not in _LOOKUPS:
             name, lookup = key, "eq"
-        field = self.model._meta.field(name)
-        if lookup == "isnull":
-            if not isinstance(value, bool):
+        field = self.meta.field(name)
+        if lookup == "isnull" or (value is None and lookup in ("eq", "ne")):
+            if lookup == "isnull" and not isinstance(value, bool):
                 raise ValueError(f"{key} needs True or False")
-            return name, "IS NULL" if value else "IS NOT NULL", None
+            return name, "IS NULL" if value is True or lookup == "eq" else "IS NOT NULL", None
         if lookup == "in":
             if isinstance(value, str | bytes) or not isinstance(value, Iterable):
                 raise ValueError(f"{key} needs a list of values")
@@ -506,9 +470,7 @@ class Query:
             escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             return name, "LIKE", f"%{escaped}%"
         if value is None:
-            if lookup not in ("eq", "ne"):
-                raise ValueError(f"{key} cannot compare with None")
-            return name, "IS NULL" if lookup == "eq" else "IS NOT NULL", None
+            raise ValueError(f"{key} cannot compare with None")
         return name, _COMPARISONS[lookup], field.to_db(value)
 
     def order_by(self, *names: str) -> Query:
@@ -516,55 +478,45 @@ class Query:
         order = []
         for name in names:
             descending = isinstance(name, str) and name.startswith("-")
-            order.append(
-                (self.model._meta.field(name[1:] if descending else name).name, descending)
-            )
-        return self._copy(order=tuple(order))
+            order.append((self.meta.field(name[1:] if descending else name).name, descending))
+        return self._copy(_order=tuple(order))
 
     def limit(self, count: int | None) -> Query:
-        return self._copy(limit=_non_negative("limit", count))
+        return self._copy(_limit=_non_negative("limit", count))
 
     def offset(self, count: int | None) -> Query:
-        return self._copy(offset=_non_negative("offset", count))
+        return self._copy(_offset=_non_negative("offset", count))
 
-    def _where_sql(self, columns: dict[str, str], params: list) -> str:
-        dialect, parts = self.db.dialect, []
+    def _sql(self, start: str, params: list, *, order: bool = True) -> str:
+        """``start`` (SELECT ... FROM, DELETE FROM, UPDATE ... SET) + WHERE, ORDER BY, LIMIT."""
+        dialect, (_, columns, _) = self.db.dialect, self.meta.sql(self.db.dialect)
+        conditions = []
         for name, operator, value in self._where:
-            column = columns[name]
             if value is None:
-                parts.append(f"{column} {operator}")
+                conditions.append(f"{columns[name]} {operator}")
             elif operator == "IN":
                 marks = dialect.placeholders(len(params) + 1, len(value))
+                conditions.append(f"{columns[name]} IN ({marks})" if value else "1 = 0")
                 params += value
-                parts.append(f"{column} IN ({marks})" if value else "1 = 0")
             else:
                 params.append(value)
                 mark = dialect.placeholder(len(params))
-                if operator == "LIKE":
-                    parts.append(f"{column} {dialect.like} {mark} ESCAPE '\\'")
-                else:
-                    parts.append(f"{column} {operator} {mark}")
-        return " WHERE " + " AND ".join(parts) if parts else ""
-
-    def _select_sql(self, select: str | None = None) -> tuple[str, list]:
-        """SELECT every column, ordered (or ``select``, unordered), WHERE, LIMIT, OFFSET."""
-        dialect = self.db.dialect
-        statements = self.model._meta.statements(dialect)
-        columns, params = statements.columns, []
-        sql = (select or statements.select) + self._where_sql(columns, params)
-        if self._order and select is None:
-            sql += " ORDER BY " + ", ".join(
-                f"{columns[name]} DESC" if descending else columns[name]
-                for name, descending in self._order
-            )
+                like = f"{dialect.like} {mark} ESCAPE '\\'"
+                conditions.append(f"{columns[name]} {like if operator == 'LIKE' else operator}")
+                conditions[-1] += "" if operator == "LIKE" else f" {mark}"
+        sql = start + (" WHERE " + " AND ".join(conditions) if conditions else "")
+        if self._order and order:
+            order_sql = (f"{columns[n]} DESC" if desc else columns[n] for n, desc in self._order)
+            sql += " ORDER BY " + ", ".join(order_sql)
         if self._limit is not None or self._offset is not None:
             params += [dialect.no_limit if self._limit is None else self._limit, self._offset or 0]
             sql += f" LIMIT {dialect.placeholder(len(params) - 1)}"
             sql += f" OFFSET {dialect.placeholder(len(params))}"
-        return sql, params
+        return sql
 
     async def all(self) -> list:
-        sql, params = self._select_sql()
+        params: list = []
+        sql = self._sql(self.meta.sql(self.db.dialect)[2], params)
         return self.model._from_rows(await self.db.fetchall(sql, params))
 
     async def first(self) -> Any:
@@ -573,15 +525,12 @@ class Query:
 
     async def count(self) -> int:
         """How many rows ``all()`` would return (SQLite flattens the subquery)."""
-        table = self.model._meta.statements(self.db.dialect).table
-        sql, params = self._select_sql(f"SELECT 1 FROM {table}")  # noqa: S608
-        sql = f"SELECT COUNT(*) FROM ({sql}) AS counted"  # noqa: S608
-        return (await self.db.fetchone(sql, params))[0]
+        params: list = []
+        sql = self._sql(f"SELECT 1 FROM {self.meta.sql(self.db.dialect)[0]}", params, order=False)
+        return (await self.db.fetchone(f"SELECT COUNT(*) FROM ({sql}) AS q", params))[0]
 
     async def exists(self) -> bool:
-        table = self.model._meta.statements(self.db.dialect).table
-        sql, params = self.limit(1)._select_sql(f"SELECT 1 FROM {table}")  # noqa: S608
-        return await self.db.fetchone(sql, params) is not None
+        return await self.limit(1).count() > 0
 
     async def paginate(self, page: int, per_page: int) -> Page:
         """Page ``page`` (1-based) of ``per_page`` items, and the total; a page past the end
@@ -589,50 +538,41 @@ class Query:
         for what, value in (("page", page), ("per_page", per_page)):
             if type(value) is not int or value < 1:
                 raise ValueError(f"{what} must be an integer >= 1, not {value!r}")
-        order, pk = self._order, self.model._meta.pk.name
+        order, pk = self._order, self.meta.pk.name
         if all(name != pk for name, _ in order):
             order = (*order, (pk, order[0][1] if order else False))
-        items = self._copy(order=order, limit=per_page, offset=(page - 1) * per_page)
-        total = await self._copy(limit=None, offset=None).count()
+        items = self._copy(_order=order, _limit=per_page, _offset=(page - 1) * per_page)
+        total = await self._copy(_limit=None, _offset=None).count()
         return Page(await items.all(), page, per_page, total)
 
     async def delete(self, *, all_rows: bool = False) -> int:
         """Delete the matching rows; returns how many."""
-        self._check_bulk("delete", all_rows)
-        statements, params = self.model._meta.statements(self.db.dialect), []
-        sql = f"DELETE FROM {statements.table}"  # noqa: S608
-        sql += self._where_sql(statements.columns, params)
+        params = self._bulk_params("delete", all_rows)
+        sql = self._sql(f"DELETE FROM {self.meta.sql(self.db.dialect)[0]}", params)
         return (await self.db.execute(sql, params)).rowcount
 
     async def update(self, *, all_rows: bool = False, **values: Any) -> int:
         """Set fields on the matching rows (``auto_now`` ones too); returns how many."""
-        self._check_bulk("update", all_rows)
-        meta = self.model._meta
-        fields = [meta.field(name) for name in values]
-        if not fields or meta.pk in fields:
+        fields = [self.meta.field(name) for name in values]
+        if not fields or self.meta.pk in fields:
             raise ValueError("update() needs field values, and cannot change the primary key")
         values = {field.name: field.db_value(values[field.name]) for field in fields}
-        for field in meta.auto_now:
+        for _, field in self.meta.auto_now:
             values.setdefault(field.name, field.db_value(utcnow()))
-        return await self._update(values)
+        params = self._bulk_params("update", all_rows) + list(values.values())
+        table, columns, _ = self.meta.sql(self.db.dialect)
+        mark = self.db.dialect.placeholder
+        assignments = ", ".join(f"{columns[n]} = {mark(i)}" for i, n in enumerate(values, 1))
+        sql = self._sql(f"UPDATE {table} SET {assignments}", params)
+        return (await self.db.execute(sql, params)).rowcount
 
-    def _check_bulk(self, action: str, all_rows: bool) -> None:
+    def _bulk_params(self, action: str, all_rows: bool) -> list:
+        """Check a bulk write is meant (a where(), or ``all_rows``); its (empty) parameters."""
         if self._order or self._limit is not None or self._offset is not None:
             raise ValueError(f"{action}() does not take order_by, limit or offset")
         if not self._where and not all_rows:
             raise ValueError(f"{action}() without where() needs all_rows=True")
-
-    async def _update(self, values: dict[str, Any]) -> int:
-        """UPDATE the matching rows, SET ``values`` (in database form); returns how many."""
-        dialect, params = self.db.dialect, list(values.values())
-        statements = self.model._meta.statements(dialect)
-        assignments = ", ".join(
-            f"{statements.columns[name]} = {dialect.placeholder(i)}"
-            for i, name in enumerate(values, start=1)
-        )
-        sql = f"UPDATE {statements.table} SET {assignments}"  # noqa: S608
-        sql += self._where_sql(statements.columns, params)
-        return (await self.db.execute(sql, params)).rowcount
+        return []
 
 
 def _non_negative(what: str, value: Any) -> Any:
