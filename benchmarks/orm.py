@@ -8,9 +8,15 @@ Inserts start from the same dicts holding datetimes: the raw side turns them int
 parameter tuples (formatting the timestamps), the ORM validates and converts them. The
 "ready-made tuples" row shows raw executemany alone, for reference.
 
-Each case runs as ``--repeat`` pairs of runs, one per side, back to back (alternating
-which goes first). The table shows the median time of each side, and the median of the
-pairs' ratios: the two runs of a pair share whatever else the machine is doing.
+Each case is a number of steps (one get, one page, one create; the bulk insert is one
+step) that both sides run. A round runs every step once per side, alternating step by
+step which side goes first, timing each step alone and adding them up per side; the
+round's ratio is ORM total / raw total. On a noisy machine a whole run can take twice as
+long one moment as the next, so two whole runs back to back can differ by more than the
+ORM costs; taking turns every step (a millisecond or less) makes both sides live through
+the same machine conditions. Each case runs ``--repeat`` rounds; the table shows the
+median round total of each side, and the median of the rounds' ratios. Results are
+checked (the same rows on both sides) between steps, outside the timings.
 """
 
 import argparse
@@ -21,8 +27,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -99,67 +107,81 @@ async def seed(db: Database) -> None:
     await Blog.insert_many(db, post_rows(POSTS))
 
 
-# --- the cases: each returns (raw coroutine function, orm coroutine function) -------------
+# --- the cases: each returns the steps of both sides ------------------------------------
+
+
+class Steps(NamedTuple):
+    raw: Callable[[int], Awaitable[Any]]  # step i on the raw side, returning what it got
+    orm: Callable[[int], Awaitable[Any]]  # the same step on the ORM side
+    count: int
+    check: Callable[[int, Any, Any], None]  # step i, raw result, ORM result: run untimed
 
 
 def get_by_id(raw, db):
     sql = f"SELECT {BLOG_COLUMNS} FROM blogs WHERE id = ?"
 
-    async def run_raw():
-        for i in range(GETS):
-            rows = await raw.execute_fetchall(sql, (i % POSTS + 1,))
-            assert rows
+    async def raw_step(i):
+        return await raw.execute_fetchall(sql, (i % POSTS + 1,))
 
-    async def run_orm():
-        for i in range(GETS):
-            assert await Blog.get(db, i % POSTS + 1) is not None
+    async def orm_step(i):
+        return await Blog.get(db, i % POSTS + 1)
 
-    return run_raw, run_orm
+    def check(i, rows, blog):
+        assert len(rows) == 1
+        assert blog is not None
+        assert rows[0][0] == blog.id == i % POSTS + 1
+
+    return Steps(raw_step, orm_step, GETS, check)
 
 
 def page_with_authors(raw, db):
     posts_sql = (
         f"SELECT {BLOG_COLUMNS} FROM blogs ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
     )
+    query = Blog.select(db).order_by("-created_at", "-id").limit(PER_PAGE)
 
-    async def run_raw():
-        for page in range(PAGES):
-            posts = await raw.execute_fetchall(posts_sql, (PER_PAGE, page * PER_PAGE % POSTS))
-            ids = sorted({post[1] for post in posts})
-            marks = ", ".join("?" * len(ids))
-            users = await raw.execute_fetchall(
-                f"SELECT {USER_COLUMNS} FROM users WHERE id IN ({marks})", ids
-            )
-            authors = {user[0]: user for user in users}
-            # what the template needs: each post's author, and its date as a datetime
-            shown = [(post, authors[post[1]], datetime.fromisoformat(post[5])) for post in posts]
-            assert len(shown) == PER_PAGE
+    async def raw_step(page):
+        posts = await raw.execute_fetchall(posts_sql, (PER_PAGE, page * PER_PAGE % POSTS))
+        ids = sorted({post[1] for post in posts})
+        marks = ", ".join("?" * len(ids))
+        users = await raw.execute_fetchall(
+            f"SELECT {USER_COLUMNS} FROM users WHERE id IN ({marks})", ids
+        )
+        authors = {user[0]: user for user in users}
+        # what the template needs: each post's author, and its date as a datetime
+        return [(post, authors[post[1]], datetime.fromisoformat(post[5])) for post in posts]
 
-    async def run_orm():
-        query = Blog.select(db).order_by("-created_at", "-id").limit(PER_PAGE)
-        for page in range(PAGES):
-            posts = await query.offset(page * PER_PAGE % POSTS).all()
-            authors = await User.get_many(db, (post.user_id for post in posts))
-            shown = [(post, authors[post.user_id], post.created_at) for post in posts]
-            assert len(shown) == PER_PAGE
+    async def orm_step(page):
+        posts = await query.offset(page * PER_PAGE % POSTS).all()
+        authors = await User.get_many(db, (post.user_id for post in posts))
+        return [(post, authors[post.user_id], post.created_at) for post in posts]
 
-    return run_raw, run_orm
+    def check(page, raw_shown, orm_shown):
+        assert len(raw_shown) == len(orm_shown) == PER_PAGE
+        raw_ids = [(post[0], author[0]) for post, author, _ in raw_shown]
+        assert raw_ids == [(post.id, author.id) for post, author, _ in orm_shown]
+
+    return Steps(raw_step, orm_step, PAGES, check)
 
 
 def bulk_insert(raw, db, *, ready_made=False):
     rows = post_rows(BULK, start=POSTS)
     tuples = [as_tuple(row) for row in rows]
 
-    async def run_raw():
+    async def raw_step(_):
         params = tuples if ready_made else [as_tuple(row) for row in rows]
         await raw.execute("BEGIN IMMEDIATE")
-        await raw.executemany(INSERT_BLOG, params)
+        cursor = await raw.executemany(INSERT_BLOG, params)
         await raw.execute("COMMIT")
+        return cursor
 
-    async def run_orm():
-        assert await Blog.insert_many(db, rows) == BULK
+    async def orm_step(_):
+        return await Blog.insert_many(db, rows)
 
-    return run_raw, run_orm
+    def check(_, cursor, inserted):
+        assert cursor.rowcount == inserted == BULK
+
+    return Steps(raw_step, orm_step, 1, check)
 
 
 def bulk_insert_ready_made(raw, db):
@@ -170,18 +192,20 @@ def single_creates(raw, db):
     rows = post_rows(CREATES, start=POSTS)
     tuples = [as_tuple(row) for row in rows]
 
-    async def run_raw():
-        for params in tuples:
-            await raw.execute("BEGIN IMMEDIATE")
-            await raw.execute(INSERT_BLOG, params)
-            await raw.execute("COMMIT")
+    async def raw_step(i):
+        await raw.execute("BEGIN IMMEDIATE")
+        cursor = await raw.execute(INSERT_BLOG, tuples[i])
+        await raw.execute("COMMIT")
+        return cursor
 
-    async def run_orm():
-        for row in rows:
-            async with db.transaction() as tx:
-                await Blog.create(tx, **row)
+    async def orm_step(i):
+        async with db.transaction() as tx:
+            return await Blog.create(tx, **rows[i])
 
-    return run_raw, run_orm
+    def check(_, cursor, blog):
+        assert cursor.lastrowid == blog.id  # the tables grow alike: the same ids
+
+    return Steps(raw_step, orm_step, CREATES, check)
 
 
 CASES = [  # name, setup, target (ORM time / raw time), or None: reported only
@@ -193,15 +217,34 @@ CASES = [  # name, setup, target (ORM time / raw time), or None: reported only
 ]
 
 
-async def timed(run) -> float:
+async def timed(step, i) -> tuple[float, Any]:
     start = time.perf_counter()
-    await run()
-    return (time.perf_counter() - start) * 1000
+    result = await step(i)
+    return time.perf_counter() - start, result
+
+
+async def one_round(steps: Steps, number: int) -> tuple[float, float]:
+    """Every step once per side, taking turns which goes first; each side's total in ms."""
+    raw_total = orm_total = 0.0
+    for i in range(steps.count):
+        if (number + i) % 2:  # also flips a one-step case from round to round
+            orm_time, orm_result = await timed(steps.orm, i)
+            raw_time, raw_result = await timed(steps.raw, i)
+        else:
+            raw_time, raw_result = await timed(steps.raw, i)
+            orm_time, orm_result = await timed(steps.orm, i)
+        raw_total += raw_time
+        orm_total += orm_time
+        steps.check(i, raw_result, orm_result)
+    return raw_total * 1000, orm_total * 1000
 
 
 async def main(repeat: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as folder:
-        raw_db, orm_db = Database(Path(folder) / "raw.db"), Database(Path(folder) / "orm.db")
+        # One reader, as the raw side has one connection: two readers taking turns measure
+        # faster here, which would flatter the ORM.
+        raw_db = Database(Path(folder) / "raw.db")
+        orm_db = Database(Path(folder) / "orm.db", readers=1)
         for db in (raw_db, orm_db):
             await db.open()
             await seed(db)
@@ -210,15 +253,12 @@ async def main(repeat: int) -> list[dict]:
         results = []
         try:
             for name, setup, target in CASES:
-                run_raw, run_orm = setup(raw, orm_db)
+                steps = setup(raw, orm_db)
                 raw_times, orm_times = [], []
-                for i in range(repeat):  # a pair of runs, alternating which side goes first
-                    if i % 2:
-                        orm_times.append(await timed(run_orm))
-                        raw_times.append(await timed(run_raw))
-                    else:
-                        raw_times.append(await timed(run_raw))
-                        orm_times.append(await timed(run_orm))
+                for number in range(repeat):
+                    raw_ms, orm_ms = await one_round(steps, number)
+                    raw_times.append(raw_ms)
+                    orm_times.append(orm_ms)
                 ratios = [orm / raw for raw, orm in zip(raw_times, orm_times, strict=True)]
                 results.append(
                     {
@@ -254,7 +294,7 @@ def print_table(results: list[dict]) -> bool:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=9, help="pairs of runs per case")
+    parser.add_argument("--repeat", type=int, default=9, help="rounds per case")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     results = asyncio.run(main(args.repeat))
