@@ -551,7 +551,10 @@ async def test_get_and_get_many(items):
     found = await Item.get_many(recorder, [3, 1, 3, 999])
     assert sorted(found) == [1, 3] and found[3].title == "item 2"
     assert len(recorder.sql) == 1
-    assert await Item.get_many(items, []) == {}
+    assert await Item.get_many(recorder, []) == {}
+    assert len(recorder.sql) == 1  # no query for no ids
+    with pytest.raises(ValidationError, match="id: must be an integer"):
+        await Item.get_many(items, [1, "2"])
 
 
 async def test_create_uses_the_returned_id(database):
@@ -582,6 +585,18 @@ async def test_save_inserts_then_updates_only_changed_fields(database):
     calls = len(recorder.sql)
     await loaded.save(recorder)  # nothing changed: no SQL at all
     assert len(recorder.sql) == calls
+
+
+async def test_saved_instance_holds_what_a_fresh_load_gives(database):
+    paris = timezone(timedelta(hours=2))
+    author = await Author.create(database, name="  zoe ")
+    item = await Item.create(database, title="t", author_id=author.id, when=T0.astimezone(paris))
+    loaded = await Item.get(database, item.id)
+    assert author.name == "zoe"
+    assert [getattr(item, n) for n in Item._meta.names] == [
+        getattr(loaded, n) for n in Item._meta.names
+    ]
+    assert item.when.tzinfo is UTC and loaded.when.tzinfo is UTC
 
 
 async def test_save_keeps_an_explicit_auto_now_value(database):
@@ -682,7 +697,29 @@ async def test_insert_many_validates_every_row_first(database):
         await Item.insert_many(recorder, [{"title": "ok"}, {"count": 1}])
     with pytest.raises(TypeError, match="got a Author"):
         await Item.insert_many(recorder, [Author(name="x")])
+    with pytest.raises(ValidationError, match="title: must be at most 50"):
+        await Item.insert_many(recorder, [{"title": "ok"}, {"title": "x" * 51}])
+    with pytest.raises(ValidationError, match="when: must be timezone-aware"):
+        await Item.insert_many(recorder, [{"title": "a", "when": datetime(2024, 1, 1)}])
+    with pytest.raises(ValidationError, match="count: must be an integer"):
+        await Item.insert_many(recorder, [{"title": "a", "count": 1}, {"title": "b", "count": "2"}])
     assert recorder.sql == []
+
+
+async def test_insert_many_converts_mixed_columns(database):
+    paris = timezone(timedelta(hours=2))
+    rows = [
+        {"title": "a", "when": T0, "count": 1},
+        {"title": "b", "when": "2024-05-01T14:00:00+02:00", "price": 1},  # ISO text, an int
+        {"title": "c", "when": T0.astimezone(paris), "price": 2.5, "author_id": None},
+    ]
+    assert await Item.insert_many(database, rows) == 3
+    loaded = await Item.select(database).order_by("title").all()
+    assert [(i.when, i.count, i.price) for i in loaded] == [
+        (T0, 1, None),
+        (T0, 0, 1.0),
+        (T0, 0, 2.5),
+    ]
     with pytest.raises(IntegrityError):  # the batch is atomic
         await Author.insert_many(database, [{"name": "a"}, {"name": "A"}])
     assert await Author.select(database).count() == 0

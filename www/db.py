@@ -1,19 +1,17 @@
 """The database: one SQLite writer connection, a few readers, and explicit transactions.
 
-Coroutines interleave their statements on a shared connection, so a transaction shared by
-tasks would mix their writes and rollbacks. Hence every write and transaction runs on ONE
-writer connection, held by one task (``Database._write_lock``) from ``BEGIN IMMEDIATE`` to
-``COMMIT``/``ROLLBACK``; other reads take turns on read-only connections, which in WAL
-mode never see uncommitted data nor wait for the writer.
+Tasks sharing a connection would interleave their transactions. So every write runs on ONE
+writer connection, held by one task (``_write_lock``) from ``BEGIN IMMEDIATE`` to ``COMMIT``
+or ``ROLLBACK``; reads take turns on read-only connections, which in WAL mode never see
+uncommitted data nor wait for the writer.
 
     async with Database(path) as db:  # or Database.from_url(url, root)
         rows = await db.fetchall("SELECT ...", params)  # also fetchone, execute, executemany
         async with db.transaction() as tx:  # nested (or re-entered): a SAVEPOINT
             await tx.execute("INSERT ...", params)
 
-``Database`` and ``Transaction`` share that executor interface and a ``dialect``, which is
-all www.orm uses. What differs between engines (placeholders, quoting, column types, DDL,
-errors) lives in the dialect, so PostgreSQL can arrive as a new dialect + connection class.
+www.orm uses only those four methods and ``dialect``: what differs between engines lives
+there, so PostgreSQL can arrive as a new dialect and connection class.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ import asyncio
 import contextvars
 import logging
 import sqlite3
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -121,12 +119,10 @@ async def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> aios
 
 
 class _Executor:
-    """The query methods of Database and Transaction: with ``dialect``, all www.orm uses."""
+    """The read methods Database and Transaction share."""
 
     dialect: SQLiteDialect
-
-    def _reader(self) -> aiosqlite.Connection:
-        raise NotImplementedError
+    _reader: Callable[[], aiosqlite.Connection]  # the connection for the next read
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return await _translated(self.dialect, self._reader().execute_fetchall(sql, params))
@@ -184,7 +180,6 @@ class Transaction(_Executor):
             await self._run(f"RELEASE SAVEPOINT {self._savepoint}")
 
     async def _finish(self, *, commit: bool) -> None:
-        """COMMIT or ROLLBACK, then free the writer."""
         try:
             await self._run("COMMIT" if commit else "ROLLBACK")
         except BaseException as exc:
@@ -312,9 +307,8 @@ class Database(_Executor):
             return False
 
     async def data_version(self) -> int:
-        """A number that changes whenever a change is committed, by any connection or process.
-        SQLite keeps it per connection, so it is always asked of the first reader: a cache of
-        query results can check in one round trip that it is still current."""
+        """A number that changes with every commit, by any connection or process; SQLite keeps
+        it per connection, so it is always asked of the same reader (see www/cache.py)."""
         if not self._readers:
             raise DatabaseError("the database is not open")
         return (await self._readers[0].execute_fetchall("PRAGMA data_version"))[0][0]
