@@ -212,13 +212,11 @@ class Transaction(_Executor):
         await asyncio.shield(task)
 
     async def _run(self, sql: str) -> None:
-        if self._db._writer is not self._conn:
-            raise DatabaseError("the database was closed during the transaction")
-        await _translated(self.dialect, self._conn.execute(sql))
+        await _translated(self.dialect, self._connection(active=False).execute(sql))
 
-    def _connection(self) -> aiosqlite.Connection:
-        """The writer connection, if this transaction is active and the database open."""
-        if self._task is None:
+    def _connection(self, *, active: bool = True) -> aiosqlite.Connection:
+        """The writer connection, if the database is still open (and this transaction active)."""
+        if active and self._task is None:
             raise DatabaseError("the transaction is not active (not entered, or already finished)")
         if self._db._writer is not self._conn:
             raise DatabaseError("the database was closed during the transaction")

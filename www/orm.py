@@ -19,7 +19,7 @@ import keyword
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any, ClassVar, NamedTuple
 
 
@@ -99,9 +99,6 @@ class IntegerField(Field):
             return value
         raise ValidationError(self.name, "must be an integer")
 
-    def db_value(self, value: Any) -> Any:
-        return value if type(value) is int else super().db_value(value)  # the usual case first
-
     def db_values(self, values: list) -> list:
         return values if set(map(type, values)) == {int} else super().db_values(values)
 
@@ -140,8 +137,7 @@ class TextField(Field):
         return self.normalize(value) if self.normalize else value
 
     def db_value(self, value: Any) -> Any:
-        if type(value) is not str or self.normalize:
-            value = super().db_value(value)
+        value = super().db_value(value)
         if self.max_length is not None and value is not None and len(value) > self.max_length:
             raise ValidationError(self.name, f"must be at most {self.max_length} characters")
         return value
@@ -178,21 +174,13 @@ class DateTimeField(Field):
             raise ValidationError(self.name, "must be timezone-aware (naive datetime given)")
         return value.astimezone(UTC).isoformat()
 
-    def db_value(self, value: Any) -> Any:
-        if type(value) is datetime and value.tzinfo is UTC:
-            return value.isoformat()  # the usual case first
-        return super().db_value(value)
-
     def db_values(self, values: list) -> list:
-        if set(map(type, values)) == {datetime} and set(map(_tzinfo, values)) == {UTC}:
+        if set(map(type, values)) == {datetime} and {v.tzinfo for v in values} == {UTC}:
             return list(map(datetime.isoformat, values))
         return super().db_values(values)
 
     def to_json(self, value: Any) -> str | None:
         return None if value is None else self.to_db(value)
-
-
-_tzinfo = attrgetter("tzinfo")
 
 
 class ForeignKey(IntegerField):
@@ -390,9 +378,8 @@ class Model(metaclass=ModelMeta):
         else:
             if row[0] != self._saved[0]:
                 raise ValueError(f"{meta.model_name}: the primary key of a saved row is fixed")
-            changes = {
-                n: v for n, v, old in zip(meta.names, row, self._saved, strict=True) if v != old
-            }
+            pairs = zip(meta.names, row, self._saved, strict=True)
+            changes = {name: value for name, value, saved in pairs if value != saved}
             if not changes:
                 return self
             for i, field in meta.auto_now:
@@ -400,13 +387,9 @@ class Model(metaclass=ModelMeta):
                     row[i] = changes[field.name] = field.db_value(utcnow())
             if await self.select(db).where(**{meta.pk.name: row[0]}).update(**changes) == 0:
                 raise DoesNotExist(f"{meta.model_name} {meta.pk.name}={row[0]} is not saved")
-        for field, value in zip(meta.fields, row, strict=True):  # as a fresh load would give
-            setattr(
-                self,
-                field.name,
-                value if value is None or not field.python else field.python(value),
-            )
-        self._saved = tuple(row)
+        loaded = self._from_rows([tuple(row)])[0]  # hold what a fresh load would give
+        for name in (*meta.names, "_saved"):
+            setattr(self, name, getattr(loaded, name))
         return self
 
     async def delete(self, db: Any) -> bool:
@@ -466,7 +449,7 @@ class Query:
 
     def __init__(self, model: type[Model], db: Any):
         self.model, self.db, self.meta = model, db, model._meta
-        self._where: tuple = ()  # (field name, SQL operator, parameter(s) or None)
+        self._where: tuple = ()  # (field name, SQL operator, [parameters])
         self._order: tuple = ()  # (field name, descending)
         self._limit: int | None = None
         self._offset: int | None = None
@@ -488,7 +471,7 @@ class Query:
         if lookup == "isnull" or (value is None and lookup in ("eq", "ne")):
             if lookup == "isnull" and not isinstance(value, bool):
                 raise ValueError(f"{key} needs True or False")
-            return name, "IS NULL" if value is True or lookup == "eq" else "IS NOT NULL", None
+            return name, "IS NULL" if value is True or lookup == "eq" else "IS NOT NULL", []
         if lookup == "in":
             if isinstance(value, str | bytes) or not isinstance(value, Iterable):
                 raise ValueError(f"{key} needs a list of values")
@@ -497,10 +480,10 @@ class Query:
             if not isinstance(field, TextField) or not isinstance(value, str):
                 raise ValueError(f"{key} needs a text field and a string")
             escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            return name, "LIKE", f"%{escaped}%"
+            return name, "LIKE", [f"%{escaped}%"]
         if value is None:
             raise ValueError(f"{key} cannot compare with None")
-        return name, _COMPARISONS[lookup], field.to_db(value)
+        return name, _COMPARISONS[lookup], [field.to_db(value)]
 
     def order_by(self, *names: str) -> Query:
         """Declared field names, ``-name`` for descending. Replaces any previous order."""
@@ -520,19 +503,15 @@ class Query:
         """``start`` (SELECT ... FROM, DELETE FROM, UPDATE ... SET) + WHERE, ORDER BY, LIMIT."""
         dialect, (_, columns, _) = self.db.dialect, self.meta.sql(self.db.dialect)
         conditions = []
-        for name, operator, value in self._where:
-            if value is None:
-                conditions.append(f"{columns[name]} {operator}")
-            elif operator == "IN":
-                marks = dialect.placeholders(len(params) + 1, len(value))
-                conditions.append(f"{columns[name]} IN ({marks})" if value else "1 = 0")
-                params += value
-            else:
-                params.append(value)
-                mark = dialect.placeholder(len(params))
-                like = f"{dialect.like} {mark} ESCAPE '\\'"
-                conditions.append(f"{columns[name]} {like if operator == 'LIKE' else operator}")
-                conditions[-1] += "" if operator == "LIKE" else f" {mark}"
+        for name, operator, values in self._where:
+            marks = dialect.placeholders(len(params) + 1, len(values))
+            params += values
+            if operator == "IN":
+                conditions.append(f"{columns[name]} IN ({marks})" if values else "1 = 0")
+            elif operator == "LIKE":
+                conditions.append(f"{columns[name]} {dialect.like} {marks} ESCAPE '\\'")
+            else:  # IS [NOT] NULL has no parameter
+                conditions.append(f"{columns[name]} {operator} {marks}".rstrip())
         sql = start + (" WHERE " + " AND ".join(conditions) if conditions else "")
         if self._order and order:
             order_sql = (f"{columns[n]} DESC" if desc else columns[n] for n, desc in self._order)
