@@ -136,6 +136,14 @@ def test_fields_are_slots():
         item.titel = "typo"  # no __dict__: a misspelt field is an error, not a silent no-op
     assert Item.__slots__ == Item._meta.names
 
+    class Note(Model):
+        __slots__ = ("rendered",)  # room for an attribute that is not a column
+        text = TextField()
+
+    note = Note(text="x")
+    note.rendered = "<p>x</p>"
+    assert Note._meta.names == ("id", "text") and note.rendered == "<p>x</p>"
+
 
 @pytest.mark.parametrize(
     ("name", "table"),

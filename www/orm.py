@@ -247,7 +247,8 @@ def _table_name(class_name: str) -> str:
 class ModelMeta(type):
     """Turns the declared fields into ``__slots__``: each instance keeps its values in its
     own attributes, read and assigned at plain attribute speed, and ``Model._meta`` (a
-    Schema) keeps the Field objects. Models do not inherit from each other."""
+    Schema) keeps the Field objects. Other instance attributes need a ``__slots__`` entry
+    in the model's body (methods and properties need none). Models do not subclass models."""
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> type:
         if not bases:
@@ -270,7 +271,7 @@ class ModelMeta(type):
         table = namespace.get("__table__") or _table_name(name)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", table):
             raise TypeError(f"{name}: invalid table name {table!r}")
-        namespace["__slots__"] = tuple(fields)
+        namespace["__slots__"] = (*fields, *namespace.get("__slots__", ()))
         cls = super().__new__(mcs, name, bases, namespace)
         cls._meta = Schema(name, table, fields)
         cls._from_rows = staticmethod(_compile_from_rows(cls))
@@ -279,7 +280,7 @@ class ModelMeta(type):
 
 def _compile_from_rows(model: type) -> Callable[[Iterable[Sequence[Any]]], list]:
     """Compile ``rows -> [instance, ...]``, as namedtuple compiles its class: it is the ORM's
-    hottest code, three times faster so than a loop over the fields. For ``label =
+    hottest code, three times faster than a loop over the fields. For ``label =
     TextField(); shown = BooleanField()`` the loop body reads ``v0, v1, v2, = row; obj =
     new(model); obj.id = v0; obj.label = v1; obj.shown = None if v2 is None else python2(v2)``."""
     namespace: dict[str, Any] = {"new": object.__new__, "model": model}
