@@ -372,10 +372,10 @@ class Model(metaclass=ModelMeta):
         (``auto_now`` ones too); nothing differs, no SQL. Returns self, holding what was
         written: normalized text, datetimes in UTC. Raises DoesNotExist if the row is gone."""
         meta, row = self._meta, self._db_row()
-        if self._saved is None:
-            with_pk = row[0] is not None  # else the database assigns it
-            result = await _insert(db, meta, meta.fields[not with_pk :], [row[not with_pk :]])
-            row[0] = row[0] if with_pk else result.lastrowid
+        if self._saved is None and row[0] is None:  # the database assigns the id
+            row[0] = (await _insert(db, meta, meta.fields[1:], [row[1:]])).lastrowid
+        elif self._saved is None:
+            await _insert(db, meta, meta.fields, [row])
         else:
             if row[0] != self._saved[0]:
                 raise ValueError(f"{meta.model_name}: the primary key of a saved row is fixed")
