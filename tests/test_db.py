@@ -471,26 +471,35 @@ async def test_cancelling_while_waiting_for_the_writer(database):
     assert not database._write_lock.locked()
 
 
-async def test_a_failed_begin_frees_the_writer(database):
-    other = sqlite3.connect(database.path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+@contextlib.contextmanager
+def another_process_writing(db):
+    """Another connection (as another process would) holds the write lock meanwhile."""
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
     try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+async def assert_writer_works(db):
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO children (label) VALUES ('ok')")
+    assert await labels(db) == ["ok"]
+
+
+async def test_a_failed_begin_frees_the_writer(database):
+    with another_process_writing(database):
         with pytest.raises(DatabaseError, match="locked"):
             async with database.transaction():
                 pass
         assert not database._write_lock.locked()
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
-    async with database.transaction() as tx:
-        await tx.execute("INSERT INTO children (label) VALUES ('ok')")
-    assert await labels(database) == ["ok"]
+    await assert_writer_works(database)
 
 
 async def test_cancelling_while_begin_waits_for_another_process(database):
-    other = sqlite3.connect(database.path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
+    with another_process_writing(database):
         task = asyncio.create_task(database.transaction().__aenter__())
         await asyncio.sleep(0.1)  # BEGIN IMMEDIATE is waiting out busy_timeout (1 s)
         task.cancel()
@@ -501,12 +510,7 @@ async def test_cancelling_while_begin_waits_for_another_process(database):
         async with asyncio.timeout(TIMEOUT):
             async with database._write_lock:  # freed once BEGIN has given up
                 assert not database._writer.in_transaction
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
-    async with database.transaction() as tx:
-        await tx.execute("INSERT INTO children (label) VALUES ('ok')")
-    assert await labels(database) == ["ok"]
+    await assert_writer_works(database)
 
 
 async def test_a_failed_commit_rolls_back_and_raises(database):
