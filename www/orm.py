@@ -386,7 +386,7 @@ class Model(metaclass=ModelMeta):
             for i, field in meta.auto_now:
                 if field.name not in changes:
                     row[i] = changes[field.name] = field.db_value(utcnow())
-            if await self.select(db).where(**{meta.pk.name: row[0]}).update(**changes) == 0:
+            if await self.select(db).where(**{meta.pk.name: row[0]})._update(changes) == 0:
                 raise DoesNotExist(f"{meta.model_name} {meta.pk.name}={row[0]} is not saved")
         loaded = self._from_rows([tuple(row)])[0]  # hold what a fresh load would give
         for name in (*meta.names, "_saved"):
@@ -556,7 +556,8 @@ class Query:
 
     async def delete(self, *, all_rows: bool = False) -> int:
         """Delete the matching rows; returns how many."""
-        params = self._bulk_params("delete", all_rows)
+        self._check_bulk("delete", all_rows)
+        params: list = []
         sql = self._sql(f"DELETE FROM {self.meta.sql(self.db.dialect)[0]}", params)
         return (await self.db.execute(sql, params)).rowcount
 
@@ -565,23 +566,26 @@ class Query:
         fields = [self.meta.field(name) for name in values]
         if not fields or self.meta.pk in fields:
             raise ValueError("update() needs field values, and cannot change the primary key")
+        self._check_bulk("update", all_rows)
         values = {field.name: field.db_value(values[field.name]) for field in fields}
         for _, field in self.meta.auto_now:
             values.setdefault(field.name, field.db_value(utcnow()))
-        params = self._bulk_params("update", all_rows) + list(values.values())
-        table, columns, _ = self.meta.sql(self.db.dialect)
+        return await self._update(values)
+
+    async def _update(self, values: dict[str, Any]) -> int:
+        """UPDATE the matching rows, SET ``values`` (already in database form)."""
+        params, (table, columns, _) = list(values.values()), self.meta.sql(self.db.dialect)
         mark = self.db.dialect.placeholder
         assignments = ", ".join(f"{columns[n]} = {mark(i)}" for i, n in enumerate(values, 1))
         sql = self._sql(f"UPDATE {table} SET {assignments}", params)
         return (await self.db.execute(sql, params)).rowcount
 
-    def _bulk_params(self, action: str, all_rows: bool) -> list:
-        """Check a bulk write is meant (a where(), or ``all_rows``); its (empty) parameters."""
+    def _check_bulk(self, action: str, all_rows: bool) -> None:
+        """A bulk write must be meant: a where(), or ``all_rows``; and no order or limit."""
         if self._order or self._limit is not None or self._offset is not None:
             raise ValueError(f"{action}() does not take order_by, limit or offset")
         if not self._where and not all_rows:
             raise ValueError(f"{action}() without where() needs all_rows=True")
-        return []
 
 
 def _non_negative(what: str, value: Any) -> Any:
