@@ -18,6 +18,7 @@ setup(
         "cryptography>=42",
         "Jinja2>=3.1,<4",
         "markdown-it-py>=3,<5",
+        "pydantic>=2.7,<3",
         "PyYAML>=6,<7",
     ],
     extras_require={
