@@ -15,7 +15,9 @@ import sys
 from datetime import timedelta
 
 from www.db import Database, DatabaseError
-from www.models import MODELS, Blog, Comment, User
+from www.accounts.models import User
+from www.models import MODELS
+from www.posts.models import Comment, Post
 from www.orm import utcnow
 from www.passwords import hash_password_sync
 from www.settings import PROJECT_ROOT, ConfigError, Settings, load_settings
@@ -129,7 +131,7 @@ async def add_sample_data(db: Database, settings: Settings) -> None:
         for number, (author, title, summary, content) in enumerate(SAMPLE_POSTS):
             created = now - timedelta(days=3 * (len(SAMPLE_POSTS) - number))  # oldest first
             posts.append(
-                await Blog.create(
+                await Post.create(
                     tx,
                     user_id=users[author].id,
                     title=title,
@@ -143,7 +145,7 @@ async def add_sample_data(db: Database, settings: Settings) -> None:
             tx,
             [
                 {
-                    "blog_id": posts[index].id,
+                    "post_id": posts[index].id,
                     "user_id": users[author].id,
                     "content": content,
                     "created_at": posts[index].created_at + timedelta(hours=number + 1),

@@ -5,9 +5,10 @@ import re
 import pytest
 
 from www import CONFIG, DB
+from www.accounts.models import User
 from www.app import create_app
 from www.db import Database
-from www.models import MODELS, User
+from www.models import MODELS
 from www.passwords import hash_password_sync
 from www.settings import load_settings
 

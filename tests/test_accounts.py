@@ -5,7 +5,8 @@ import logging
 import pytest
 
 from www import DB
-from www.models import User
+from www.accounts.models import User
+from www.accounts.schemas import UserOut
 
 REGISTER = {"name": "Bob", "email": "Bob@Example.com", "password": "long enough"}
 
@@ -69,7 +70,7 @@ async def test_password_is_hashed_with_argon2id(auth, app, caplog):
     assert user.password_hash.startswith("$argon2id$")
     assert "long enough" not in caplog.text
     assert user.password_hash not in caplog.text
-    assert "password_hash" not in user.as_dict()
+    assert "password_hash" not in UserOut.model_validate(user).model_dump()
 
 
 async def test_register_and_login_pages(client):

@@ -7,9 +7,10 @@ import pytest
 
 from tests.conftest import overrides_for
 from tests.serving import write_config
+from www.accounts.models import User
 from www.admin import main
 from www.db import Database
-from www.models import MODELS, User
+from www.models import MODELS
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 
 from www import DB
 from www.keys import PUBSUB
-from www.models import Blog, Comment
-from www.views import api
+from www.posts import api
+from www.posts.models import Comment, Post
 
 POST_KEYS = {"id", "title", "summary", "content", "author", "created_at", "updated_at"}
 COMMENT_KEYS = {"id", "post_id", "content", "author", "created_at"}
@@ -50,7 +50,7 @@ async def error_of(resp, status: int) -> dict:
 
 async def make_post(app, user, n=1, **values):
     values = {"title": f"Post {n}", "summary": f"Summary {n}", "content": "Body", **values}
-    return await Blog.create(app[DB], user_id=user.id, **values)
+    return await Post.create(app[DB], user_id=user.id, **values)
 
 
 def cookie_value(client) -> str:
@@ -160,7 +160,7 @@ async def test_unsafe_request_without_csrf_header_is_403(
     resp = await client.request(method, path.format(id=post.id), json=body)
     error = await error_of(resp, 403)
     assert "CSRF" in error["message"]
-    assert await Blog.get(app[DB], post.id) is not None
+    assert await Post.get(app[DB], post.id) is not None
     assert (await (await client.get("/api/session")).json())["user"] is not None
 
 
@@ -210,7 +210,7 @@ async def test_malformed_json_is_400(auth, client, app, post, method, path, body
     headers = {"Content-Type": "application/json"}
     resp = await send(client, method, path.format(id=post.id), data=raw, headers=headers)
     await error_of(resp, 400)
-    assert (await Blog.get(app[DB], post.id)).title == post.title
+    assert (await Post.get(app[DB], post.id)).title == post.title
 
 
 async def test_not_the_author_is_403_before_validation(auth, client, app, post):
@@ -220,7 +220,7 @@ async def test_not_the_author_is_403_before_validation(auth, client, app, post):
     assert error["message"] == "You are not allowed to change this."
     await error_of(await send(client, "PATCH", path, {"title": "Mine"}), 403)
     await error_of(await send(client, "DELETE", path), 403)
-    assert (await Blog.get(app[DB], post.id)).title == post.title
+    assert (await Post.get(app[DB], post.id)).title == post.title
 
 
 async def test_body_is_bounded_by_client_max_size(auth, client):
@@ -332,7 +332,7 @@ async def test_create_post_invalid_is_422_with_fields(auth, client, app, body, f
     await auth.login_as("alice")
     error = await error_of(await send(client, "POST", "/api/posts", body), 422)
     assert error == {"status": 422, "message": "Some fields are not valid.", "fields": fields}
-    assert await Blog.select(app[DB]).count() == 0
+    assert await Post.select(app[DB]).count() == 0
 
 
 async def test_get_post(auth, client, app, post):
@@ -357,7 +357,7 @@ async def test_update_post_changes_only_the_given_fields(auth, client, app):
     assert body.keys() == POST_KEYS
     assert (body["title"], body["summary"], body["content"]) == ("New title", post.summary, "Body")
     assert body["updated_at"] > body["created_at"]
-    assert (await Blog.get(app[DB], post.id)).title == "New title"
+    assert (await Post.get(app[DB], post.id)).title == "New title"
 
 
 async def test_admin_may_update_and_the_author_stays(auth, client, app, post):
@@ -380,17 +380,17 @@ async def test_update_post_invalid_is_422(auth, client, app, body, fields):
     post = await make_post(app, await auth.login_as("alice"))
     error = await error_of(await send(client, "PATCH", f"/api/posts/{post.id}", body), 422)
     assert error["fields"] == fields
-    assert (await Blog.get(app[DB], post.id)).content == "Body"
+    assert (await Post.get(app[DB], post.id)).content == "Body"
 
 
 async def test_delete_post_is_204_and_its_comments_go(auth, client, app):
     alice = await auth.login_as("alice")
     post = await make_post(app, alice)
-    await Comment.create(app[DB], blog_id=post.id, user_id=alice.id, content="c")
+    await Comment.create(app[DB], post_id=post.id, user_id=alice.id, content="c")
     resp = await send(client, "DELETE", f"/api/posts/{post.id}")
     assert resp.status == 204
     assert await resp.read() == b""
-    assert await Blog.get(app[DB], post.id) is None
+    assert await Post.get(app[DB], post.id) is None
     assert await Comment.select(app[DB]).count() == 0
     await error_of(await client.get(f"/api/posts/{post.id}"), 404)
 
@@ -408,9 +408,9 @@ async def test_post_deleted_meanwhile_is_404_not_500(
     post = await make_post(app, await auth.login_as("alice"))
     found = api.get_or_404
 
-    async def deleted_after_lookup(model, db, object_id):
-        obj = await found(model, db, object_id)
-        await Blog.select(db).where(id=obj.id).delete()  # by a concurrent request
+    async def deleted_after_lookup(model, request):
+        obj = await found(model, request)
+        await Post.select(app[DB]).where(id=obj.id).delete()  # by a concurrent request
         return obj
 
     monkeypatch.setattr(api, "get_or_404", deleted_after_lookup)
@@ -423,8 +423,8 @@ async def test_post_deleted_meanwhile_is_404_not_500(
 
 async def test_list_comments_oldest_first(auth, client, app, post):
     bob = await auth.create_user("bob")
-    first = await Comment.create(app[DB], blog_id=post.id, user_id=bob.id, content="first")
-    second = await Comment.create(app[DB], blog_id=post.id, user_id=post.user_id, content="2nd")
+    first = await Comment.create(app[DB], post_id=post.id, user_id=bob.id, content="first")
+    second = await Comment.create(app[DB], post_id=post.id, user_id=post.user_id, content="2nd")
     resp = await client.get(f"/api/posts/{post.id}/comments")
     assert resp.status == 200
     body = await resp.json()
@@ -477,10 +477,10 @@ async def test_create_comment_invalid_is_422(auth, client, app, post, body, fiel
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("PUT", "/api/posts", "GET,POST"),
-        ("POST", "/api/posts/1", "DELETE,GET,PATCH"),
-        ("PATCH", "/api/session", "DELETE,GET,POST"),
-        ("POST", "/api/openapi.json", "GET"),
+        ("PUT", "/api/posts", "GET,HEAD,POST"),
+        ("POST", "/api/posts/1", "DELETE,GET,HEAD,PATCH"),
+        ("PATCH", "/api/session", "DELETE,GET,HEAD,POST"),
+        ("POST", "/api/openapi.json", "GET,HEAD"),
     ],
 )
 async def test_wrong_method_is_405_json_with_allow(client, method, path, allow):
@@ -497,7 +497,7 @@ async def test_unknown_api_address_is_404_json(client, path):
 async def test_no_email_or_password_hash_in_any_response(auth, client, app):
     alice = await auth.login_as("alice")
     post = await make_post(app, alice)
-    await Comment.create(app[DB], blog_id=post.id, user_id=alice.id, content="c")
+    await Comment.create(app[DB], post_id=post.id, user_id=alice.id, content="c")
     bodies = [
         await (await client.get(path)).text()
         for path in (

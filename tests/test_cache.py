@@ -1,9 +1,10 @@
 """The query cache: shared results, emptied by any committed change, from any connection."""
 
 from www import DB
+from www.accounts.models import User
 from www.cache import QueryCache
 from www.db import Database
-from www.models import Blog, User
+from www.posts.models import Post
 
 
 async def make_user(db, name="alice"):
@@ -69,7 +70,7 @@ async def test_oldest_entries_are_dropped(db):
 
 async def test_pages_show_a_change_at_once(client, app):
     user = await make_user(app[DB])
-    post = await Blog.create(app[DB], user_id=user.id, title="First title")
+    post = await Post.create(app[DB], user_id=user.id, title="First title")
     assert "First title" in await (await client.get("/")).text()
     assert "First title" in await (await client.get(f"/posts/{post.id}")).text()
     post.title = "Second title"

@@ -6,13 +6,13 @@ from aiohttp import FormData, web
 
 from tests.conftest import TOKEN
 from www import DB
-from www.models import Blog
+from www.posts.models import Post
 
 POST = {"title": "Hello", "summary": "", "content": "Hi"}
 
 
 async def count_posts(app):
-    return await Blog.select(app[DB]).count()
+    return await Post.select(app[DB]).count()
 
 
 async def test_missing_token(auth, client, app):

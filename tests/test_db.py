@@ -594,7 +594,6 @@ def test_dialect_basics():
     assert dialect.placeholders(1, 3) == "?, ?, ?"
     assert dialect.placeholders(1, 0) == ""
     assert dialect.quote('we"ird') == '"we""ird"'
-    assert dialect.supports_returning  # SQLite >= 3.35
     assert dialect.drop_table_sql("users") == 'DROP TABLE IF EXISTS "users"'
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import overrides_for
 from www import DB
-from www.models import File
+from www.files.models import File
 from www.settings import load_settings
 
 LIMIT = 100_000  # over one read chunk (64 KiB), so uploads here span several chunks

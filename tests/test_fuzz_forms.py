@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from www import DB
-from www.models import Blog
+from www.posts.models import Post
 
 text = st.text(max_size=300)
 FORMS = {
@@ -21,7 +21,7 @@ FORMS = {
 @pytest.mark.parametrize("path", list(FORMS))
 async def test_random_form_input_never_5xx(auth, app, path):
     user = await auth.login_as("fuzzer")
-    post = await Blog.create(app[DB], user_id=user.id, title="t")
+    post = await Post.create(app[DB], user_id=user.id, title="t")
     token = await auth.token()
     url = path.format(id=post.id)
     seen = []

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 import init_db
 from www.settings import PROJECT_ROOT
 
-TABLES = {"users", "blogs", "comments", "files"}
+TABLES = {"users", "posts", "comments", "files"}
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_creates_the_tables_and_can_run_again(config, capsys):
     assert init_db.main(["--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert f"Database: {config.parent / 'data' / 'test.db'}" in out
-    assert "Tables ready: users, blogs, comments, files." in out
+    assert "Tables ready: users, posts, comments, files." in out
     assert tables(config) == TABLES
     query(
         config,
@@ -64,9 +64,9 @@ def test_sample_data(config, capsys):
     admins = query(config, "SELECT email, password_hash FROM users WHERE is_admin = 1")
     assert [email for email, _ in admins] == ["admin@example.com"]
     assert PasswordHasher().verify(admins[0][1], "admin-password")
-    assert query(config, "SELECT count(*) FROM blogs") == [(5,)]
+    assert query(config, "SELECT count(*) FROM posts") == [(5,)]
     assert query(config, "SELECT count(*) FROM comments") == [(6,)]
-    contents = [content for (content,) in query(config, "SELECT content FROM blogs")]
+    contents = [content for (content,) in query(config, "SELECT content FROM posts")]
     assert any("```python" in content for content in contents)  # real Markdown
     # a second run leaves the existing users alone, and says so
     assert init_db.main(["--config", str(config), "--sample"]) == 0
@@ -77,7 +77,7 @@ def test_sample_data(config, capsys):
 def test_drop_with_yes_recreates_empty_tables(config, capsys):
     assert init_db.main(["--config", str(config), "--sample"]) == 0
     assert init_db.main(["--config", str(config), "--drop", "--yes"]) == 0
-    assert "Dropped tables: users, blogs, comments, files." in capsys.readouterr().out
+    assert "Dropped tables: users, posts, comments, files." in capsys.readouterr().out
     assert tables(config) == TABLES
     assert query(config, "SELECT count(*) FROM users") == [(0,)]
 

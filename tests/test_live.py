@@ -8,14 +8,14 @@ from aiohttp import WSMsgType
 
 from www import DB
 from www.keys import PUBSUB, SOCKETS
-from www.models import Blog
+from www.posts.models import Post
 from www.pubsub import InProcessPubSub
 
 
 @pytest.fixture
 async def post(auth, app):
     author = await auth.create_user("author")
-    return await Blog.create(app[DB], user_id=author.id, title="Live")
+    return await Post.create(app[DB], user_id=author.id, title="Live")
 
 
 async def wait_for_subscribers(app, post_id, count):
@@ -46,7 +46,7 @@ async def test_comment_from_form_reaches_every_socket(auth, client, aiohttp_clie
 
 
 async def test_sockets_on_other_posts_hear_nothing(auth, client, app, post):
-    other = await Blog.create(app[DB], user_id=post.user_id, title="Quiet")
+    other = await Post.create(app[DB], user_id=post.user_id, title="Quiet")
     ws = await client.ws_connect(f"/ws/posts/{other.id}")
     await wait_for_subscribers(app, other.id, 1)
     await auth.login_as("carol")

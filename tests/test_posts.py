@@ -5,14 +5,14 @@ import re
 import pytest
 
 from www import DB
-from www.models import Blog, Comment
+from www.posts.models import Comment, Post
 
 XSS = '<script>alert("x")</script>'
 
 
 async def make_post(app, user, n=1, **values):
     values = {"title": f"Post {n}", "summary": f"Summary {n}", "content": "Body", **values}
-    return await Blog.create(app[DB], user_id=user.id, **values)
+    return await Post.create(app[DB], user_id=user.id, **values)
 
 
 # --- home page and pagination -------------------------------------------------------
@@ -84,8 +84,8 @@ async def test_post_page_renders_markdown_and_comments(auth, client, app):
     post = await make_post(
         app, alice, content="# Heading\n\nSome *text* and [a link](https://example.com)."
     )
-    first = await Comment.create(app[DB], blog_id=post.id, user_id=bob.id, content="First!")
-    second = await Comment.create(app[DB], blog_id=post.id, user_id=alice.id, content="Second")
+    first = await Comment.create(app[DB], post_id=post.id, user_id=bob.id, content="First!")
+    second = await Comment.create(app[DB], post_id=post.id, user_id=alice.id, content="Second")
     resp = await client.get(f"/posts/{post.id}")
     assert resp.status == 200
     body = await resp.text()
@@ -119,7 +119,7 @@ async def test_xss_is_escaped_everywhere(auth, client, app):
     post = await make_post(
         app, evil, title=XSS, summary=XSS, content=XSS + "\n\n[x](javascript:alert(1))"
     )
-    await Comment.create(app[DB], blog_id=post.id, user_id=evil.id, content=XSS)
+    await Comment.create(app[DB], post_id=post.id, user_id=evil.id, content=XSS)
     for path in ("/", f"/posts/{post.id}", f"/users/{evil.id}", f"/posts/{post.id}/edit"):
         body = await (await client.get(path)).text()
         assert "<script>alert" not in body, path
@@ -136,7 +136,7 @@ async def test_create_post(auth, client, app):
     assert (await client.get("/posts/new")).status == 200
     resp = await auth.post("/posts/new", {"title": "Hello", "summary": "S", "content": "# Hi"})
     assert resp.status == 303
-    post = await Blog.select(app[DB]).first()
+    post = await Post.select(app[DB]).first()
     assert resp.headers["Location"] == f"/posts/{post.id}"
     assert (post.title, post.summary, post.content) == ("Hello", "S", "# Hi")
     assert "Your post is published." in await (await client.get(resp.headers["Location"])).text()
@@ -160,7 +160,7 @@ async def test_create_post_validation(auth, app, values, message):
     assert message in body
     kept = [v for k, v in data.items() if k not in values]
     assert all(v in body for v in kept)
-    assert await Blog.select(app[DB]).count() == 0
+    assert await Post.select(app[DB]).count() == 0
 
 
 async def test_edit_post(auth, client, app):
@@ -173,7 +173,7 @@ async def test_edit_post(auth, client, app):
     )
     assert resp.status == 303
     assert resp.headers["Location"] == f"/posts/{post.id}"
-    saved = await Blog.get(app[DB], post.id)
+    saved = await Post.get(app[DB], post.id)
     assert saved.title == "New"
     assert saved.updated_at >= saved.created_at
 
@@ -184,17 +184,17 @@ async def test_edit_post_validation(auth, app):
     resp = await auth.post(f"/posts/{post.id}/edit", {"title": "", "content": "kept"})
     assert resp.status == 400
     assert "Title is required." in await resp.text()
-    assert (await Blog.get(app[DB], post.id)).title == "Post 1"
+    assert (await Post.get(app[DB], post.id)).title == "Post 1"
 
 
 async def test_delete_post_deletes_comments(auth, app):
     alice = await auth.login_as()
     post = await make_post(app, alice)
-    await Comment.create(app[DB], blog_id=post.id, user_id=alice.id, content="c")
+    await Comment.create(app[DB], post_id=post.id, user_id=alice.id, content="c")
     resp = await auth.post(f"/posts/{post.id}/delete")
     assert resp.status == 303
     assert resp.headers["Location"] == "/"
-    assert await Blog.get(app[DB], post.id) is None
+    assert await Post.get(app[DB], post.id) is None
     assert await Comment.select(app[DB]).count() == 0
 
 
@@ -207,7 +207,7 @@ async def test_another_users_post_is_403(auth, client, app, action):
         assert (await client.get(f"/posts/{post.id}/edit")).status == 403
     resp = await auth.post(f"/posts/{post.id}/{action}", {"title": "Hacked"})
     assert resp.status == 403
-    assert (await Blog.get(app[DB], post.id)).title == "Post 1"
+    assert (await Post.get(app[DB], post.id)).title == "Post 1"
 
 
 @pytest.mark.parametrize("action", ["edit", "delete"])
@@ -274,7 +274,7 @@ async def make_comment(app, auth):
     alice = await auth.create_user("alice")
     bob = await auth.create_user("bob")
     post = await make_post(app, alice)
-    comment = await Comment.create(app[DB], blog_id=post.id, user_id=bob.id, content="c")
+    comment = await Comment.create(app[DB], post_id=post.id, user_id=bob.id, content="c")
     return post, comment
 
 
@@ -328,15 +328,15 @@ async def test_logout_as_visitor(auth):
 async def test_post_deleted_meanwhile_is_404_not_500(auth, app, monkeypatch):
     alice = await auth.login_as()
     post = await make_post(app, alice)
-    original_get = Blog.get
+    original_get = Post.get
 
     async def get_then_vanish(db, pk):
         found = await original_get(db, pk)
-        await Blog.select(db).where(id=pk).delete()  # another request deletes it now
+        await Post.select(db).where(id=pk).delete()  # another request deletes it now
         return found
 
     token = await auth.token()
-    monkeypatch.setattr(Blog, "get", get_then_vanish)
+    monkeypatch.setattr(Post, "get", get_then_vanish)
     data = {"title": "t", "content": "c", "csrf_token": token}
     assert (await auth.post(f"/posts/{post.id}/edit", data)).status == 404
     post = await make_post(app, alice)

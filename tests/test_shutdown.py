@@ -19,8 +19,9 @@ import aiohttp
 
 from tests.conftest import overrides_for
 from tests.serving import clean_env, free_port, serving, write_config
+from www.accounts.models import User
 from www.db import Database
-from www.models import MODELS, User
+from www.models import MODELS
 from www.passwords import hash_password_sync
 from www.settings import PROJECT_ROOT, Settings, load_settings
 

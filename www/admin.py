@@ -12,10 +12,11 @@ import asyncio
 import getpass
 import sys
 
+from .accounts.models import User
+from .accounts.schemas import Registration
 from .db import Database, DatabaseError, IntegrityError
-from .forms import clean_registration
-from .models import User
 from .passwords import hash_password
+from .schemas import Invalid
 from .settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
 
@@ -54,21 +55,22 @@ async def create_admin(settings: Settings, args: argparse.Namespace) -> str:
             return f"{email} is now an administrator."
         name = args.name or email.partition("@")[0]
         password = read_password(args.password_stdin)
-        values, errors = clean_registration({"name": name, "email": email, "password": password})
-        if errors:
-            raise SystemExit("error: " + " ".join(errors.values()))
-        password_hash = await hash_password(settings.passwords, values["password"])
+        try:
+            values = Registration.parse({"name": name, "email": email, "password": password})
+        except Invalid as exc:
+            raise SystemExit("error: " + " ".join(exc.errors.values())) from None
+        password_hash = await hash_password(settings.passwords, values.password)
         try:
             await User.create(
                 db,
-                name=values["name"],
-                email=values["email"],
+                name=values.name,
+                email=values.email,
                 password_hash=password_hash,
                 is_admin=True,
             )
         except IntegrityError:
             raise SystemExit(f"error: the name {name!r} is taken; choose one with --name") from None
-        return f"Created the administrator {values['name']} <{email}>."
+        return f"Created the administrator {values.name} <{email}>."
     finally:
         await db.close()
 

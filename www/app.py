@@ -5,26 +5,35 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from . import auth, templating
+from . import templating
+from .api import PREFIX, create_api
+from .auth import sessions, user_middleware
 from .cache import QueryCache
 from .csrf import csrf_middleware
 from .db import Database
-from .keys import CONFIG, DB, PUBSUB, QUERIES, SOCKETS
-from .middlewares import error_middleware, security_headers
+from .keys import API, CONFIG, DB, ERRORS, PUBSUB, QUERIES, SOCKETS, URLS
+from .middlewares import error_middleware, error_page, security_headers
+from .posts.live import close_sockets
 from .pubsub import InProcessPubSub
 from .routes import setup_routes
+from .routing import Urls
 from .settings import PROJECT_ROOT, Settings, load_settings
-from .views import live
 
 
 def create_app(config: Settings | None = None) -> web.Application:
     """Build the application; `config` defaults to load_settings() (files and WWW_* vars)."""
     config = config or load_settings()
     configure_logging(config)
+    middlewares = [  # outermost first: each sees what the ones after it raise
+        error_middleware,  # every error becomes a page (or JSON in the API)
+        sessions(config),  # the encrypted session cookie
+        user_middleware,  # request[USER]: the logged-in user, or None
+        csrf_middleware,  # 403 for an unsafe request without the session's token
+    ]
     # Forms are small; uploads are streamed and limited by uploads.max_size instead.
-    app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
-    app[CONFIG] = config  # 1. settings
-    app[DB] = Database.from_url(  # 2. database, opened at start-up, closed at cleanup
+    app = web.Application(middlewares=middlewares, client_max_size=2 * 1024 * 1024)
+    app[CONFIG] = config
+    app[DB] = Database.from_url(  # opened at start-up, closed at cleanup
         config.db.url,
         PROJECT_ROOT,
         readers=config.db.readers,
@@ -32,14 +41,16 @@ def create_app(config: Settings | None = None) -> web.Application:
     )
     app.cleanup_ctx.append(database_ctx)
     app[QUERIES] = QueryCache(app[DB])
-    app[PUBSUB] = InProcessPubSub()  # 3. comment fan-out, and the sockets listening to it
+    app[PUBSUB] = InProcessPubSub()  # comment fan-out, and the sockets listening to it
     app[SOCKETS] = set()
-    app.on_shutdown.append(live.close_sockets)
-    templating.setup(app, auto_reload=config.templates.auto_reload)  # 4. templates
-    auth.setup(app, config)  # 5. sessions, then the current user on each request
-    app.middlewares.append(csrf_middleware)  # 6. CSRF check of unsafe requests
-    setup_routes(app)  # 7. routes and static files
-    app.on_response_prepare.append(security_headers)  # 8. headers on every response
+    app.on_shutdown.append(close_sockets)
+    app[ERRORS] = error_page
+    setup_routes(app)  # the resources' pages, and static files
+    app[API] = create_api(config)  # the JSON API, with JSON errors
+    app.add_subapp(PREFIX, app[API])
+    app[URLS] = Urls(app)  # route name -> path, for views and templates
+    templating.setup(app, auto_reload=config.templates.auto_reload)
+    app.on_response_prepare.append(security_headers)  # on every response, errors included
     return app
 
 

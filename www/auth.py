@@ -8,23 +8,21 @@ an old cookie, replayed later, no longer matches and is anonymous.
 import functools
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
-from aiohttp_session import Session, get_session, new_session
-from aiohttp_session import setup as setup_session_middleware
+from aiohttp.typedefs import Handler, Middleware
+from aiohttp_session import Session, get_session, new_session, session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from .accounts.models import User
 from .keys import DB, SESSION, USER
-from .models import User
+from .routing import url_for
 from .settings import Settings, session_secret
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-
-def setup(app: web.Application, config: Settings) -> None:
-    """Install the session middleware, then the one that loads the current user."""
+def sessions(config: Settings) -> Middleware:
+    """The session middleware: an encrypted cookie (Fernet), HttpOnly and SameSite=Lax."""
     # Fernet wants 32 bytes; any secret of 32+ characters is stretched to exactly that.
     key = hashlib.sha256(session_secret(config).encode()).digest()
     storage = EncryptedCookieStorage(
@@ -35,8 +33,7 @@ def setup(app: web.Application, config: Settings) -> None:
         httponly=True,
         samesite="Lax",
     )
-    setup_session_middleware(app, storage)
-    app.middlewares.append(user_middleware)
+    return session_middleware(storage)
 
 
 @web.middleware
@@ -55,7 +52,7 @@ async def _load_user(request: web.Request, session: Session) -> User | None:
     user_id = session.get("uid")
     if user_id is None:
         return None
-    user = await User.get(request.app[DB], user_id)
+    user = await User.get(request.config_dict[DB], user_id)
     if user is None or user.session_epoch != session.get("epoch"):
         session.clear()  # logged out elsewhere, or the account is gone
         return None
@@ -77,29 +74,28 @@ async def log_out(request: web.Request) -> None:
     user = request[USER]
     if user is not None:
         user.session_epoch += 1
-        await user.save(request.app[DB])
+        await user.save(request.config_dict[DB])
     request[SESSION].invalidate()
     request[USER] = None
 
 
 def login_url(request: web.Request) -> str:
     """Where an anonymous visitor is sent: /login?next=<this page> (GET only)."""
-    if request.method == "GET":
-        return f"/login?next={quote(request.path_qs, safe='/')}"
-    return "/login"
+    path = url_for(request, "accounts.login")
+    return f"{path}?next={quote(request.path_qs, safe='/')}" if request.method == "GET" else path
 
 
 def login_required(handler: Handler) -> Handler:
-    """Let only logged-in users through; others get 303 to /login, or 401 under /api/."""
+    """Let only logged-in users through; others get 401, which pages answer with a 303 to
+    the login form (www/middlewares.py) and the API as JSON."""
 
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
         if request[USER] is None:
-            if request.path.startswith("/api/"):
-                raise web.HTTPUnauthorized(text="You need to log in to do that.")
-            raise web.HTTPSeeOther(login_url(request))
+            raise web.HTTPUnauthorized(text="You need to log in to do that.")
         return await handler(request)
 
+    wrapper.login_required = True  # type: ignore[attr-defined] (for the OpenAPI document)
     return wrapper
 
 

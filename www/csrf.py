@@ -10,9 +10,9 @@ import secrets
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiohttp_session import Session
 
-from .auth import Handler
 from .keys import MULTIPART, SESSION
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})

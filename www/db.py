@@ -48,8 +48,6 @@ class SQLiteDialect:
 
     name = "sqlite"
     driver_error = sqlite3.Error  # what translate_error() is given
-    # INSERT ... RETURNING (3.35+) is unused: lastrowid reports new ids in one round trip.
-    supports_returning = sqlite3.sqlite_version_info >= (3, 35)
     no_limit = -1  # SQLite only accepts OFFSET after a LIMIT; -1 means "no limit"
     like = "LIKE"  # already case-insensitive for ASCII in SQLite (PostgreSQL: ILIKE)
     types: ClassVar[dict[str, str]] = dict(

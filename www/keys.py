@@ -1,15 +1,18 @@
 """Everything that lives on the application or a request, under typed keys.
 
 aiohttp warns about plain string keys (NotAppKeyWarning); typed keys also let a type
-checker know that `app[DB]` is a Database.
+checker know that `app[DB]` is a Database. Views read them through
+`request.config_dict[KEY]`, which also works in the API sub-application.
 """
+
+from collections.abc import Callable
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp_session import Session
 
+from .accounts.models import User
 from .cache import QueryCache
 from .db import Database
-from .models import User
 from .pubsub import InProcessPubSub
 from .settings import Settings
 
@@ -17,10 +20,15 @@ from .settings import Settings
 CONFIG = web.AppKey("config", Settings)
 DB = web.AppKey("db", Database)
 QUERIES = web.AppKey("queries", QueryCache)  # results shared by every visitor (www/cache.py)
+URLS = web.AppKey("urls", Callable[..., str])  # route name -> path (www/routing.py)
 STATIC_URLS = web.AppKey("static_urls", dict[str, str])
 PUBSUB = web.AppKey("pubsub", InProcessPubSub)
 # Open WebSockets, closed with 1001 (going away) when the server shuts down.
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
+# How errors are answered for the routes of an application: HTML pages, or JSON (the API).
+ERRORS = web.AppKey("errors", Callable[..., web.Response])
+API = web.AppKey("api", web.Application)  # the JSON API, mounted at /api (www/api.py)
+OPENAPI = web.AppKey("openapi", bytes)  # the API's OpenAPI document, as served
 
 # On each request
 SESSION = web.RequestKey("session", Session)

@@ -1,8 +1,9 @@
 """Error pages and security headers.
 
 `error_middleware` is first in the chain, so it sees every error, including those raised
-by the router (404, 405) and by the other middlewares. Pages get HTML rendered from
-templates/; requests under /api/ get the JSON error shape of the public contract.
+by the router (404, 405) and by the other middlewares. It answers in the form of the
+application the request was routed to (`app[ERRORS]`): HTML pages rendered from
+templates/ here, the JSON error shape in the API sub-application (www/api.py).
 """
 
 import asyncio
@@ -14,6 +15,10 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 from multidict import CIMultiDict
 
+from .auth import login_url
+from .keys import ERRORS
+from .orm import DoesNotExist
+from .schemas import Invalid
 from .templating import render
 
 log = logging.getLogger(__name__)
@@ -57,10 +62,6 @@ SECURITY_HEADERS = {
 }
 
 
-def is_api(request: web.Request) -> bool:
-    return request.path.startswith("/api/")
-
-
 def user_message(exc: web.HTTPException) -> str | None:
     """The text a view gave its HTTPException (`text=...`), if it is not aiohttp's default."""
     text = exc.text
@@ -75,13 +76,21 @@ def status_title(status: int) -> str:
 
 
 def error_response(
-    request: web.Request, status: int, message: str | None = None, headers=None
+    request: web.Request, status: int, message: str | None = None, headers=None, fields=None
 ) -> web.Response:
-    """The error page (or JSON under /api/) for `status`; never raises."""
+    """The answer to an error, in the form of the app the request was routed to."""
     message = message or MESSAGES.get(status) or "The request could not be completed."
-    if is_api(request):
-        body = {"error": {"status": status, "message": message}}
-        return web.json_response(body, status=status, headers=headers)
+    answer = request.match_info.apps[-1].get(ERRORS, error_page)
+    return answer(request, status, message, headers, fields)
+
+
+def error_page(request: web.Request, status: int, message: str, headers=None, fields=None):
+    """The HTML error page for `status`; never raises. Not logged in (401): the login form.
+    `fields` (input a view did not validate itself): a 400 listing the messages."""
+    if status == 401:
+        raise web.HTTPSeeOther(login_url(request), headers=headers)
+    if fields:
+        status, message = 400, " ".join(fields.values())
     template = f"{status}.html" if status in (404, 500) else "error.html"
     try:
         context = {"status": status, "title": status_title(status), "message": message}
@@ -103,6 +112,10 @@ async def error_middleware(request: web.Request, handler):
             raise
         headers = CIMultiDict((k, v) for k, v in exc.headers.items() if k in KEPT_HEADERS)
         return error_response(request, exc.status, user_message(exc), headers)
+    except Invalid as exc:  # input a view left to the schema's messages
+        return error_response(request, 422, fields=exc.errors)
+    except DoesNotExist:  # the row went away during the request (a concurrent delete)
+        return error_response(request, 404)
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except BadHttpMessage:  # a malformed body, met while a view or the CSRF check read it

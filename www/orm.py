@@ -61,11 +61,10 @@ class Field:
         default: Any = None,
         unique: bool = False,
         index: bool = False,
-        hidden: bool = False,
     ):
         # A new row's primary key is None until the database assigns it.
         self.primary_key, self.null, self.default = primary_key, null or primary_key, default
-        self.unique, self.index, self.hidden = unique, index, hidden
+        self.unique, self.index = unique, index
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -86,9 +85,6 @@ class Field:
         """db_value() of each value of a column (insert_many); fields skip the calls when
         C-speed checks show that every value is already in its database form."""
         return [self.db_value(value) for value in values]
-
-    def to_json(self, value: Any) -> Any:
-        return value
 
 
 class IntegerField(Field):
@@ -179,9 +175,6 @@ class DateTimeField(Field):
             return list(map(datetime.isoformat, values))
         return super().db_values(values)
 
-    def to_json(self, value: Any) -> str | None:
-        return None if value is None else self.to_db(value)
-
 
 class ForeignKey(IntegerField):
     """The id of a row of ``model``; the column is named as declared (``user_id``). Indexed
@@ -216,7 +209,6 @@ class Schema:
         self.model_name, self.table, self.by_name = model_name, table, fields
         self.fields, self.names = tuple(fields.values()), tuple(fields)
         self.pk = self.fields[0]
-        self.public = tuple(field for field in self.fields if not field.hidden)
         self.auto_now = tuple((i, f) for i, f in enumerate(self.fields) if f.auto_now)
         self._sql: dict[str, tuple[str, dict[str, str], str]] = {}
 
@@ -336,10 +328,6 @@ class Model(metaclass=ModelMeta):
             return frozenset(self._meta.names)
         pairs = zip(self._meta.names, self._db_row(), self._saved, strict=True)
         return frozenset(name for name, value, saved in pairs if value != saved)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The values of all fields but hidden ones, JSON-ready (datetimes as ISO 8601)."""
-        return {field.name: field.to_json(getattr(self, field.name)) for field in self._meta.public}
 
     @classmethod
     def select(cls, db: Any) -> Query:

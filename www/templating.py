@@ -1,7 +1,8 @@
 """Jinja2 templates through aiohttp-jinja2, and `static()` URLs that bust caches.
 
-Views call `render(request, "page.html", {...})`; every template also sees `request`,
-`current_user`, `csrf_token()`, `flashes`, the `static()` helper and the `date` filter.
+Views call `render(request, "posts/detail.html", {...})`; every template also sees
+`request`, `current_user`, `csrf_token()`, `flashes`, the `url()` and `static()` helpers
+and the `date` filter.
 """
 
 import functools
@@ -17,7 +18,7 @@ from markupsafe import Markup
 
 from .auth import pop_flashes
 from .csrf import get_token
-from .keys import SESSION, STATIC_URLS, USER
+from .keys import SESSION, STATIC_URLS, URLS, USER
 from .settings import PROJECT_ROOT
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -44,15 +45,19 @@ def format_date(value: datetime) -> Markup:
     return Markup(f'<time datetime="{value.isoformat()}">{value.strftime("%d %b %Y")}</time>')  # noqa: S704
 
 
-def configure(env: jinja2.Environment, urls: dict[str, str]) -> None:
-    """Add the helpers every template uses: `static()` and the `date` filter."""
-    # A typo in static("...") fails loudly (KeyError) instead of linking to a 404.
-    env.globals["static"] = urls.__getitem__
+def configure(env: jinja2.Environment, urls, static: dict[str, str]) -> None:
+    """Add the helpers every template uses: `url()`, `static()` and the `date` filter.
+
+    `url("posts.detail", id=7)` builds a route's path from its name (www/routing.py). A
+    typo in either helper fails loudly (KeyError) instead of linking to a 404."""
+    env.globals["url"] = urls
+    env.globals["static"] = static.__getitem__
     env.filters["date"] = format_date
 
 
 def setup(app: web.Application, *, auto_reload: bool = False) -> None:
-    """Templates from templates/, autoescaped; `auto_reload` re-reads edited files."""
+    """Templates from templates/, autoescaped; `auto_reload` re-reads edited files. Call it
+    once every route is added: `url()` knows the routes of app[URLS]."""
     app[STATIC_URLS] = static_urls()
     env = aiohttp_jinja2.setup(
         app,
@@ -63,7 +68,7 @@ def setup(app: web.Application, *, auto_reload: bool = False) -> None:
         auto_reload=auto_reload,
         default_helpers=False,
     )
-    configure(env, app[STATIC_URLS])
+    configure(env, app[URLS], app[STATIC_URLS])
 
 
 def render(

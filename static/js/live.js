@@ -1,4 +1,4 @@
-// Live comments: listen on /ws/posts/<id> and append new comments without a reload.
+// Live comments: listen on the post's socket (/ws/posts/<id>) and append new comments without a reload.
 // Loaded by post.html from /static/ (the Content-Security-Policy forbids inline scripts).
 // Text is inserted with textContent, never innerHTML, so comments cannot inject markup.
 (function () {
@@ -8,9 +8,10 @@
   if (!list || !window.WebSocket) {
     return;
   }
-  var postId = list.getAttribute("data-post-id");
+  // The socket's path comes from the page (data-live-url), built from the route's name.
   var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-  var url = scheme + window.location.host + "/ws/posts/" + postId;
+  var url = scheme + window.location.host + list.getAttribute("data-live-url");
+  var authorUrl = list.getAttribute("data-author-url"); // e.g. /users/{id}
   var delay = 1000;
   var maxDelay = 30000;
 
@@ -42,7 +43,7 @@
     article.id = "comment-" + comment.id;
     var meta = el("div", "meta");
     var author = el("a", null, comment.author.name);
-    author.href = "/users/" + comment.author.id;
+    author.href = authorUrl.replace("{id}", encodeURIComponent(comment.author.id));
     var time = el("time", null, formatDate(comment.created_at));
     time.setAttribute("datetime", comment.created_at);
     meta.append(author, " · ", time);

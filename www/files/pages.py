@@ -7,8 +7,8 @@ Checks run in the contract's order: CSRF (middleware), login, 404, 403, 400.
 """
 
 import asyncio
+import functools
 import logging
-from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
@@ -16,12 +16,11 @@ from aiohttp.http_exceptions import BadHttpMessage
 from .. import uploads
 from ..auth import check_owner, flash, login_required, may_edit
 from ..csrf import streams_multipart
-from ..db import Database
 from ..keys import CONFIG, DB, MULTIPART, USER
-from ..models import File
-from ..settings import Settings
+from ..routing import get_or_404, page_number, url_for
 from ..templating import render
-from .common import get_or_404, page_number
+from . import actions
+from .models import File
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +32,15 @@ IMAGE_CACHE = "public, max-age=3600"
 FILE_CSP = "default-src 'none'; sandbox"
 
 
-def uploads_dir(request: web.Request) -> Path:
-    return Settings.resolve(request.app[CONFIG].uploads.directory)
-
-
-def image_markdown(file: File) -> str:
+def image_markdown(request: web.Request, file: File) -> str:
     """The Markdown that shows this image in a post: ![name](/files/<id>/image)."""
     alt = "".join(ch for ch in file.original_name if ch not in "[]\\")
-    return f"![{alt}](/files/{file.id}/image)"
+    return f"![{alt}]({url_for(request, 'files.image', id=file.id)})"
 
 
 async def _render_page(request: web.Request, error: str | None = None) -> web.Response:
     number = page_number(request)
-    query = File.select(request.app[DB]).where(user_id=request[USER].id)
+    query = File.select(request.config_dict[DB]).where(user_id=request[USER].id)
     page = await query.order_by("-created_at", "-id").paginate(number, PER_PAGE)
     if number > 1 and not page.items:
         raise web.HTTPNotFound(text="There is no such page.")
@@ -53,12 +48,12 @@ async def _render_page(request: web.Request, error: str | None = None) -> web.Re
         "page": page,
         "files": page.items,
         "errors": {"file": error} if error else {},
-        "max_size": uploads.human_size(request.app[CONFIG].uploads.max_size),
+        "max_size": uploads.human_size(request.config_dict[CONFIG].uploads.max_size),
         "human_size": uploads.human_size,
         "image_types": uploads.IMAGE_TYPES,
-        "image_markdown": image_markdown,
+        "image_markdown": functools.partial(image_markdown, request),
     }
-    return render(request, "files.html", context, status=400 if error else 200)
+    return render(request, "files/list.html", context, status=400 if error else 200)
 
 
 @login_required
@@ -86,23 +81,6 @@ async def _file_part(request: web.Request) -> BodyPartReader | None:
     return None
 
 
-async def _record(db: Database, user_id: int, name: str, received: uploads.Received) -> File:
-    """Insert the row for a stored file, or remove the file if that fails."""
-    try:
-        return await File.create(
-            db,
-            user_id=user_id,
-            original_name=name,
-            stored_name=received.path.name,
-            content_type=received.content_type,
-            size=received.size,
-            sha256=received.sha256,
-        )
-    except BaseException:
-        await uploads.remove(received.path)
-        raise
-
-
 async def _receive_file(request: web.Request) -> tuple[str, uploads.Received] | None:
     """The cleaned name and the stored bytes of the `file` part; None if there is none.
 
@@ -112,8 +90,8 @@ async def _receive_file(request: web.Request) -> tuple[str, uploads.Received] | 
         part = await _file_part(request)
         if part is None:
             return None
-        max_size = request.app[CONFIG].uploads.max_size
-        received = await uploads.receive(part, uploads_dir(request), max_size)
+        max_size = request.config_dict[CONFIG].uploads.max_size
+        received = await uploads.receive(part, actions.uploads_dir(request.config_dict), max_size)
     except (BadHttpMessage, ValueError) as exc:  # what aiohttp raises for a broken body
         raise web.HTTPBadRequest(text="The upload could not be read.") from exc
     return uploads.clean_filename(part.filename), received
@@ -133,14 +111,14 @@ async def upload(request: web.Request) -> web.Response:
         return await _render_page(request, error="Choose a file to upload.")
     name, received = stored
     # Shielded: once the bytes are on disk, a cancellation (shutdown) must not split the
-    # file from its row; _record finishes, or removes the file.
-    await asyncio.shield(_record(request.app[DB], request[USER].id, name, received))
+    # file from its row; record_upload finishes, or removes the file.
+    await asyncio.shield(actions.record_upload(request.config_dict, request[USER], name, received))
     flash(request, "File uploaded.", "success")
-    raise web.HTTPSeeOther("/files")
+    raise web.HTTPSeeOther(url_for(request, "files.list"))
 
 
 async def _serve(request: web.Request, file: File, disposition: str) -> web.FileResponse:
-    path = uploads_dir(request) / file.stored_name
+    path = actions.uploads_dir(request.config_dict) / file.stored_name
     if not await uploads.in_thread(path.is_file):
         log.warning("File %s is in the database but not on disk: %s", file.id, path)
         raise web.HTTPNotFound()
@@ -156,7 +134,7 @@ async def _serve(request: web.Request, file: File, disposition: str) -> web.File
 @login_required
 async def download(request: web.Request) -> web.FileResponse:
     """The file's bytes as an attachment. 404 if missing, 403 unless the owner or an admin."""
-    file = await get_or_404(File, request.app[DB], request.match_info["id"])
+    file = await get_or_404(File, request)
     if not may_edit(request[USER], file.user_id):
         raise web.HTTPForbidden(text="Only the owner of this file can download it.")
     return await _serve(request, file, "attachment")
@@ -167,7 +145,7 @@ async def image(request: web.Request) -> web.FileResponse:
 
     404 if the file is missing or is not a PNG, JPEG, GIF or WebP image.
     """
-    file = await get_or_404(File, request.app[DB], request.match_info["id"])
+    file = await get_or_404(File, request)
     if file.content_type not in uploads.IMAGE_TYPES:
         raise web.HTTPNotFound()
     response = await _serve(request, file, "inline")
@@ -179,10 +157,8 @@ async def image(request: web.Request) -> web.FileResponse:
 async def delete_file(request: web.Request) -> web.Response:
     """Delete the row, then the file on disk, and 303 to /files. 404 if missing, 403
     unless the owner or an admin."""
-    db = request.app[DB]
-    file = await get_or_404(File, db, request.match_info["id"])
+    file = await get_or_404(File, request)
     check_owner(request, file.user_id)
-    await file.delete(db)
-    await uploads.remove(uploads_dir(request) / file.stored_name)
+    await actions.delete_file(request.config_dict, file)
     flash(request, "The file was deleted.", "success")
-    raise web.HTTPSeeOther("/files")
+    raise web.HTTPSeeOther(url_for(request, "files.list"))

@@ -1,7 +1,7 @@
 """Live comments: GET /ws/posts/<id> upgrades to a WebSocket that receives new comments.
 
 Each socket has its own subscription queue and sender task, so a slow or dead client
-only ever delays itself. Views announce comments with `publish_comment()`.
+only ever delays itself. actions.add_comment() publishes what the sockets receive.
 """
 
 import asyncio
@@ -11,10 +11,10 @@ import logging
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..csrf import same_origin
-from ..keys import DB, PUBSUB, SOCKETS
-from ..models import Blog, Comment, User
-from ..serialize import comment_json
-from .common import get_or_404
+from ..keys import PUBSUB, SOCKETS
+from ..routing import get_or_404
+from .actions import channel
+from .models import Post
 
 log = logging.getLogger(__name__)
 
@@ -23,28 +23,18 @@ MAX_MESSAGE = 4096  # clients only listen: anything they send is small or wrong
 SEND_TIMEOUT = 10.0  # a client that cannot take a message this fast is disconnected
 
 
-def channel(post_id: int) -> str:
-    return f"post:{post_id}"
-
-
-async def publish_comment(app: web.Application, comment: Comment, author: User) -> None:
-    """Send a new comment to every socket open on its post, in any view or API."""
-    message = {"type": "comment", "comment": comment_json(comment, author)}
-    await app[PUBSUB].publish(channel(comment.blog_id), message)
-
-
 async def post_socket(request: web.Request) -> web.WebSocketResponse:
     """The live feed of a post's comments. 404 if the post is missing, 403 if the
     Origin header names another site (any page on the web could otherwise open it)."""
-    post = await get_or_404(Blog, request.app[DB], request.match_info["id"])
+    post = await get_or_404(Post, request)
     if not same_origin(request):
         raise web.HTTPForbidden(text="Cross-site WebSocket refused.")
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE)
     await ws.prepare(request)
-    sockets = request.app[SOCKETS]
+    sockets = request.config_dict[SOCKETS]
     sockets.add(ws)
     try:
-        async with request.app[PUBSUB].subscribe(channel(post.id)) as subscription:
+        async with request.config_dict[PUBSUB].subscribe(channel(post.id)) as subscription:
             sender = asyncio.create_task(_send(ws, subscription))
             try:
                 async for message in ws:  # until the client closes or stops answering

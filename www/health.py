@@ -2,11 +2,11 @@
 
 from aiohttp import web
 
-from ..keys import DB
+from .keys import DB
 
 
 async def healthz(request: web.Request) -> web.Response:
     """200 {"status": "ok"} when the database answers, else 503 {"status": "unavailable"}."""
-    if await request.app[DB].ping():
+    if await request.config_dict[DB].ping():
         return web.json_response({"status": "ok"})
     return web.json_response({"status": "unavailable"}, status=503)

@@ -1,0 +1,111 @@
+"""www/schemas.py: the rules every text field shares, the messages, and the form attributes.
+
+The resources' own rules are tested through HTTP in tests/<resource>/; these are the
+shared mechanics, shown on the real schemas.
+"""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from www.accounts.schemas import Login, PasswordChange, Registration
+from www.posts.models import Post
+from www.posts.schemas import CommentIn, PostIn
+from www.resources import modules
+from www.schemas import Invalid, Schema, form_attrs
+
+
+def errors_of(schema, data, **kwargs):
+    with pytest.raises(Invalid) as info:
+        schema.parse(data, **kwargs)
+    return info.value.errors
+
+
+def test_registration_clean_values():
+    values = Registration.parse(
+        {"name": "  Ann ", "email": " Ann@Example.COM ", "password": " spaced pw "}
+    )
+    assert (values.name, values.email, values.password) == ("Ann", "ann@example.com", " spaced pw ")
+
+
+def test_registration_missing_everything():
+    assert errors_of(Registration, {}) == {
+        "name": "Name is required.",
+        "email": "Email is required.",
+        "password": "Password is required.",
+    }
+
+
+@pytest.mark.parametrize("value", [123, ["a"], {"a": 1}, True])
+def test_non_text_values_from_json(value):
+    assert errors_of(PostIn, {"title": value})["title"] == "Title must be text."
+
+
+def test_none_counts_as_empty():
+    assert errors_of(PostIn, {"title": None}) == {"title": "Title is required."}
+    assert PostIn.parse({"title": "t", "summary": None}).summary == ""
+
+
+def test_nul_characters_rejected():
+    assert errors_of(CommentIn, {"content": "a\x00b"}) == {
+        "content": "Comment must not contain NUL characters."
+    }
+
+
+def test_lone_surrogates_rejected():
+    assert errors_of(PostIn, {"title": "bad \ud800 text"}) == {
+        "title": "Title must be valid Unicode text."
+    }
+
+
+def test_unknown_keys_refused_but_forms_ignore_other_fields():
+    assert errors_of(PostIn, {"title": "t", "titel": "x"}) == {"titel": "Unknown field."}
+    assert PostIn.parse({"title": "t", "csrf_token": "x"}, form=True).title == "t"
+
+
+def test_post_content_keeps_leading_spaces():
+    assert PostIn.parse({"title": "t", "content": "    code\n"}).content == "    code\n"
+
+
+def test_login_email_kept_for_a_case_insensitive_lookup():
+    assert Login.parse({"email": " A@B.CD ", "password": "x"}).email == "A@B.CD"
+
+
+@pytest.mark.parametrize("email", ["plain", "a@b", "a b@c.d", "@c.d", "a@.d"])
+def test_bad_emails(email):
+    errors = errors_of(Registration, {"name": "n", "email": email, "password": "12345678"})
+    assert errors == {"email": "Enter a valid email address."}
+
+
+def test_limits_come_from_the_model_columns():
+    limit = Post._meta.field("title").max_length
+    assert PostIn.parse({"title": "t" * limit}).title == "t" * limit
+    assert errors_of(PostIn, {"title": "t" * (limit + 1)}) == {
+        "title": f"Title must be at most {limit} characters."
+    }
+
+
+def test_form_attributes_follow_the_rules():
+    limit = Post._meta.field("title").max_length
+    assert form_attrs(PostIn)["title"] == f'maxlength="{limit}" required'
+    assert "required" not in form_attrs(PostIn)["summary"]
+    assert form_attrs(PasswordChange)["new_password"] == 'minlength="8" maxlength="128" required'
+
+
+def every_input_schema():
+    """The schemas of every resource that take input (they have a text field)."""
+    for module in modules("schemas"):
+        for value in vars(module).values():
+            is_schema = isinstance(value, type) and issubclass(value, Schema)
+            if is_schema and any(field.title for field in value.model_fields.values()):
+                yield value
+
+
+@pytest.mark.parametrize("schema", list(every_input_schema()), ids=lambda s: s.__name__)
+@given(data=st.dictionaries(st.text(max_size=12), st.text(max_size=300) | st.none(), max_size=6))
+def test_any_input_is_accepted_or_refused_with_a_message(schema, data):
+    """Random keys and values never escape as anything but Invalid with a message per key."""
+    try:
+        schema.parse(data)
+    except Invalid as exc:
+        assert exc.errors and all(isinstance(m, str) and m for m in exc.errors.values())

@@ -1,0 +1,1 @@
+"""Accounts: registering, logging in and out, changing the password, the session API."""

@@ -1,0 +1,74 @@
+"""Registering, checking a password, and changing it: shared by the pages and the API.
+
+Each function takes `app`, the application's keys (`request.config_dict` in a view), and
+validated input (a schema from schemas.py); it raises Invalid with the form's messages
+when the database says no (a name or email already taken, a wrong password).
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..db import IntegrityError
+from ..keys import CONFIG, DB
+from ..passwords import hash_password, verify_password
+from ..schemas import Errors, Invalid
+from .models import User
+from .schemas import Login, PasswordChange, Registration
+
+WRONG_LOGIN = "Incorrect email or password."
+
+App = Mapping[Any, Any]  # an Application, or a request's config_dict
+
+
+async def register(app: App, values: Registration) -> User:
+    """A new account. Raises Invalid when the name or email is taken (in any letter case)."""
+    db = app[DB]
+    if errors := await _taken(db, values):
+        raise Invalid(errors)
+    password_hash = await hash_password(app[CONFIG].passwords, values.password)
+    try:
+        return await User.create(
+            db, name=values.name, email=values.email, password_hash=password_hash
+        )
+    except IntegrityError:  # registered by a concurrent request since the check
+        raise Invalid(
+            await _taken(db, values) or {"email": "Email is already registered."}
+        ) from None
+
+
+async def _taken(db, values: Registration) -> Errors:
+    errors = {}
+    if await User.select(db).where(name=values.name).exists():
+        errors["name"] = "Name is already taken."
+    if await User.select(db).where(email=values.email).exists():
+        errors["email"] = "Email is already registered."
+    return errors
+
+
+async def authenticate(app: App, values: Login) -> User:
+    """The account with this email and password. Raises Invalid with one message for an
+    unknown email and a wrong password, which cost the same hashing time. A hash made
+    with older parameters is replaced."""
+    db, params = app[DB], app[CONFIG].passwords
+    user = await User.select(db).where(email=values.email).first()
+    ok, needs_rehash = await verify_password(
+        params, user.password_hash if user else None, values.password
+    )
+    if not ok or user is None:
+        raise Invalid({"password": WRONG_LOGIN})
+    if needs_rehash:
+        user.password_hash = await hash_password(params, values.password)
+        await user.save(db)
+    return user
+
+
+async def change_password(app: App, user: User, values: PasswordChange) -> None:
+    """Set a new password and end every session of the user (the caller logs the current
+    one in again). Raises Invalid when the current password is wrong."""
+    params = app[CONFIG].passwords
+    ok, _ = await verify_password(params, user.password_hash, values.current_password)
+    if not ok:
+        raise Invalid({"current_password": "Your current password is not right."})
+    user.password_hash = await hash_password(params, values.new_password)
+    user.session_epoch += 1  # every other session of this user stops working
+    await user.save(app[DB])

@@ -1,0 +1,81 @@
+"""The account pages: register, log in, log out, change the password."""
+
+from aiohttp import web
+
+from ..auth import flash, log_in, log_out, login_required, safe_next
+from ..keys import USER
+from ..routing import url_for
+from ..schemas import Invalid, form_attrs
+from ..templating import render
+from . import actions
+from .schemas import Login, PasswordChange, Registration
+
+PASSWORDS = ("password", "current_password", "new_password")  # never shown again
+
+
+def _form(request, template: str, schema, form=None, errors=None, **context) -> web.Response:
+    values = {k: v for k, v in (form or {}).items() if k not in PASSWORDS and k != "csrf_token"}
+    page = {"values": values, "errors": errors or {}, "attrs": form_attrs(schema), **context}
+    return render(request, template, page, status=400 if errors else 200)
+
+
+async def register_page(request: web.Request) -> web.Response:
+    return _form(request, "accounts/register.html", Registration)
+
+
+async def register(request: web.Request) -> web.Response:
+    """Create an account, then 303 to /login. 400 with the form again when the input is
+    invalid or the name or email is taken (in any letter case)."""
+    form = await request.post()
+    try:
+        await actions.register(request.config_dict, Registration.parse(form, form=True))
+    except Invalid as exc:
+        return _form(request, "accounts/register.html", Registration, form, exc.errors)
+    flash(request, "Your account is ready. Log in to start writing.", "success")
+    raise web.HTTPSeeOther(url_for(request, "accounts.login"))
+
+
+async def login_page(request: web.Request) -> web.Response:
+    next_url = safe_next(request.query.get("next"))
+    return _form(request, "accounts/login.html", Login, next=next_url)
+
+
+async def login(request: web.Request) -> web.Response:
+    """Log in and 303 to `next` (a local path) or /; a new session is started. 400 with
+    the same message for an unknown email and a wrong password."""
+    form = await request.post()
+    next_url = safe_next(request.query.get("next"))
+    try:
+        user = await actions.authenticate(request.config_dict, Login.parse(form, form=True))
+    except Invalid as exc:
+        return _form(request, "accounts/login.html", Login, form, exc.errors, next=next_url)
+    await log_in(request, user)
+    raise web.HTTPSeeOther(next_url)
+
+
+@login_required
+async def password_page(request: web.Request) -> web.Response:
+    return _form(request, "accounts/password.html", PasswordChange)
+
+
+@login_required
+async def change_password(request: web.Request) -> web.Response:
+    """Change the password, end every other session, and 303 to the user's page. 400 with
+    the form again when the current password is wrong or the new one is not valid."""
+    form = await request.post()
+    user = request[USER]
+    try:
+        await actions.change_password(
+            request.config_dict, user, PasswordChange.parse(form, form=True)
+        )
+    except Invalid as exc:
+        return _form(request, "accounts/password.html", PasswordChange, form, exc.errors)
+    await log_in(request, user)  # this session goes on, with the new epoch
+    flash(request, "Your password was changed. Other sessions were logged out.", "success")
+    raise web.HTTPSeeOther(url_for(request, "posts.author", id=user.id))
+
+
+async def logout(request: web.Request) -> web.Response:
+    """End the session everywhere (old cookies stop working) and 303 to /."""
+    await log_out(request)
+    raise web.HTTPSeeOther(url_for(request, "posts.index"))

@@ -1,0 +1,21 @@
+"""The URLs of accounts, each with a name: url("accounts.login")."""
+
+from aiohttp import web
+
+from . import api, pages
+
+PAGES = [
+    web.get("/register", pages.register_page, name="accounts.register"),
+    web.post("/register", pages.register, name="accounts.register"),
+    web.get("/login", pages.login_page, name="accounts.login"),
+    web.post("/login", pages.login, name="accounts.login"),
+    web.post("/logout", pages.logout, name="accounts.logout"),
+    web.get("/account/password", pages.password_page, name="accounts.password"),
+    web.post("/account/password", pages.change_password, name="accounts.password"),
+]
+
+API = [  # under /api/ (www/api.py)
+    web.get("/session", api.get_session, name="api.session"),
+    web.post("/session", api.create_session, name="api.session"),
+    web.delete("/session", api.delete_session, name="api.session"),
+]

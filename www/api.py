@@ -1,0 +1,140 @@
+"""The JSON API: a sub-application mounted at /api/, made of the resources' API routes.
+
+Its errors are JSON (`{"error": {"status", "message"}}`, plus `fields` on 422), chosen by
+the error middleware for every route of this sub-application. Handlers read bodies and
+queries through schemas and declare what they answer with `@operation(...)`; from that,
+the router and the schemas, www/openapi.py builds GET /api/openapi.json.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from . import openapi, resources
+from .keys import ERRORS, OPENAPI
+from .schemas import Schema, is_utf8
+from .settings import Settings
+
+S = TypeVar("S", bound=Schema)
+PREFIX = "/api"
+NO_STORE = {"Cache-Control": "no-store"}  # responses carrying a CSRF token
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What an API handler takes and answers, for the OpenAPI document."""
+
+    response: type[Schema] | None = None  # None: an empty response (204)
+    status: int = 200
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    partial: bool = False  # the body may hold any subset of `body`'s fields (PATCH)
+    errors: tuple[int, ...] = ()  # statuses beyond those the route's shape implies
+
+
+def operation(**declared: Any):
+    """Declare a handler's body, query and response schemas: @operation(body=PostIn,
+    response=PostOut, status=201). The summary is the docstring's first line."""
+    op = Operation(**declared)
+
+    def decorate(handler: Handler) -> Handler:
+        handler.operation = op  # type: ignore[attr-defined]
+        return handler
+
+    return decorate
+
+
+def create_api(config: Settings) -> web.Application:
+    """The /api/ sub-application: every resource's API routes and the OpenAPI document."""
+    api = web.Application()
+    api[ERRORS] = error_response
+    for module in resources.modules("routes"):
+        api.add_routes(getattr(module, "API", ()))
+    api.add_routes([web.get("/openapi.json", openapi_document, name="api.openapi")])
+
+    async def build_document(api: web.Application) -> None:  # once mounted: full paths
+        document = openapi.build(api, config.session.cookie_name)
+        api[OPENAPI] = json.dumps(document, indent=1).encode()
+
+    api.on_startup.append(build_document)
+    return api
+
+
+def error_response(
+    request: web.Request,
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    fields: Mapping[str, str] | None = None,
+) -> web.Response:
+    """The contract's JSON error; with `fields` (input that broke a rule) it is a 422."""
+    error: dict[str, Any] = {"status": status, "message": message}
+    if fields is not None:
+        error = {"status": 422, "message": "Some fields are not valid.", "fields": fields}
+    return web.json_response({"error": error}, status=error["status"], headers=headers)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object.
+
+    Raises 415 unless the Content-Type is application/json; 400 for malformed JSON (NaN
+    and unpaired surrogates included) or a body that is not an object; 413 (from aiohttp)
+    over the app's client_max_size.
+    """
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="Send JSON (Content-Type: application/json).")
+    raw = await request.read()
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
+        raise web.HTTPBadRequest(text="The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text="The body must be a JSON object.")
+    if not all(is_utf8(value) for value in data.values() if isinstance(value, str)):
+        raise web.HTTPBadRequest(text="The body is not valid JSON (unpaired surrogate).")
+    return data
+
+
+async def read_body(
+    request: web.Request, schema: type[S], *, current: Schema | None = None
+) -> tuple[S, dict[str, Any]]:
+    """(validated body, the fields it sent). With `current` (PATCH), the fields sent are
+    laid over `current`'s values, so a partial body is checked as the whole it makes.
+    Raises 415/400 (see json_body) or Invalid (422)."""
+    data = await json_body(request)
+    whole = {**current.model_dump(), **data} if current is not None else data
+    values = schema.parse(whole)
+    return values, {name: getattr(values, name) for name in data}
+
+
+def read_query(request: web.Request, schema: type[S]) -> S:
+    """The query string through `schema` (other parameters are ignored). Raises Invalid."""
+    return schema.parse(request.query, form=True)
+
+
+def reply(
+    value: Schema | None, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """`value` as JSON, with `status`; None gives an empty 204."""
+    if value is None:
+        return web.Response(status=204, headers=headers)
+    return web.Response(
+        body=value.__pydantic_serializer__.to_json(value),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+    )
+
+
+@operation(response=openapi.Document)
+async def openapi_document(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of this API, built from its routes and schemas."""
+    return web.Response(body=request.app[OPENAPI], content_type="application/json")

@@ -1,0 +1,1 @@
+"""Files: streamed uploads, downloads for their owner, and public inline images."""

@@ -1,0 +1,1 @@
+"""Posts and their comments: the home page, post pages, profiles, the API, live comments."""

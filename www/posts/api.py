@@ -1,0 +1,97 @@
+"""Posts and comments in the JSON API (mounted at /api/, see www/api.py).
+
+Checks run in the contract's order: CSRF (middleware, 403), login (401), the post exists
+(404), the user may change it (403), the body is acceptable (415, 400, then 422).
+"""
+
+from aiohttp import web
+from pydantic import Field
+
+from ..api import operation, read_body, read_query, reply
+from ..auth import check_owner, login_required
+from ..keys import CONFIG, USER
+from ..routing import MAX_PAGE, get_or_404, url_for
+from ..schemas import Schema
+from . import actions
+from .models import Post
+from .schemas import CommentIn, CommentList, CommentOut, PostIn, PostOut, PostPage
+
+
+class PostsQuery(Schema):
+    page: int = Field(1, ge=1, le=MAX_PAGE, title="Page", description="The page, from 1.")
+    per_page: int | None = Field(
+        None, ge=1, le=100, title="Per page", description="Posts a page (default: blog.per_page)."
+    )
+
+
+async def _post(request: web.Request) -> Post:
+    post = await actions.get_post(request.config_dict, int(request.match_info["id"]))
+    if post is None:
+        raise web.HTTPNotFound(text="There is no such post.")
+    return post
+
+
+@operation(query=PostsQuery, response=PostPage)
+async def list_posts(request: web.Request) -> web.Response:
+    """A page of posts, newest first."""
+    query = read_query(request, PostsQuery)
+    per_page = query.per_page or request.config_dict[CONFIG].blog.per_page
+    page = await actions.posts_page(request.config_dict, query.page, per_page)
+    return reply(PostPage(items=page.items, page=query.page, per_page=per_page, total=page.total))
+
+
+@operation(body=PostIn, response=PostOut, status=201)
+@login_required
+async def create_post(request: web.Request) -> web.Response:
+    """Publish a post."""
+    values, _ = await read_body(request, PostIn)
+    post = await actions.publish_post(request.config_dict, request[USER], values)
+    location = url_for(request, "api.posts.detail", id=post.id)
+    return reply(PostOut.model_validate(post), status=201, headers={"Location": location})
+
+
+@operation(response=PostOut)
+async def get_post(request: web.Request) -> web.Response:
+    """A post."""
+    return reply(PostOut.model_validate(await _post(request)))
+
+
+@operation(body=PostIn, partial=True, response=PostOut)
+@login_required
+async def update_post(request: web.Request) -> web.Response:
+    """Change any of a post's fields (its author or an admin)."""
+    post = await get_or_404(Post, request)
+    check_owner(request, post.user_id)
+    current = PostIn.model_validate(post)
+    _, changes = await read_body(request, PostIn, current=current)
+    post = await actions.update_post(request.config_dict, post, changes)
+    return reply(PostOut.model_validate(post))
+
+
+@operation()
+@login_required
+async def delete_post(request: web.Request) -> web.Response:
+    """Delete a post and its comments (its author or an admin)."""
+    post = await get_or_404(Post, request)
+    check_owner(request, post.user_id)
+    await actions.delete_post(request.config_dict, post)
+    return reply(None)
+
+
+@operation(response=CommentList)
+async def list_comments(request: web.Request) -> web.Response:
+    """A post's comments, oldest first."""
+    found = await actions.post_with_comments(request.config_dict, int(request.match_info["id"]))
+    if found is None:
+        raise web.HTTPNotFound(text="There is no such post.")
+    return reply(CommentList(items=found[1]))
+
+
+@operation(body=CommentIn, response=CommentOut, status=201)
+@login_required
+async def create_comment(request: web.Request) -> web.Response:
+    """Comment on a post (also sent to its live sockets)."""
+    post = await get_or_404(Post, request)
+    values, _ = await read_body(request, CommentIn)
+    comment = await actions.add_comment(request.config_dict, post, request[USER], values)
+    return reply(CommentOut.model_validate(comment), status=201)

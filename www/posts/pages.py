@@ -1,0 +1,141 @@
+"""The blog's pages: home, posts, the post form, comments and authors' profiles.
+
+Checks run in the contract's order: CSRF (middleware), login, the object exists (404),
+the user may act on it (403), the input is valid (400, the form shown again).
+"""
+
+from aiohttp import web
+
+from ..accounts.models import User
+from ..auth import check_owner, flash, login_required, may_edit
+from ..keys import CONFIG, USER
+from ..markdown import render_markdown
+from ..routing import get_or_404, page_number, url_for
+from ..schemas import Invalid, form_attrs
+from ..templating import render
+from . import actions
+from .models import Comment, Post
+from .schemas import CommentIn, PostIn
+
+
+async def _post_list(request: web.Request, template: str, author: User | None) -> web.Response:
+    number = page_number(request)
+    per_page = request.config_dict[CONFIG].blog.per_page
+    page = await actions.posts_page(request.config_dict, number, per_page, author and author.id)
+    if number > 1 and not page.items:
+        raise web.HTTPNotFound(text="There is no such page.")
+    return render(request, template, {"page": page, "author": author})
+
+
+async def index(request: web.Request) -> web.Response:
+    """The home page: newest posts first, `blog.per_page` a page. 404 for a bad page."""
+    return await _post_list(request, "posts/index.html", None)
+
+
+async def author(request: web.Request) -> web.Response:
+    """A user's posts. 404 if the user does not exist."""
+    return await _post_list(request, "posts/author.html", await get_or_404(User, request))
+
+
+async def detail(request: web.Request, comment_form: dict | None = None) -> web.Response:
+    """A post with its comments, oldest first. 404 if the post does not exist."""
+    found = await actions.post_with_comments(request.config_dict, int(request.match_info["id"]))
+    if found is None:
+        raise web.HTTPNotFound()
+    post, comments = found
+    user = request[USER]
+    context = {
+        "post": post,
+        "html": render_markdown(post.content),
+        "comments": comments,
+        "can_edit": may_edit(user, post.user_id),
+        "can_delete_comment": lambda c: may_edit(user, c.user_id) or may_edit(user, post.user_id),
+        "comment_form": comment_form or {"values": {}, "errors": {}},
+        "attrs": form_attrs(CommentIn),
+    }
+    return render(request, "posts/detail.html", context, status=400 if comment_form else 200)
+
+
+def _form(request, post: Post | None, values, errors=None) -> web.Response:
+    context = {"post": post, "values": values, "errors": errors or {}, "attrs": form_attrs(PostIn)}
+    return render(request, "posts/form.html", context, status=400 if errors else 200)
+
+
+@login_required
+async def new(request: web.Request) -> web.Response:
+    return _form(request, None, {})
+
+
+@login_required
+async def create(request: web.Request) -> web.Response:
+    """Create a post and 303 to it; 400 with the form again when the input is invalid."""
+    form = await request.post()
+    try:
+        post = await actions.publish_post(
+            request.config_dict, request[USER], PostIn.parse(form, form=True)
+        )
+    except Invalid as exc:
+        return _form(request, None, form, exc.errors)
+    flash(request, "Your post is published.", "success")
+    raise web.HTTPSeeOther(url_for(request, "posts.detail", id=post.id))
+
+
+async def _own_post(request: web.Request) -> Post:
+    post = await get_or_404(Post, request)
+    check_owner(request, post.user_id)
+    return post
+
+
+@login_required
+async def edit(request: web.Request) -> web.Response:
+    """The edit form. 404 if missing, 403 unless the author or an admin."""
+    post = await _own_post(request)
+    return _form(request, post, {name: getattr(post, name) for name in PostIn.model_fields})
+
+
+@login_required
+async def update(request: web.Request) -> web.Response:
+    """Save an edit and 303 to the post. 404, 403, or 400 with the form again."""
+    post = await _own_post(request)
+    form = await request.post()
+    try:
+        values = PostIn.parse(form, form=True)
+    except Invalid as exc:
+        return _form(request, post, form, exc.errors)
+    await actions.update_post(request.config_dict, post, values.model_dump())
+    flash(request, "Your changes are saved.", "success")
+    raise web.HTTPSeeOther(url_for(request, "posts.detail", id=post.id))
+
+
+@login_required
+async def delete(request: web.Request) -> web.Response:
+    """Delete a post and its comments, then 303 to /. 404, or 403 unless allowed."""
+    await actions.delete_post(request.config_dict, await _own_post(request))
+    flash(request, "The post was deleted.", "success")
+    raise web.HTTPSeeOther(url_for(request, "posts.index"))
+
+
+@login_required
+async def comment(request: web.Request) -> web.Response:
+    """Add a comment and 303 to it (#comment-<id>). 404 if the post is missing; 400 with
+    the post page and the comment form again when the comment is invalid."""
+    post = await get_or_404(Post, request)
+    form = await request.post()
+    try:
+        values = CommentIn.parse(form, form=True)
+    except Invalid as exc:
+        return await detail(request, {"values": form, "errors": exc.errors})
+    added = await actions.add_comment(request.config_dict, post, request[USER], values)
+    raise web.HTTPSeeOther(url_for(request, "posts.detail", id=post.id) + f"#comment-{added.id}")
+
+
+@login_required
+async def delete_comment(request: web.Request) -> web.Response:
+    """Delete a comment and 303 to its post. 404 if missing; 403 unless the comment's
+    author, the post's author or an admin."""
+    found = await get_or_404(Comment, request)
+    post = await actions.get_post(request.config_dict, found.post_id)
+    check_owner(request, found.user_id, post.user_id)
+    await actions.delete_comment(request.config_dict, found)
+    flash(request, "The comment was deleted.", "success")
+    raise web.HTTPSeeOther(url_for(request, "posts.detail", id=post.id))

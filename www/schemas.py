@@ -1,0 +1,162 @@
+"""Input rules and output shapes, declared once per resource with pydantic.
+
+A resource's schemas.py says what its forms and API accept and what its JSON looks like:
+
+    class PostIn(Schema):
+        title: str = text("Title", min_length=1, max_length=limit(Post, "title"))
+
+From that one declaration come the form checks (pages: 400 with the messages below), the
+API's 422 `fields`, the OpenAPI components (www/openapi.py) and the forms' `maxlength` and
+`required` attributes (`form_attrs()`, used by the templates). Length limits come from the
+model's column, so the database and the forms can never disagree.
+"""
+
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cache
+from typing import Annotated, Any, Self
+
+from markupsafe import Markup
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import ValidationError as PydanticError
+from pydantic_core import PydanticCustomError, PydanticUndefined
+
+Errors = dict[str, str]
+
+# The user's messages, by pydantic error type; {label} is the field's title.
+MESSAGES = {
+    "missing": "{label} is required.",
+    "string_type": "{label} must be text.",
+    "too_short": "{label} must be at least {min_length} characters.",
+    "too_long": "{label} must be at most {max_length} characters.",
+    "int_type": "{label} must be a whole number.",
+    "int_parsing": "{label} must be a whole number.",
+    "greater_than_equal": "{label} must be at least {ge}.",
+    "less_than_equal": "{label} must be at most {le}.",
+    "extra_forbidden": "Unknown field.",
+    "nul": "{label} must not contain NUL characters.",
+    "surrogate": "{label} must be valid Unicode text.",
+}
+MESSAGES["string_too_short"] = MESSAGES["too_short"]
+MESSAGES["string_too_long"] = MESSAGES["too_long"]
+
+# Times as the contract shows them: ISO 8601 with the UTC offset ("+00:00").
+Time = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
+
+
+class Invalid(Exception):
+    """Input that breaks a rule: a message for each field, by name. Pages show the form
+    again with 400; the API answers 422 with `fields` (www/api.py)."""
+
+    def __init__(self, errors: Errors) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class Schema(BaseModel):
+    """Base of every schema: unknown keys are refused (a typo must not look like success),
+    and an output schema reads ORM objects by attribute."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True, frozen=True)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], *, form: bool = False) -> Self:
+        """Validate `data` (a parsed JSON object, or a submitted form with `form=True`,
+        whose other fields such as csrf_token are ignored). Raises Invalid."""
+        if form:
+            data = {name: data[name] for name in cls.model_fields if name in data}
+        try:
+            return cls.model_validate(data)
+        except PydanticError as exc:
+            raise Invalid(cls.messages(exc)) from None
+
+    @classmethod
+    def messages(cls, exc: PydanticError) -> Errors:
+        """The first error of each field, in words a user understands."""
+        errors: Errors = {}
+        for error in exc.errors(include_url=False):
+            name = str(error["loc"][0]) if error["loc"] else "body"
+            if name in errors:
+                continue
+            field = cls.model_fields.get(name)
+            label = (field.title if field else None) or name.replace("_", " ").capitalize()
+            context = {"label": label, **error.get("ctx", {})}
+            given = error["input"]
+            blank = given is None or (isinstance(given, str) and not given.strip())
+            if error["type"] in ("too_short", "string_too_short") and blank:
+                error = {**error, "type": "missing"}  # empty (after stripping): required
+            template = MESSAGES.get(error["type"])
+            if template:
+                errors[name] = template.format(**context)
+            else:  # our own validators' messages are sentences; pydantic's are not
+                message = error["msg"]
+                errors[name] = message if message.endswith(".") else f"{label}: {message}."
+        return errors
+
+
+def _check_text(value: Any) -> Any:
+    """Rules for every text field, before the length checks: no NUL (SQLite and PostgreSQL
+    cut or refuse it) and no lone surrogate (JSON's "\\ud800", which cannot be stored)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise PydanticCustomError("nul", "contains NUL")
+        if not is_utf8(value):
+            raise PydanticCustomError("surrogate", "not valid Unicode")
+    return value
+
+
+def is_utf8(value: str) -> bool:
+    """False for text that cannot be encoded: lone surrogates, as JSON's "\\ud800"."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def text(
+    label: str,
+    *,
+    min_length: int = 0,
+    max_length: int | None = None,
+    strip: bool = True,
+    default: str = "",
+) -> Any:
+    """A text field: required when `min_length` > 0 (then empty, blank or null is "is
+    required"), else optional with `default`. `strip` removes spaces around the value."""
+    info = Field(
+        PydanticUndefined if min_length else default,
+        title=label,
+        min_length=min_length or None,
+        max_length=max_length,
+    )
+    # These run before the type and length checks.
+    info.metadata[:0] = [BeforeValidator(_check_text)]
+    if strip:
+        info.metadata[:0] = [BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]
+    info.metadata[:0] = [BeforeValidator(lambda v: default if v is None else v)]
+    return info
+
+
+def limit(model: Any, name: str) -> int | None:
+    """The `max_length` of a model's text column: the one place a length limit is declared."""
+    return model._meta.field(name).max_length
+
+
+@cache
+def form_attrs(schema: type[Schema]) -> dict[str, Markup]:
+    """HTML attributes for each field of `schema`: `maxlength="200" required` (and
+    `minlength` above 1). Templates
+    write `<input name="title" {{ attrs.title }}>`, so the browser checks what we check."""
+    attrs = {}
+    for name, field in schema.model_fields.items():
+        parts = []
+        for rule in field.metadata:
+            if getattr(rule, "min_length", 0) > 1:
+                parts.append(f'minlength="{int(rule.min_length)}"')
+            if getattr(rule, "max_length", None) is not None:
+                parts.append(f'maxlength="{int(rule.max_length)}"')
+        if field.is_required():
+            parts.append("required")
+        attrs[name] = Markup(" ".join(parts))  # noqa: S704 (numbers and a keyword)
+    return attrs
