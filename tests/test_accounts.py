@@ -162,7 +162,9 @@ async def test_password_rehashed_when_parameters_change(auth, app):
     from www.passwords import hash_password_sync
     from www.settings import PasswordSettings
 
-    old_hash = hash_password_sync(PasswordSettings(1, 16, 1), "correct horse")
+    old_hash = hash_password_sync(
+        PasswordSettings(time_cost=1, memory_cost=16, parallelism=1), "correct horse"
+    )
     user = await User.create(
         app[DB], name="alice", email="alice@example.com", password_hash=old_hash
     )

@@ -1,8 +1,11 @@
 """Settings: defaults, overlay files, WWW_* variables, and each validation error."""
 
 import pytest
+import yaml
+from pydantic import ValidationError
 
-from www.settings import ConfigError, Settings, load_settings, session_secret
+from www.passwords import hasher
+from www.settings import DEFAULT_CONFIG, ConfigError, Settings, load_settings, session_secret
 
 
 def write(tmp_path, text, name="local.yaml"):
@@ -71,6 +74,20 @@ def test_production_example_is_valid():
         ("session: {secret: short}\n", "session.secret", "at least 32 characters"),
         ("blog: {per_page: 0}\n", "blog.per_page", "between 1 and 100"),
         ("logging: {level: LOUD}\n", "logging.level", "must be one of"),
+        # Every kind of limit, worded from the field's own declaration:
+        ("server: {backlog: 0}\n", "server.backlog", "must be at least 1, got 0"),
+        ("server: {shutdown_timeout: -1}\n", "server.shutdown_timeout", "must not be negative"),
+        ("db: {readers: 33}\n", "db.readers", "must be between 1 and 32, got 33"),
+        ("session: {max_age: 0}\n", "session.max_age", "must be positive, got 0"),
+        ("passwords: {memory_cost: 4}\n", "passwords.memory_cost", "at least 8 (KiB), got 4"),
+        ("logging: {level: 5}\n", "logging.level", "expected a string, got 5"),
+        # Strict types: no coercion, and a bool is no number either.
+        ("server: {port: '8080'}\n", "server.port", "expected an integer, got '8080'"),
+        ("server: {port: 1.5}\n", "server.port", "expected an integer, got 1.5"),
+        ("server: {shutdown_timeout: true}\n", "server.shutdown_timeout", "a number, got True"),
+        ("session: {secret: 5}\n", "session.secret", "expected a string or null, got 5"),
+        ("server: null\n", "server", "expected a mapping of keys"),
+        ("server: {1: x}\n", "server.1", "unknown key"),
     ],
 )
 def test_validation_errors_name_file_and_key(tmp_path, text, key, message):
@@ -85,6 +102,22 @@ def test_validation_errors_name_file_and_key(tmp_path, text, key, message):
 def test_env_variable_error_names_the_variable():
     with pytest.raises(ConfigError, match=r"environment variable WWW_SERVER__PORT: server.port"):
         load_settings(environ={"WWW_SERVER__PORT": "[1, 2]"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("WWW_SERVER__PORT", "eighty", "server.port: expected an integer, got 'eighty'"),
+        ("WWW_SESSION__SECURE", "maybe", "session.secure: expected true or false, got 'maybe'"),
+        ("WWW_BLOG__PER_PAGE", "0", "blog.per_page: must be between 1 and 100, got 0"),
+        ("WWW_SERVER__COLOUR", "blue", "server.colour: unknown key"),
+        ("WWW_SERVERR__PORT", "1", "serverr: unknown section"),
+    ],
+)
+def test_env_variable_error_is_one_line_naming_variable_and_key(name, value, message):
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={name: value})
+    assert str(info.value) == f"environment variable {name}: {message}"
 
 
 def test_env_variable_invalid_yaml():
@@ -124,6 +157,56 @@ def test_missing_key_in_defaults_is_reported(monkeypatch, tmp_path):
     monkeypatch.setattr("www.settings.PROJECT_ROOT", tmp_path)
     with pytest.raises(ConfigError, match=r"default.yaml: server.backlog: missing key"):
         load_settings(environ={})
+
+
+def defaults_without(tmp_path, monkeypatch, section, key):
+    """Point DEFAULT_CONFIG at a copy of config/default.yaml lacking `section.key`."""
+    defaults = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    del defaults[section][key]
+    path = write(tmp_path, yaml.safe_dump(defaults), "default.yaml")
+    monkeypatch.setattr("www.settings.DEFAULT_CONFIG", path)
+    monkeypatch.setattr("www.settings.PROJECT_ROOT", tmp_path)
+
+
+def test_missing_key_in_defaults_named_in_full(monkeypatch, tmp_path):
+    defaults_without(tmp_path, monkeypatch, "templates", "auto_reload")
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={})
+    assert str(info.value) == "default.yaml: templates.auto_reload: missing key"
+
+
+def test_key_missing_in_defaults_may_come_from_a_later_layer(monkeypatch, tmp_path):
+    defaults_without(tmp_path, monkeypatch, "server", "backlog")
+    overlay = write(tmp_path, "server: {backlog: 7}\n")
+    assert load_settings(overlay, environ={}).server.backlog == 7
+    assert load_settings(environ={"WWW_SERVER__BACKLOG": "8"}).server.backlog == 8
+
+
+def test_error_named_against_its_layer_while_defaults_are_incomplete(monkeypatch, tmp_path):
+    defaults_without(tmp_path, monkeypatch, "server", "backlog")
+    overlay = write(tmp_path, "server: {port: eighty}\n")
+    with pytest.raises(ConfigError, match=r"^\S*local\.yaml: server\.port: expected an integer"):
+        load_settings(overlay, environ={})
+
+
+def test_log_level_in_any_case_is_kept_as_given():
+    settings = load_settings(overrides={"logging": {"level": "debug"}}, environ={})
+    assert settings.logging.level == "debug"
+
+
+def test_overrides_are_not_modified():
+    overrides = {"server": {"port": 9004}}
+    assert load_settings(overrides=overrides, environ={}).server.port == 9004
+    assert overrides == {"server": {"port": 9004}}
+
+
+def test_sections_are_frozen_and_hashable():
+    first, second = load_settings(environ={}), load_settings(environ={})
+    with pytest.raises(ValidationError, match="frozen"):
+        first.server.port = 1
+    assert first.passwords == second.passwords
+    assert hash(first.passwords) == hash(second.passwords)
+    assert hasher(first.passwords) is hasher(second.passwords)  # the lru_cache hits
 
 
 def test_resolve_paths():

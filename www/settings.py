@@ -1,21 +1,23 @@
 """Settings: config/default.yaml, an optional overlay file, then WWW_* environment variables.
 
-The dataclasses below are the schema: every key the YAML may hold, with its type. Each
-source is checked on its own, so an error names the file (or variable) and the key:
+The pydantic models below are the schema: every key the YAML may hold, with its type and
+its limits, each declared once on the field. Each source is checked on its own, so an
+error names the file (or variable) and the key, in one line:
 
     config/local.yaml: server.port: expected an integer, got 'eighty'
 """
 
-import dataclasses
 import logging
 import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from types import UnionType
-from typing import Any, get_args, get_type_hints
+from typing import Annotated, Any, get_args
 
 import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.yaml"
@@ -33,61 +35,67 @@ class ConfigError(Exception):
         super().__init__(f"{source}: {key}: {message}" if key else f"{source}: {message}")
 
 
-@dataclasses.dataclass(frozen=True)
-class ServerSettings:
+def _log_level(value: str) -> str:
+    """Any case will do (app.py upper-cases it for logging), so this is not a Literal."""
+    if value.upper() not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return value
+
+
+class _Model(BaseModel):
+    """Strict because YAML already gives typed values: `port: true` or `port: '80'` is a
+    mistake to report, not a value to coerce (an int still counts as a float). Frozen, so
+    hashable: www/passwords.py caches its hashers keyed on PasswordSettings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class ServerSettings(_Model):
     host: str
-    port: int
-    backlog: int
-    shutdown_timeout: float
+    port: int = Field(ge=0, le=65535)
+    backlog: int = Field(ge=1)
+    shutdown_timeout: float = Field(ge=0)
 
 
-@dataclasses.dataclass(frozen=True)
-class DbSettings:
+class DbSettings(_Model):
     url: str
-    readers: int
-    busy_timeout_ms: int
+    readers: int = Field(ge=1, le=32)
+    busy_timeout_ms: int = Field(ge=0)
 
 
-@dataclasses.dataclass(frozen=True)
-class SessionSettings:
-    secret: str | None
+class SessionSettings(_Model):
+    secret: str | None = Field(min_length=32)
     secret_file: str | None
     cookie_name: str
-    max_age: int
+    max_age: int = Field(gt=0)
     secure: bool
 
 
-@dataclasses.dataclass(frozen=True)
-class PasswordSettings:
-    time_cost: int
-    memory_cost: int
-    parallelism: int
+class PasswordSettings(_Model):
+    time_cost: int = Field(ge=1)
+    memory_cost: int = Field(ge=8, description="KiB")  # a description is shown as the unit
+    parallelism: int = Field(ge=1)
 
 
-@dataclasses.dataclass(frozen=True)
-class UploadSettings:
+class UploadSettings(_Model):
     directory: str
-    max_size: int
+    max_size: int = Field(gt=0)
 
 
-@dataclasses.dataclass(frozen=True)
-class BlogSettings:
-    per_page: int
+class BlogSettings(_Model):
+    per_page: int = Field(ge=1, le=100)
 
 
-@dataclasses.dataclass(frozen=True)
-class TemplateSettings:
+class TemplateSettings(_Model):
     auto_reload: bool
 
 
-@dataclasses.dataclass(frozen=True)
-class LoggingSettings:
-    level: str
+class LoggingSettings(_Model):
+    level: Annotated[str, AfterValidator(_log_level)]
     access_log: bool
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
+class Settings(_Model):
     server: ServerSettings
     db: DbSettings
     session: SessionSettings
@@ -103,67 +111,83 @@ class Settings:
         return Path(path) if os.path.isabs(path) else PROJECT_ROOT / path
 
 
-# Range checks beyond the type: key -> (test, what the value must be).
-CHECKS = {
-    "server.port": (lambda v: 0 <= v <= 65535, "must be between 0 and 65535"),
-    "server.backlog": (lambda v: v >= 1, "must be at least 1"),
-    "server.shutdown_timeout": (lambda v: v >= 0, "must not be negative"),
-    "db.readers": (lambda v: 1 <= v <= 32, "must be between 1 and 32"),
-    "db.busy_timeout_ms": (lambda v: v >= 0, "must not be negative"),
-    "session.secret": (lambda v: v is None or len(v) >= 32, "must be at least 32 characters"),
-    "session.max_age": (lambda v: v > 0, "must be positive"),
-    "passwords.time_cost": (lambda v: v >= 1, "must be at least 1"),
-    "passwords.memory_cost": (lambda v: v >= 8, "must be at least 8 (KiB)"),
-    "passwords.parallelism": (lambda v: v >= 1, "must be at least 1"),
-    "uploads.max_size": (lambda v: v > 0, "must be positive"),
-    "blog.per_page": (lambda v: 1 <= v <= 100, "must be between 1 and 100"),
-    "logging.level": (lambda v: v.upper() in LOG_LEVELS, f"must be one of {', '.join(LOG_LEVELS)}"),
+# pydantic's error types in this project's words, so every field reads alike. {limit} is
+# the field's own bounds in words, {or_null} is added for fields that may be null.
+MESSAGES = {
+    "missing": "missing key",
+    "extra_forbidden": "unknown {level}",
+    "invalid_key": "unknown {level}",
+    "model_type": "expected a mapping of keys",
+    "int_type": "expected an integer{or_null}, got {value!r}",
+    "float_type": "expected a number{or_null}, got {value!r}",
+    "string_type": "expected a string{or_null}, got {value!r}",
+    "bool_type": "expected true or false{or_null}, got {value!r}",
+    "greater_than": "{limit}, got {value!r}",
+    "greater_than_equal": "{limit}, got {value!r}",
+    "less_than_equal": "{limit}, got {value!r}",
+    "string_too_short": "{limit}, got {value!r}",
+    "value_error": "{reason}, got {value!r}",
 }
 
-TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+def _limit(field: FieldInfo) -> str:
+    """A field's bounds in words, the same whichever bound was crossed."""
+    names = ("gt", "ge", "le", "min_length")
+    bound = {name: getattr(m, name) for m in field.metadata for name in names if hasattr(m, name)}
+    unit = f" ({field.description})" if field.description else ""
+    if "ge" in bound and "le" in bound:
+        return f"must be between {bound['ge']} and {bound['le']}{unit}"
+    if "min_length" in bound:
+        return f"must be at least {bound['min_length']} characters"
+    if bound.get("gt") == 0:
+        return "must be positive"
+    if bound.get("ge") == 0:
+        return "must not be negative"
+    if "ge" in bound:
+        return f"must be at least {bound['ge']}{unit}"
+    return str(bound)  # a kind of bound not worded yet: show it as declared
 
 
-def _sections() -> dict[str, type]:
-    return {f.name: f.type for f in dataclasses.fields(Settings)}
+def _config_error(source: str, error: ErrorDetails) -> ConfigError:
+    """One pydantic error as a ConfigError naming `source` and the dotted key."""
+    loc = error["loc"]
+    section = Settings.model_fields.get(str(loc[0])) if len(loc) == 2 else None
+    field = section.annotation.model_fields.get(str(loc[1])) if section else None
+    template = MESSAGES.get(error["type"])
+    message = error["msg"]  # an error type not in MESSAGES keeps pydantic's own words
+    if template:
+        message = template.format(
+            value=error["input"],
+            level="section" if len(loc) == 1 else "key",
+            or_null=" or null" if field and type(None) in get_args(field.annotation) else "",
+            limit=_limit(field) if field else "",
+            reason=error.get("ctx", {}).get("error"),
+        )
+    return ConfigError(source, ".".join(map(str, loc)) or None, message)
 
 
-def _check_value(source: str, key: str, value: Any, annotation: Any) -> Any:
-    """Return `value` if it fits `annotation` (ints are accepted as floats), else raise."""
-    allowed = get_args(annotation) if isinstance(annotation, UnionType) else (annotation,)
-    if value is None and type(None) in allowed:
-        return None
-    for kind in allowed:
-        # bool is a subclass of int in Python, but `port: true` is a mistake, not 1.
-        if type(value) is kind or (kind is float and type(value) is int):
-            break
-    else:
-        expected = " or ".join(TYPE_NAMES.get(k, "null") for k in allowed)
-        raise ConfigError(source, key, f"expected {expected}, got {value!r}")
-    if key in CHECKS and not CHECKS[key][0](value):
-        raise ConfigError(source, key, f"{CHECKS[key][1]}, got {value!r}")
-    return value
-
-
-def check_layer(source: str, layer: Any) -> dict[str, dict[str, Any]]:
-    """Validate one partial layer (a parsed file or the env overrides) against the schema."""
+def _overlay(source: str, merged: dict[str, Any], layer: Any) -> dict[str, Any]:
+    """`layer` merged over `merged`, section by section, as a new dict (inputs untouched)."""
     if layer is None:
-        return {}
+        return merged
     if not isinstance(layer, Mapping):
         raise ConfigError(source, None, "expected a mapping of sections at the top level")
-    sections = _sections()
-    checked: dict[str, dict[str, Any]] = {}
+    result = dict(merged)
     for section, values in layer.items():
-        if section not in sections:
-            raise ConfigError(source, str(section), "unknown section")
-        if not isinstance(values, Mapping):
-            raise ConfigError(source, section, "expected a mapping of keys")
-        hints = get_type_hints(sections[section])
-        for key, value in values.items():
-            name = f"{section}.{key}"
-            if key not in hints:
-                raise ConfigError(source, name, "unknown key")
-            checked.setdefault(section, {})[key] = _check_value(source, name, value, hints[key])
-    return checked
+        below = result.get(section)
+        mergeable = isinstance(below, dict) and isinstance(values, Mapping)
+        # Anything else (an unknown section, a list) is left for pydantic to report.
+        result[section] = {**below, **values} if mergeable else values
+    return result
+
+
+def _errors(data: dict[str, Any]) -> list[ErrorDetails]:
+    """What pydantic finds wrong with `data`, in order; empty when it is valid."""
+    try:
+        Settings.model_validate(data)
+    except ValidationError as exc:
+        return exc.errors(include_url=False)
+    return []
 
 
 def read_yaml(path: Path) -> Any:
@@ -217,19 +241,18 @@ def load_settings(
     if overrides:
         layers.append(("overrides", overrides))
 
-    merged: dict[str, dict[str, Any]] = {}
+    # pydantic has no partial models, so each layer is validated merged over the layers
+    # below it, which were valid: any error but a missing key is this layer's doing.
+    merged: dict[str, Any] = {section: {} for section in Settings.model_fields}
     for source, layer in layers:
-        for section, values in check_layer(source, layer).items():
-            merged.setdefault(section, {}).update(values)
-
-    built = {}
-    for section, cls in _sections().items():
-        values = merged.get(section, {})
-        for field in dataclasses.fields(cls):
-            if field.name not in values:
-                raise ConfigError(layers[0][0], f"{section}.{field.name}", "missing key")
-        built[section] = cls(**values)
-    return Settings(**built)
+        merged = _overlay(source, merged, layer)
+        errors = _errors(merged)
+        wrong = [error for error in errors if error["type"] != "missing"]
+        if wrong:
+            raise _config_error(source, wrong[0])
+    if errors:  # keys no layer gave: config/default.yaml should hold them all
+        raise _config_error(layers[0][0], errors[0])
+    return Settings.model_validate(merged)
 
 
 def session_secret(settings: Settings) -> str:
