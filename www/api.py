@@ -48,19 +48,17 @@ def operation(**declared: Any):
     return decorate
 
 
-def create_api(config: Settings) -> web.Application:
-    """The /api/ sub-application: every resource's API routes and the OpenAPI document."""
+def mount_api(app: web.Application, config: Settings) -> web.Application:
+    """Mount the /api/ sub-application: every resource's API routes and their OpenAPI
+    document, built here so that an undocumented route stops the app before it starts."""
     api = web.Application()
     api[ERRORS] = error_response
     for module in resources.modules("routes"):
         api.add_routes(getattr(module, "API", ()))
     api.add_routes([web.get("/openapi.json", openapi_document, name="api.openapi")])
-
-    async def build_document(api: web.Application) -> None:  # once mounted: full paths
-        document = openapi.build(api, config.session.cookie_name)
-        api[OPENAPI] = json.dumps(document, indent=1).encode()
-
-    api.on_startup.append(build_document)
+    app.add_subapp(PREFIX, api)  # from here on, the API's paths start with /api
+    document = openapi.build(api, config.session.cookie_name)
+    api[OPENAPI] = json.dumps(document, indent=1).encode()
     return api
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from . import templating
-from .api import PREFIX, create_api
+from .api import mount_api
 from .auth import sessions, user_middleware
 from .cache import QueryCache
 from .csrf import csrf_middleware
@@ -46,8 +46,7 @@ def create_app(config: Settings | None = None) -> web.Application:
     app.on_shutdown.append(close_sockets)
     app[ERRORS] = error_page
     setup_routes(app)  # the resources' pages, and static files
-    app[API] = create_api(config)  # the JSON API, with JSON errors
-    app.add_subapp(PREFIX, app[API])
+    app[API] = mount_api(app, config)  # the JSON API at /api/, with JSON errors
     app[URLS] = Urls(app)  # route name -> path, for views and templates
     templating.setup(app, auto_reload=config.templates.auto_reload)
     app.on_response_prepare.append(security_headers)  # on every response, errors included

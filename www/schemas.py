@@ -17,7 +17,14 @@ from functools import cache
 from typing import Annotated, Any, Self
 
 from markupsafe import Markup
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 from pydantic import ValidationError as PydanticError
 from pydantic_core import PydanticCustomError, PydanticUndefined
 
@@ -41,7 +48,11 @@ MESSAGES["string_too_short"] = MESSAGES["too_short"]
 MESSAGES["string_too_long"] = MESSAGES["too_long"]
 
 # Times as the contract shows them: ISO 8601 with the UTC offset ("+00:00").
-Time = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
+Time = Annotated[
+    datetime,
+    PlainSerializer(datetime.isoformat, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 
 
 class Invalid(Exception):
