@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests.helpers import make_post
 from www import CONFIG, DB
 from www.accounts.models import User
 from www.app import create_app
@@ -105,3 +106,9 @@ class Auth:
 @pytest.fixture
 def auth(client, app):
     return Auth(client, app)
+
+
+@pytest.fixture
+async def post(auth, app):
+    """A post by "author" (another user than the one tests log in as)."""
+    return await make_post(app, await auth.create_user("author"))

@@ -1,4 +1,5 @@
 """`python -m www [--host H] [--port P] [--config PATH]`: serve the application.
+`python -m www routes [--markdown]`: list every route (name, methods, path, handler).
 
 Stops gracefully on SIGINT/SIGTERM: in-flight requests get `server.shutdown_timeout`
 seconds to finish, then cleanup closes the database. A configuration mistake exits with
@@ -13,11 +14,20 @@ import sys
 from aiohttp import web
 
 from .app import create_app
+from .routing import route_table
 from .settings import ConfigError, load_settings
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m www", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=("serve", "routes"),
+        default="serve",
+        help="serve the app (the default), or list its routes",
+    )
+    parser.add_argument("--markdown", action="store_true", help="routes: as a Markdown table")
     parser.add_argument("--host", help="address to listen on (default: server.host)")
     parser.add_argument("--port", type=int, help="port to listen on (default: server.port)")
     parser.add_argument("--config", help="YAML file merged over config/default.yaml")
@@ -33,6 +43,19 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+def format_routes(rows: list[tuple[str, str, str, str]], *, markdown: bool) -> str:
+    """(name, methods, path, handler) rows as aligned columns, or a Markdown table."""
+    header = ("Name", "Methods", "Path", "Handler")
+    if markdown:
+        lines = [header, ("---",) * 4, *((f"`{c}`" for c in row) for row in rows)]
+        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(3)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, [*widths, 0], strict=True)).rstrip()
+        for row in (header, *rows)
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -41,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "routes":
+        print(format_routes(route_table(app), markdown=args.markdown))
+        return 0
     web.run_app(
         app,
         host=args.host or settings.server.host,

@@ -59,6 +59,26 @@ class Urls:
         return list(self._paths)
 
 
+def route_table(app: web.Application) -> list[tuple[str, str, str, str]]:
+    """(name, methods, path, handler) of every route, for `python -m www routes`."""
+    rows = []
+    for _, resource in walk(app):
+        if isinstance(resource, web.StaticResource):
+            rows.append(
+                (resource.name or "", "GET,HEAD", resource.canonical + "/{path}", "static files")
+            )
+            continue
+        handlers: dict[str, list[str]] = {}
+        for route in resource:
+            name = f"{route.handler.__module__}.{route.handler.__qualname__}"
+            handlers.setdefault(name, []).append(route.method)
+        for handler, methods in handlers.items():
+            rows.append(
+                (resource.name or "", ",".join(sorted(methods)), resource.canonical, handler)
+            )
+    return rows
+
+
 def _parts(canonical: str) -> Iterator[str]:
     """The {names} of a canonical path such as /posts/{id}/comments."""
     for piece in canonical.split("{")[1:]:

@@ -1,0 +1,85 @@
+"""www/routing.py and the router: every route named and reachable, URLs built from names,
+HEAD wherever GET, and `python -m www routes`. Routes are read from the app, never listed."""
+
+import re
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from www.__main__ import format_routes, main
+from www.keys import URLS
+from www.routing import route_table, walk
+from www.settings import PROJECT_ROOT
+
+
+def named_resources(app):
+    return [resource for _, resource in walk(app) if not isinstance(resource, web.StaticResource)]
+
+
+def test_every_route_has_a_name(app):
+    unnamed = [resource.canonical for resource in named_resources(app) if not resource.name]
+    assert unnamed == []
+
+
+async def test_every_name_builds_a_url_that_the_router_resolves_to_it(app):
+    urls = app[URLS]
+    for resource in named_resources(app):
+        parts = {name: 7 for name in re.findall(r"{(\w+)}", resource.canonical)}
+        path = urls(resource.name, **parts)
+        methods = {route.method for route in resource}
+        request = make_mocked_request(sorted(methods)[0], path, app=app)
+        match = await app.router.resolve(request)
+        assert match.http_exception is None, path
+        assert match.route.resource.name == resource.name, path
+
+
+def test_every_get_route_answers_head(app):
+    for resource in named_resources(app):
+        methods = {route.method for route in resource}
+        if "GET" in methods:
+            assert "HEAD" in methods, resource.canonical
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/", "/login", "/api/posts"])
+async def test_head_is_get_without_a_body(client, path):
+    got, head = await client.get(path), await client.head(path)
+    assert head.status == got.status == 200
+    assert head.headers["Content-Type"] == got.headers["Content-Type"]
+    assert await head.read() == b""
+
+
+def test_urls_are_quoted_and_mistakes_are_loud(app):
+    urls = app[URLS]
+    assert urls("posts.detail", id=3) == "/posts/3"
+    assert urls("accounts.login", query_={"next": "/posts/3?x=a b"}) == (
+        "/login?next=/posts/3%3Fx%3Da+b"
+    )
+    with pytest.raises(KeyError):
+        urls("posts.nothing")
+    with pytest.raises(KeyError):
+        urls("posts.detail")  # the id is missing
+    with pytest.raises(KeyError):
+        urls("posts.index", id=1)  # a part it does not take
+
+
+@pytest.mark.parametrize("path", ["/posts/１", "/posts/١", "/posts/1x", "/users/" + "9" * 19])
+async def test_ids_are_one_to_eighteen_ascii_digits(client, path):
+    assert (await client.get(path)).status == 404
+
+
+def test_python_m_www_routes_lists_every_route(app, capsys, monkeypatch, settings):
+    monkeypatch.setattr("www.__main__.load_settings", lambda path: settings)
+    assert main(["routes"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = route_table(app)
+    assert len(out) == len(rows) + 1  # a header line
+    for (name, methods, path, handler), line in zip(rows, out[1:], strict=True):
+        assert line.split() == [name, methods, path, *handler.split()]
+
+
+def test_readme_url_table_is_what_the_command_prints(app):
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- routes: python -m www routes --markdown -->", "<!-- /routes -->"
+    table = readme.split(start, 1)[1].split(end, 1)[0].strip()
+    assert table == format_routes(route_table(app), markdown=True)
