@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 E2E_STAMP := $(VENV)/.e2e-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run dev init-db test e2e lint format bench bench-orm clean
+.PHONY: help install run dev routes init-db test e2e lint format bench bench-orm clean
 
 help: ## Show this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ run: install $(DB_FILE) ## Serve on http://127.0.0.1:8080 (creates a sample data
 
 dev: install $(DB_FILE) ## Serve with auto-reload on code changes (aiohttp-devtools)
 	WWW_TEMPLATES__AUTO_RELOAD=true $(BIN)/adev runserver www/app.py --app-factory create_app --root . --port 8080 --no-livereload
+
+routes: install ## List every route (name, methods, path, handler) as a Markdown table
+	@$(BIN)/python -m www routes --markdown
 
 init-db: install ## Create the tables of the configured database (ARGS=--sample, --drop)
 	$(BIN)/python init_db.py $(ARGS)
