@@ -38,7 +38,7 @@ class Operation:
 
 def operation(**declared: Any):
     """Declare a handler's body, query and response schemas: @operation(body=PostIn,
-    response=PostOut, status=201). The summary is the docstring's first line."""
+    response=PostOut, status=201). The docstring gives its summary and description."""
     op = Operation(**declared)
 
     def decorate(handler: Handler) -> Handler:
@@ -125,7 +125,7 @@ def reply(
     if value is None:
         return web.Response(status=204, headers=headers)
     return web.Response(
-        body=value.__pydantic_serializer__.to_json(value),
+        text=value.model_dump_json(),
         status=status,
         headers=headers,
         content_type="application/json",

@@ -135,6 +135,8 @@ async def delete_comment(request: web.Request) -> web.Response:
     author, the post's author or an admin."""
     found = await get_or_404(Comment, request)
     post = await actions.get_post(request.config_dict, found.post_id)
+    if post is None:  # deleted (with its comments) by a concurrent request
+        raise web.HTTPNotFound()
     check_owner(request, found.user_id, post.user_id)
     await actions.delete_comment(request.config_dict, found)
     flash(request, "The comment was deleted.", "success")
