@@ -63,7 +63,13 @@ def test_urls_are_quoted_and_mistakes_are_loud(app):
         urls("posts.index", id=1)  # a part it does not take
 
 
-@pytest.mark.parametrize("path", ["/posts/１", "/posts/١", "/posts/1x", "/users/" + "9" * 19])
+FULLWIDTH_ONE, ARABIC_INDIC_ONE = "\uff11", "\u0661"  # digits to Python, not to the router
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"/posts/{FULLWIDTH_ONE}", f"/posts/{ARABIC_INDIC_ONE}", "/posts/1x", "/users/" + "9" * 19],
+)
 async def test_ids_are_one_to_eighteen_ascii_digits(client, path):
     assert (await client.get(path)).status == 404
 
