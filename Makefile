@@ -6,9 +6,13 @@ STAMP := $(VENV)/.installed
 DB_FILE := data/www.db
 CHROMIUM ?= /usr/bin/chromium
 E2E_STAMP := $(VENV)/.e2e-installed
+# The other Pythons the suite must pass on (.venv holds $(PYTHON), 3.11 here), and the one
+# `make test-py` uses; each gets its own .venv-3.x with the same pinned requirements.
+OTHER_PYTHONS := 3.12 3.13
+PY ?= 3.13
 
 .DEFAULT_GOAL := help
-.PHONY: help install run dev routes init-db test e2e lint format bench bench-orm clean
+.PHONY: help install run dev routes init-db test test-py test-all e2e lint format bench bench-orm clean
 
 help: ## Show this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +44,29 @@ init-db: install ## Create the tables of the configured database (ARGS=--sample,
 
 test: install ## Run the test suite with coverage
 	$(BIN)/pytest $(ARGS)
+
+# .venv-3.X: python3.X from PATH if it runs, else the newest 3.X that pyenv has (its shims
+# refuse to run a version that is not selected, so the binary is taken from its folder).
+.venv-%/.installed: requirements.txt requirements-dev.txt setup.py
+	@py=python$*; \
+	if ! $$py -c '' 2>/dev/null && command -v pyenv >/dev/null \
+		&& version=$$(pyenv latest $* 2>/dev/null); then \
+		py="$$(pyenv root)/versions/$$version/bin/python$*"; \
+	fi; \
+	$$py -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$*")' \
+		2>/dev/null || { echo "Python $* is needed for .venv-$* (python$* or pyenv)"; exit 1; }; \
+	test -x .venv-$*/bin/python || { echo "$$py -m venv .venv-$*"; $$py -m venv .venv-$*; }
+	.venv-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-$*/bin/python -m pip install --quiet -r requirements-dev.txt -e .
+	touch $@
+.PRECIOUS: .venv-%/.installed
+
+test-py: .venv-$(PY)/.installed ## The test suite on another Python: PY=3.13 (default) or 3.12, in .venv-3.X
+	.venv-$(PY)/bin/pytest $(ARGS)
+
+test-all: ## The test suite on Python 3.11 (make test), 3.12 and 3.13 in turn
+	$(MAKE) test
+	$(foreach version,$(OTHER_PYTHONS),$(MAKE) test-py PY=$(version) &&) true
 
 $(E2E_STAMP): tests/e2e/requirements.txt | $(STAMP)
 	$(BIN)/python -m pip install --quiet -r tests/e2e/requirements.txt
@@ -75,5 +102,5 @@ bench-orm: install ## The ORM benchmark alone
 	$(BIN)/python benchmarks/orm.py $(ARGS)
 
 clean: ## Remove the virtualenv and caches (keeps data/)
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .coverage htmlcov *.egg-info
+	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache .hypothesis .coverage htmlcov *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -426,32 +427,114 @@ async def test_cancelling_inside_a_transaction_rolls_it_back(database):
     assert await labels(database) == ["after"]
 
 
-async def test_cancelling_during_a_write_rolls_it_back(database):
+class WriterSpy:
+    """Stands in for the writer connection's execute() and execute_fetchall(): records each
+    statement as it is handed to the connection, and can hold the n-th one (counting from
+    1) in flight, so that a test knows exactly which await its cancellation interrupts.
+
+    Held before SQLite (the default), the statement waits in the spy and never runs. Held
+    on the connection's thread, it is queued there behind a function that blocks until
+    ``release`` is set: it runs after the cancellation has landed.
+    """
+
+    def __init__(self, conn, *, hold: int | None = None, on_thread: bool = False):
+        self.conn, self.hold, self.on_thread = conn, hold, on_thread
+        self.statements: list[str] = []
+        self.in_flight = asyncio.Event()  # the held statement has been handed over
+        self.release = threading.Event()  # lets the connection's thread go on
+        self._handed = asyncio.Event()  # pulsed at every statement
+        self._thread_blocked = threading.Event()
+        self._blocker: asyncio.Task | None = None
+        self._real = {name: getattr(conn, name) for name in ("execute", "execute_fetchall")}
+
+    async def __aenter__(self):
+        if self.on_thread:
+            await self.conn.create_function("block_thread", 0, self._block_thread)
+        self.conn.execute = self._spy(self._real["execute"])
+        self.conn.execute_fetchall = self._spy(self._real["execute_fetchall"])
+        return self
+
+    async def __aexit__(self, *exc_info):
+        self.release.set()
+        del self.conn.execute, self.conn.execute_fetchall
+        if self._blocker is not None:
+            await asyncio.wait_for(self._blocker, TIMEOUT)
+
+    def _block_thread(self) -> int:
+        self._thread_blocked.set()
+        self.release.wait(TIMEOUT)
+        return 0
+
+    def _spy(self, real):
+        async def spy(sql, params=()):
+            self.statements.append(sql)
+            self._handed.set()
+            self._handed.clear()
+            if len(self.statements) == self.hold:
+                if self.on_thread:  # occupy the thread first: the statement queues behind
+                    block = self._real["execute"]("SELECT block_thread()")
+                    self._blocker = asyncio.create_task(block)
+                    await asyncio.to_thread(self._thread_blocked.wait, TIMEOUT)
+                self.in_flight.set()  # the test runs once this task waits below
+                if not self.on_thread:
+                    await asyncio.get_running_loop().create_future()  # ended by a cancel only
+            return await real(sql, params)
+
+        return spy
+
+    async def reached(self, sql: str) -> None:
+        """Wait until ``sql`` has been handed to the connection."""
+        async with asyncio.timeout(TIMEOUT):
+            while sql not in self.statements:
+                await self._handed.wait()
+
+
+@pytest.mark.parametrize("on_thread", [False, True], ids=["before-sqlite", "on-its-thread"])
+@pytest.mark.parametrize(
+    ("number", "fails"),
+    [(1, False), (2, False), (3, False), (4, False), (4, True)],
+    ids=["BEGIN", "INSERT-one", "INSERT-two", "COMMIT", "ROLLBACK"],
+)
+async def test_cancelling_during_a_write_rolls_it_back(database, number, fails, on_thread):
+    """Cancelled exactly while its n-th statement is in flight, a transaction leaves nothing
+    behind, except a COMMIT already handed to SQLite: that one is done, all of it."""
+    statements = [
+        "BEGIN IMMEDIATE",
+        "INSERT INTO children (label) VALUES ('one')",
+        "INSERT INTO children (label) VALUES ('two')",
+        "ROLLBACK" if fails else "COMMIT",
+    ]
+
     async def work():
         async with database.transaction() as tx:
-            await tx.execute("INSERT INTO children (label) VALUES ('one')")
-            await tx.execute("INSERT INTO children (label) VALUES ('two')")
+            await tx.execute(statements[1])
+            await tx.execute(statements[2])
+            if fails:
+                raise RuntimeError("the block fails: the transaction ends in a ROLLBACK")
 
-    for steps in range(1, 8):  # cancel at each await in turn: BEGIN, inserts, COMMIT
+    async with WriterSpy(database._writer, hold=number, on_thread=on_thread) as spy:
         task = asyncio.create_task(work())
-        for _ in range(steps):
-            await asyncio.sleep(0)
+        await asyncio.wait_for(spy.in_flight.wait(), TIMEOUT)
+        assert spy.statements == statements[:number]  # the one in flight is the last
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        spy.release.set()
+        with pytest.raises(asyncio.CancelledError):
             await task
-        async with asyncio.timeout(TIMEOUT), database.transaction() as tx:
-            rows = await tx.fetchall("SELECT label FROM children")
-            assert rows in ([], [("one",), ("two",)])  # all or nothing
-            await tx.execute("DELETE FROM children")
     assert not database._write_lock.locked()
+    assert not database._writer.in_transaction
+    committed = on_thread and statements[number - 1] == "COMMIT"
+    assert await labels(database) == (["one", "two"] if committed else [])
+    await database.execute("DELETE FROM children")
+    await assert_writer_works(database)
 
 
 async def test_cancelling_while_waiting_for_the_writer(database):
-    release = asyncio.Event()
+    holding, release = asyncio.Event(), asyncio.Event()
 
     async def holder():
         async with database.transaction() as tx:
             await tx.execute("INSERT INTO children (label) VALUES ('held')")
+            holding.set()
             await release.wait()
 
     async def waiter():
@@ -459,9 +542,10 @@ async def test_cancelling_while_waiting_for_the_writer(database):
             await tx.execute("INSERT INTO children (label) VALUES ('never')")
 
     first = asyncio.create_task(holder())
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(holding.wait(), TIMEOUT)
     second = asyncio.create_task(waiter())
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # one turn of the loop: the waiter's first step, to lock.acquire()
+    assert not second.done()
     second.cancel()
     with pytest.raises(asyncio.CancelledError):
         await second
@@ -500,16 +584,19 @@ async def test_a_failed_begin_frees_the_writer(database):
 
 async def test_cancelling_while_begin_waits_for_another_process(database):
     with another_process_writing(database):
-        task = asyncio.create_task(database.transaction().__aenter__())
-        await asyncio.sleep(0.1)  # BEGIN IMMEDIATE is waiting out busy_timeout (1 s)
-        task.cancel()
-        await asyncio.sleep(0.1)  # the task now waits for its clean-up...
-        task.cancel()  # ...which a second cancellation must not stop
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        async with asyncio.timeout(TIMEOUT):
-            async with database._write_lock:  # freed once BEGIN has given up
-                assert not database._writer.in_transaction
+        async with WriterSpy(database._writer, hold=1, on_thread=True) as spy:
+            task = asyncio.create_task(database.transaction().__aenter__())
+            await asyncio.wait_for(spy.in_flight.wait(), TIMEOUT)
+            assert spy.statements == ["BEGIN IMMEDIATE"]  # queued on the connection's thread
+            task.cancel()
+            await spy.reached("SELECT 1")  # the task now waits for its clean-up...
+            task.cancel()  # ...which a second cancellation must not stop
+            spy.release.set()  # BEGIN runs, waits out busy_timeout (1 s), and fails
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            async with asyncio.timeout(TIMEOUT):
+                async with database._write_lock:  # freed once BEGIN has given up
+                    assert not database._writer.in_transaction
     await assert_writer_works(database)
 
 

@@ -1,5 +1,6 @@
 """init_db.py: tables, sample data, --drop, and one-line errors."""
 
+import contextlib
 import io
 import os
 import sqlite3
@@ -33,7 +34,8 @@ def config(tmp_path, monkeypatch):
 
 def query(config, sql):
     db_file = config.parent / "data" / "test.db"
-    with sqlite3.connect(db_file) as conn:
+    # closing(): the connection's own `with` commits but does not close it
+    with contextlib.closing(sqlite3.connect(db_file)) as conn, conn:
         return conn.execute(sql).fetchall()
 
 

@@ -57,11 +57,11 @@ def pages_without_parameters(app) -> list[str]:
     ]
 
 
-async def crawl(client, app) -> dict[str, set[str]]:
+async def crawl(client, app, *, visited: bool = False):
     """Every local link reachable from the pages without parameters, by the page that holds
-    it."""
+    it; or, with `visited`, the HTML pages the crawl read."""
     start = pages_without_parameters(app)
-    seen, queue, links = set(), list(start), {}
+    seen, queue, links, pages = set(), list(start), {}, []
     while queue and len(seen) < MAX_PAGES:
         path = queue.pop(0)
         if path in seen:
@@ -71,6 +71,7 @@ async def crawl(client, app) -> dict[str, set[str]]:
         assert resp.status < 400, (path, resp.status)
         if resp.content_type != "text/html":
             continue
+        pages.append(path)
         parser = Links()
         parser.feed(await resp.text())
         for kind, method, url in parser.found:
@@ -83,7 +84,7 @@ async def crawl(client, app) -> dict[str, set[str]]:
             assert match.http_exception is None, f"{kind}={url!r} on {path}: no {method} route"
             if method == "GET" and target not in seen and not target.startswith("/ws/"):
                 queue.append(target)
-    return links
+    return pages if visited else links
 
 
 async def upload(auth, content: bytes, filename: str):

@@ -6,6 +6,7 @@ upload must be whole (303, row and file) or gone (no row, no file, no temporary 
 """
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -116,7 +117,7 @@ def test_sigterm_mid_upload_leaves_it_whole_or_gone(tmp_path):
     assert proc.returncode == 0, err
     assert stopped_after < SHUTDOWN_TIMEOUT + 10
     assert "Traceback" not in err
-    with sqlite3.connect(tmp_path / "test.db") as conn:
+    with contextlib.closing(sqlite3.connect(tmp_path / "test.db")) as conn:
         rows = conn.execute("SELECT stored_name, size FROM files").fetchall()
     on_disk = sorted(os.listdir(folder))
     if status == 303:  # finished before the server stopped reading
