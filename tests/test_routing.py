@@ -57,10 +57,11 @@ def test_urls_are_quoted_and_mistakes_are_loud(app):
     )
     with pytest.raises(KeyError):
         urls("posts.nothing")
-    with pytest.raises(KeyError):
+    with pytest.raises(TypeError):
         urls("posts.detail")  # the id is missing
-    with pytest.raises(KeyError):
+    with pytest.raises(TypeError):
         urls("posts.index", id=1)  # a part it does not take
+    assert urls("posts.author", id="a b/c") == "/users/a%20b%2Fc"  # parts are quoted
 
 
 FULLWIDTH_ONE, ARABIC_INDIC_ONE = "\uff11", "\u0661"  # digits to Python, not to the router

@@ -1,11 +1,12 @@
 """URLs: route patterns, building URLs from route names, and reading ids and pages from them.
 
 Every route has a name (`posts.detail`). Views and templates never write a path: they ask
-for one by name, `url_for(request, "posts.detail", id=7)` or `{{ url("posts.detail",
-id=7) }}`, so a path changes in one place, its resource's routes.py.
+for one by name, `url_for(request, "posts.detail", id=7)` or `{{ "posts.detail"|url(id=7)
+}}`, so a path changes in one place, its resource's routes.py.
 """
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -30,33 +31,49 @@ def walk(app: web.Application, prefix: str = "") -> Iterator[tuple[str, web.Abst
 
 
 class Urls:
-    """Every named route's path, compiled once: building a URL is a dict lookup and a
-    str.format, several times cheaper than the router's url_for(). Unknown names and
-    missing or extra parts raise, so a typo fails the first test that renders the page."""
+    """Every named route's path, compiled once into a small function per route (as
+    namedtuple compiles its class): building /posts/7 is a dict lookup and a string
+    concatenation, many times cheaper than the router's url_for(). An unknown name
+    (KeyError) or a missing or extra part (TypeError) raises, so a typo fails the first
+    test that renders the page."""
 
     def __init__(self, app: web.Application) -> None:
-        self._paths: dict[str, tuple[str, frozenset[str]]] = {}
+        self._patterns: dict[str, str] = {}
+        self._builders: dict[str, Callable[..., str]] = {}
         for _, resource in walk(app):
             if resource.name:
-                parts = frozenset(_parts(resource.canonical))
-                self._paths[resource.name] = (resource.canonical, parts)
+                self._patterns[resource.name] = resource.canonical
+                self._builders[resource.name] = _compile(resource.canonical)
 
     def __call__(self, name: str, query_: dict[str, Any] | None = None, **parts: Any) -> str:
-        path, names = self._paths[name]
-        if parts.keys() != names:
-            raise KeyError(f"route {name!r} takes {sorted(names)}, not {sorted(parts)}")
-        if parts:
-            path = path.format_map(
-                {k: v if type(v) is int else quote(str(v), safe="") for k, v in parts.items()}
-            )
+        path = self._builders[name](**parts)
         return f"{path}?{urlencode(query_, safe='/')}" if query_ else path
 
     def pattern(self, name: str) -> str:
         """The path with its {parts}, e.g. /users/{id}: for scripts that fill it in."""
-        return self._paths[name][0]
+        return self._patterns[name]
 
     def names(self) -> list[str]:
-        return list(self._paths)
+        return list(self._patterns)
+
+
+def _part(value: Any) -> str:
+    """A path part: ids as they are, anything else percent-encoded ("/" included)."""
+    return str(value) if type(value) is int else quote(str(value), safe="")
+
+
+def _compile(canonical: str) -> Callable[..., str]:
+    """`/posts/{id}/edit` -> `def build(*, id): return "/posts/" + _part(id) + "/edit"`.
+    The names come from the router, which accepts only identifiers in braces."""
+    pieces = re.split(r"{(\w+)}", canonical)  # literal, name, literal, name, ..., literal
+    names = pieces[1::2]
+    body = " + ".join(
+        f"_part({piece})" if i % 2 else repr(piece) for i, piece in enumerate(pieces) if piece
+    )
+    params = f"*, {', '.join(names)}" if names else ""
+    namespace = {"_part": _part}
+    exec(f"def build({params}):\n    return {body or repr('')}", namespace)  # noqa: S102
+    return namespace["build"]
 
 
 def route_table(app: web.Application) -> list[tuple[str, str, str, str]]:
@@ -77,12 +94,6 @@ def route_table(app: web.Application) -> list[tuple[str, str, str, str]]:
                 (resource.name or "", ",".join(sorted(methods)), resource.canonical, handler)
             )
     return rows
-
-
-def _parts(canonical: str) -> Iterator[str]:
-    """The {names} of a canonical path such as /posts/{id}/comments."""
-    for piece in canonical.split("{")[1:]:
-        yield piece.split("}", 1)[0]
 
 
 def url_for(request: web.Request, name: str, query_: dict | None = None, **parts: Any) -> str:
