@@ -1,4 +1,5 @@
 """Behind a reverse proxy: X-Forwarded-* believed from server.trusted_proxies only
+(www/proxy.py), and HSTS over HTTPS.
 
 The test client connects from 127.0.0.1, so trusting 127.0.0.1 makes it the proxy.
 """
@@ -14,7 +15,7 @@ from multidict import CIMultiDict
 
 from tests.conftest import Auth, overrides_for
 from www.__main__ import main
-from www.middlewares import error_middleware
+from www.middlewares import STRICT_TRANSPORT_SECURITY, error_middleware
 from www.proxy import parse_address
 from www.settings import ConfigError, load_settings
 
@@ -26,6 +27,7 @@ VIA_PROXY = {
     "X-Forwarded-Proto": "https",
     "X-Forwarded-Host": "blog.example.com",
 }
+HSTS = "Strict-Transport-Security"
 PASSWORD = "correct horse"
 
 
@@ -87,6 +89,7 @@ async def log_in_via_proxy(auth: Auth, headers: dict) -> aiohttp.ClientResponse:
 async def test_form_post_from_the_site_through_the_proxy_is_accepted(auth):
     resp = await log_in_via_proxy(auth, VIA_PROXY)
     assert resp.status == 303, await resp.text()
+    assert resp.headers[HSTS] == STRICT_TRANSPORT_SECURITY
 
 
 async def test_views_and_access_log_see_the_client(client, access_log):
@@ -98,6 +101,22 @@ async def test_views_and_access_log_see_the_client(client, access_log):
         "secure": True,
     }
     assert (await access_log("GET /seen")).startswith(f"{CLIENT} [")
+
+
+async def test_redirect_and_error_page_over_https_get_hsts(client):
+    resp = await client.get("/posts/new", headers=VIA_PROXY, allow_redirects=False)
+    assert resp.status == 303  # to the login form (raised, then answered by aiohttp)
+    assert resp.headers[HSTS] == STRICT_TRANSPORT_SECURITY
+    resp = await client.get("/nowhere", headers=VIA_PROXY)
+    assert resp.status == 404
+    assert resp.headers[HSTS] == STRICT_TRANSPORT_SECURITY
+
+
+async def test_no_hsts_over_plain_http(client):
+    resp = await client.get("/", headers={**VIA_PROXY, "X-Forwarded-Proto": "http"})
+    assert resp.status == 200
+    assert HSTS not in resp.headers
+    assert HSTS not in (await client.get("/")).headers
 
 
 @pytest.mark.parametrize("secure", [True])
@@ -171,6 +190,7 @@ async def test_without_trusted_proxies_nothing_is_believed(app, auth, client, ac
     assert app.middlewares[0] is error_middleware  # nothing added to the chain
     resp = await log_in_via_proxy(auth, VIA_PROXY)
     assert resp.status == 403  # the Origin names another host than the one asked
+    assert HSTS not in resp.headers
     resp = await client.get("/seen", headers=VIA_PROXY)
     assert await resp.json() == {
         "remote": "127.0.0.1",
@@ -178,6 +198,7 @@ async def test_without_trusted_proxies_nothing_is_believed(app, auth, client, ac
         "host": f"127.0.0.1:{client.port}",
         "secure": False,
     }
+    assert HSTS not in resp.headers
     assert (await access_log("GET /seen")).startswith("127.0.0.1 [")
 
 
