@@ -1,23 +1,43 @@
 """Behind a reverse proxy: X-Forwarded-* believed from server.trusted_proxies only
-(www/proxy.py), and HSTS over HTTPS.
+(www/proxy.py), HSTS over HTTPS, and deploy/nginx.conf run for real in front of the app.
 
 The test client connects from 127.0.0.1, so trusting 127.0.0.1 makes it the proxy.
 """
 
 import asyncio
+import datetime
 import logging
 import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from multidict import CIMultiDict
 
-from tests.conftest import Auth, overrides_for
+from tests.conftest import TOKEN, Auth, overrides_for
+from tests.serving import ROOT, clean_env, free_port, serving, write_config
 from www.__main__ import main
+from www.accounts.models import User
+from www.db import Database
 from www.middlewares import STRICT_TRANSPORT_SECURITY, error_middleware
+from www.models import MODELS
+from www.passwords import hash_password_sync
+from www.posts.models import Post
 from www.proxy import parse_address
-from www.settings import ConfigError, load_settings
+from www.settings import PROJECT_ROOT, ConfigError, load_settings
 
 SITE = "https://blog.example.com"
 CLIENT = "203.0.113.7"
@@ -267,3 +287,219 @@ def test_ipv4_mapped_peers_are_ipv4():
     assert str(parse_address("::ffff:127.0.0.1")) == "127.0.0.1"
     assert str(parse_address("::1")) == "::1"
     assert parse_address("") is None
+
+
+# deploy/nginx.conf
+
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+# The visitor connects to nginx from another loopback address than nginx's own, so that the
+# app's log can only show it if nginx passed it on.
+VISITOR = "127.0.0.2"
+
+
+def test_body_size_limit_matches_uploads_max_size():
+    limit = re.search(r"client_max_body_size (\d+)m;", NGINX_CONF.read_text(encoding="utf-8"))
+    max_size = load_settings(environ={}).uploads.max_size
+    mib = 1024 * 1024
+    assert max_size < int(limit.group(1)) * mib <= max_size + mib  # room for the form only
+
+
+def nginx_or_skip() -> str:
+    if NGINX:
+        return NGINX
+    reason = "nginx is not installed (apt-get install nginx)"
+    if os.environ.get("CI", "").lower() in ("true", "1"):
+        pytest.fail(f"{reason}, and CI must run this test")
+    pytest.skip(reason)
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_without_nginx_ci_fails_where_others_skip(monkeypatch, ci, outcome):
+    monkeypatch.setattr(sys.modules[__name__], "NGINX", None)
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match=r"^nginx is not installed"):
+        nginx_or_skip()
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for localhost, and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def adapted_conf(app_port: int, http_port: int, https_port: int, cert: Path, key: Path) -> str:
+    """deploy/nginx.conf on free ports of 127.0.0.1, as localhost, with a test certificate.
+    Each change must apply exactly as often as expected, or the file has drifted."""
+    changes = [
+        (r"server 127\.0\.0\.1:8080;", f"server 127.0.0.1:{app_port};", 1),
+        (r"\n *listen \[::\]:[^\n]*;", "", 4),  # IPv4 loopback only
+        (r"listen 80\b", f"listen 127.0.0.1:{http_port}", 2),
+        (r"listen 443\b", f"listen 127.0.0.1:{https_port}", 2),
+        (r"ssl_certificate \S+;", f"ssl_certificate {cert};", 1),
+        (r"ssl_certificate_key \S+;", f"ssl_certificate_key {key};", 1),
+        (r"server_name blog\.example\.com;", "server_name localhost;", 2),
+        (r"alias /srv/www/static/;", f"alias {ROOT / 'static'}/;", 1),
+        # On port 443 a browser's Origin has no port, like $host; on a free port it has one.
+        (r"X-Forwarded-Host \$host;", "X-Forwarded-Host $host:$server_port;", 2),
+    ]
+    conf = NGINX_CONF.read_text(encoding="utf-8")
+    for pattern, replacement, expected in changes:
+        conf, count = re.subn(pattern, lambda _, new=replacement: new, conf)
+        assert count == expected, f"deploy/nginx.conf: {pattern!r} matched {count} times"
+    return conf
+
+
+def nginx_main_conf(tmp_path: Path, site: Path) -> str:
+    """The main file around deploy/nginx.conf: everything inside tmp_path, in the foreground."""
+    mime_types = Path("/etc/nginx/mime.types")
+    temp_paths = "\n".join(
+        f"    {kind}_temp_path {tmp_path / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""
+daemon off;
+master_process off;  # one process, as whoever runs the tests: no worker user to switch to
+pid {tmp_path / "nginx.pid"};
+error_log {tmp_path / "error.log"} info;
+events {{ worker_connections 64; }}
+http {{
+    {f"include {mime_types};" if mime_types.exists() else ""}
+    access_log {tmp_path / "access.log"};
+{temp_paths}
+    include {site};
+}}
+"""
+
+
+def wait_for_port(proc: subprocess.Popen, port: int, log: Path, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"nginx exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nginx did not listen on {port} within {timeout}s")
+
+
+async def prepare(url: str) -> int:
+    """The tables, a user (alice) and a post of hers; returns the post's id."""
+    async with Database.from_url(url, PROJECT_ROOT) as db:
+        await db.create_all(MODELS)
+        settings = load_settings(environ={}).passwords
+        user = await User.create(
+            db,
+            name="alice",
+            email="alice@example.com",
+            password_hash=hash_password_sync(settings, PASSWORD),
+        )
+        post = await Post.create(db, user_id=user.id, title="Hi", summary="S", content="Body")
+        return post.id
+
+
+async def visit(https_port: int, http_port: int, cert: Path, post_id: int) -> None:
+    """A browser's visit through nginx: log in, comment and see it live, fetch a file."""
+    base = origin = f"https://localhost:{https_port}"
+    tls = ssl.create_default_context(cafile=str(cert))
+    connector = aiohttp.TCPConnector(ssl=tls, local_addr=(VISITOR, 0), family=socket.AF_INET)
+    timeout = aiohttp.ClientTimeout(total=20)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        page = await (await http.get(f"{base}/login")).text()
+        form = {"email": "alice@example.com", "password": PASSWORD}
+        form["csrf_token"] = TOKEN.search(page).group(1)
+        headers = {"Origin": origin}  # as a browser sends with every form
+        resp = await http.post(f"{base}/login", data=form, headers=headers, allow_redirects=False)
+        assert resp.status == 303, await resp.text()
+        assert resp.headers[HSTS] == STRICT_TRANSPORT_SECURITY
+        assert resp.cookies["www_session"]["secure"] is True
+
+        live = f"wss://localhost:{https_port}/ws/posts/{post_id}"
+        async with http.ws_connect(live, origin=origin) as ws:
+            page = await (await http.get(f"{base}/posts/{post_id}")).text()
+            form = {"content": "Through nginx", "csrf_token": TOKEN.search(page).group(1)}
+            path = f"{base}/posts/{post_id}/comments"
+            resp = await http.post(path, data=form, headers=headers, allow_redirects=False)
+            assert resp.status == 303, await resp.text()
+            message = await ws.receive_json(timeout=5)
+            assert message["comment"]["content"] == "Through nginx"
+
+        resp = await http.get(f"{base}/static/css/style.css")
+        assert resp.status == 200
+        assert await resp.read() == (ROOT / "static" / "css" / "style.css").read_bytes()
+        assert resp.headers["Server"].startswith("nginx")  # not the app's: nginx served it
+
+        resp = await http.get(f"http://localhost:{http_port}/login", allow_redirects=False)
+        assert resp.status == 301
+        assert resp.headers["Location"].startswith("https://localhost")
+        with pytest.raises(aiohttp.ServerDisconnectedError):  # another host name: 444
+            await http.get(f"http://127.0.0.1:{http_port}/login")
+
+
+def test_login_through_nginx_with_deploy_conf(tmp_path):
+    nginx = nginx_or_skip()
+    overrides = overrides_for(tmp_path)
+    overrides["server"] = {"trusted_proxies": ["127.0.0.1"]}
+    overrides["session"]["secure"] = True
+    overrides["logging"]["level"] = "INFO"  # the access log
+    config = write_config(tmp_path, overrides)
+    post_id = asyncio.run(prepare(overrides["db"]["url"]))
+    app_port, http_port, https_port = free_port(), free_port(), free_port()
+    cert, key = self_signed(tmp_path)
+    site = tmp_path / "www.conf"
+    site.write_text(adapted_conf(app_port, http_port, https_port, cert, key), encoding="utf-8")
+    main_conf = tmp_path / "nginx.conf"
+    main_conf.write_text(nginx_main_conf(tmp_path, site), encoding="utf-8")
+    error_log = tmp_path / "error.log"
+
+    args = [sys.executable, "-m", "www", "--port", str(app_port), "--config", str(config)]
+    with serving(args, f"http://127.0.0.1:{app_port}/healthz", env=clean_env()) as app:
+        proc = subprocess.Popen(
+            [nginx, "-e", str(error_log), "-p", str(tmp_path), "-c", str(main_conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(proc, https_port, error_log)
+            asyncio.run(visit(https_port, http_port, cert, post_id))
+        finally:
+            proc.send_signal(signal.SIGQUIT)  # nginx's graceful stop, by its own PID
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        app.send_signal(signal.SIGTERM)
+        _, err = app.communicate(timeout=20)
+
+    assert "Traceback" not in err
+    login = [line for line in err.splitlines() if '"POST /login HTTP/1.1" 303' in line]
+    assert len(login) == 1, err
+    assert f"aiohttp.access: {VISITOR} [" in login[0]  # the visitor, not nginx (127.0.0.1)
