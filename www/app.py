@@ -14,6 +14,7 @@ from .db import Database
 from .keys import API, CONFIG, DB, ERRORS, PUBSUB, QUERIES, SOCKETS, URLS
 from .middlewares import error_middleware, error_page, security_headers
 from .posts.live import close_sockets
+from .proxy import ForwardedAccessLogger, behind_proxies
 from .pubsub import InProcessPubSub
 from .routes import setup_routes
 from .routing import Urls
@@ -24,14 +25,25 @@ def create_app(config: Settings | None = None) -> web.Application:
     """Build the application; `config` defaults to load_settings() (files and WWW_* vars)."""
     config = config or load_settings()
     configure_logging(config)
+    trusted_proxies = config.server.trusted_proxies
     middlewares = [  # outermost first: each sees what the ones after it raise
+        # First, so that all the rest (error pages, cookies, the CSRF Origin check,
+        # redirects) sees the client's address, scheme and host that a proxy in
+        # server.trusted_proxies sent in X-Forwarded-*. None when that list is empty.
+        *behind_proxies(trusted_proxies),
         error_middleware,  # every error becomes a page (or JSON in the API)
         sessions(config),  # the encrypted session cookie
         user_middleware,  # request[USER]: the logged-in user, or None
         csrf_middleware,  # 403 for an unsafe request without the session's token
     ]
-    # Forms are small; uploads are streamed and limited by uploads.max_size instead.
-    app = web.Application(middlewares=middlewares, client_max_size=2 * 1024 * 1024)
+    app = web.Application(
+        middlewares=middlewares,
+        # Forms are small; uploads are streamed and limited by uploads.max_size instead.
+        client_max_size=2 * 1024 * 1024,
+        # aiohttp logs the request it made, not the proxy middleware's clone: this access
+        # log class logs the client's address instead, however the app is served.
+        handler_args={"access_log_class": ForwardedAccessLogger} if trusted_proxies else None,
+    )
     app[CONFIG] = config
     app[DB] = Database.from_url(  # opened at start-up, closed at cleanup
         config.db.url,

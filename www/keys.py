@@ -35,3 +35,6 @@ SESSION = web.RequestKey("session", Session)
 USER = web.RequestKey("user", User | None)
 # The multipart body, when the CSRF check already read its first part (the token).
 MULTIPART = web.RequestKey("multipart", MultipartReader | BodyPartReader)
+# On the request aiohttp made: its clone with the client's address, scheme and host, as a
+# trusted proxy described them (www/proxy.py), for the access log and response hooks.
+FORWARDED = web.RequestKey("forwarded", web.BaseRequest)

@@ -18,6 +18,7 @@ from multidict import CIMultiDict
 from .auth import login_url
 from .keys import ERRORS
 from .orm import DoesNotExist
+from .proxy import forwarded
 from .schemas import Invalid
 from .templating import render
 
@@ -60,6 +61,9 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Server": "www",
 }
+# HTTPS only, for two years, subdomains included; sent on HTTPS responses only, since a
+# browser ignores it over plain HTTP.
+STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 
 
 def user_message(exc: web.HTTPException) -> str | None:
@@ -126,7 +130,13 @@ async def error_middleware(request: web.Request, handler):
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare hook: the same safe headers on every response, errors included."""
+    """on_response_prepare hook: the same safe headers on every response, errors included.
+
+    HSTS when the request came over HTTPS, to the app or to a trusted proxy: aiohttp
+    hands this hook its own request, so the proxy's view of it is asked (www/proxy.py).
+    """
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers["Server"] = SECURITY_HEADERS["Server"]
+    if forwarded(request).secure:
+        response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY

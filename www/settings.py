@@ -11,11 +11,12 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
@@ -42,6 +43,28 @@ def _log_level(value: str) -> str:
     return value
 
 
+def _ip_network(value: object) -> IPv4Network | IPv6Network:
+    """An address (a network of one) or a network in CIDR notation, written as a string.
+
+    A network whose address has host bits set (10.0.0.1/8) is refused rather than
+    widened: trusting a /8 where one address was meant should not happen silently.
+    """
+    if not isinstance(value, str):
+        raise ValueError("expected an IP address or network (CIDR) as a string")
+    try:
+        return ip_network(value)
+    except ValueError:
+        pass
+    try:
+        network = ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError("expected an IP address or network (CIDR)") from None
+    raise ValueError(f"expected the network's own address, {network}")
+
+
+IPNetwork = Annotated[IPv4Network | IPv6Network, PlainValidator(_ip_network)]
+
+
 class _Model(BaseModel):
     """Strict because YAML already gives typed values: `port: true` or `port: '80'` is a
     mistake to report, not a value to coerce (an int still counts as a float). Frozen, so
@@ -55,6 +78,9 @@ class ServerSettings(_Model):
     port: int = Field(ge=0, le=65535)
     backlog: int = Field(ge=1)
     shutdown_timeout: float = Field(ge=0)
+    # Peers whose X-Forwarded-For/-Proto/-Host are believed (www/proxy.py). A YAML list,
+    # kept as a tuple so that the section stays hashable (lax only to take the list).
+    trusted_proxies: tuple[IPNetwork, ...] = Field(strict=False)
 
 
 class DbSettings(_Model):
@@ -122,6 +148,7 @@ MESSAGES = {
     "float_type": "expected a number{or_null}, got {value!r}",
     "string_type": "expected a string{or_null}, got {value!r}",
     "bool_type": "expected true or false{or_null}, got {value!r}",
+    "tuple_type": "expected a list{or_null}, got {value!r}",
     "greater_than": "{limit}, got {value!r}",
     "greater_than_equal": "{limit}, got {value!r}",
     "less_than_equal": "{limit}, got {value!r}",
