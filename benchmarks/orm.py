@@ -36,9 +36,11 @@ import aiosqlite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from www.accounts.models import User
 from www.db import Database
-from www.models import MODELS, Blog, User
+from www.models import MODELS
 from www.orm import utcnow
+from www.posts.models import Post
 
 USERS = 50
 POSTS = 2_000
@@ -48,10 +50,10 @@ PER_PAGE = 20
 BULK = 10_000
 CREATES = 1_000
 
-BLOG_COLUMNS = "id, user_id, title, summary, content, created_at, updated_at"
+POST_COLUMNS = "id, user_id, title, summary, content, created_at, updated_at"
 USER_COLUMNS = "id, name, email, password_hash, is_admin, session_epoch, created_at"
-INSERT_BLOG = (
-    "INSERT INTO blogs (user_id, title, summary, content, created_at, updated_at)"
+INSERT_POST = (
+    "INSERT INTO posts (user_id, title, summary, content, created_at, updated_at)"
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
 
@@ -104,7 +106,7 @@ async def seed(db: Database) -> None:
             for i in range(USERS)
         ],
     )
-    await Blog.insert_many(db, post_rows(POSTS))
+    await Post.insert_many(db, post_rows(POSTS))
 
 
 # --- the cases: each returns the steps of both sides ------------------------------------
@@ -118,27 +120,27 @@ class Steps(NamedTuple):
 
 
 def get_by_id(raw, db):
-    sql = f"SELECT {BLOG_COLUMNS} FROM blogs WHERE id = ?"
+    sql = f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?"
 
     async def raw_step(i):
         return await raw.execute_fetchall(sql, (i % POSTS + 1,))
 
     async def orm_step(i):
-        return await Blog.get(db, i % POSTS + 1)
+        return await Post.get(db, i % POSTS + 1)
 
-    def check(i, rows, blog):
+    def check(i, rows, post):
         assert len(rows) == 1
-        assert blog is not None
-        assert rows[0][0] == blog.id == i % POSTS + 1
+        assert post is not None
+        assert rows[0][0] == post.id == i % POSTS + 1
 
     return Steps(raw_step, orm_step, GETS, check)
 
 
 def page_with_authors(raw, db):
     posts_sql = (
-        f"SELECT {BLOG_COLUMNS} FROM blogs ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        f"SELECT {POST_COLUMNS} FROM posts ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
     )
-    query = Blog.select(db).order_by("-created_at", "-id").limit(PER_PAGE)
+    query = Post.select(db).order_by("-created_at", "-id").limit(PER_PAGE)
 
     async def raw_step(page):
         posts = await raw.execute_fetchall(posts_sql, (PER_PAGE, page * PER_PAGE % POSTS))
@@ -171,12 +173,12 @@ def bulk_insert(raw, db, *, ready_made=False):
     async def raw_step(_):
         params = tuples if ready_made else [as_tuple(row) for row in rows]
         await raw.execute("BEGIN IMMEDIATE")
-        cursor = await raw.executemany(INSERT_BLOG, params)
+        cursor = await raw.executemany(INSERT_POST, params)
         await raw.execute("COMMIT")
         return cursor
 
     async def orm_step(_):
-        return await Blog.insert_many(db, rows)
+        return await Post.insert_many(db, rows)
 
     def check(_, cursor, inserted):
         assert cursor.rowcount == inserted == BULK
@@ -194,16 +196,16 @@ def single_creates(raw, db):
 
     async def raw_step(i):
         await raw.execute("BEGIN IMMEDIATE")
-        cursor = await raw.execute(INSERT_BLOG, tuples[i])
+        cursor = await raw.execute(INSERT_POST, tuples[i])
         await raw.execute("COMMIT")
         return cursor
 
     async def orm_step(i):
         async with db.transaction() as tx:
-            return await Blog.create(tx, **rows[i])
+            return await Post.create(tx, **rows[i])
 
-    def check(_, cursor, blog):
-        assert cursor.lastrowid == blog.id  # the tables grow alike: the same ids
+    def check(_, cursor, post):
+        assert cursor.lastrowid == post.id  # the tables grow alike: the same ids
 
     return Steps(raw_step, orm_step, CREATES, check)
 

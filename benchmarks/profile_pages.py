@@ -9,7 +9,9 @@ process on 127.0.0.1 (pinned to CPU 0, uvloop as in `python -m www`) and profile
 wrk (CPU 1, -t1 -c16) requests --path. cProfile sees the event-loop thread only (the
 SQLite work runs in aiosqlite's threads) and slows Python code down about 2x, so read the
 shares, not the absolute times. Then it times the pieces of the home and post pages in
-isolation: the ORM queries, the same SQL on raw aiosqlite, the template, the Markdown.
+isolation: the ORM queries, the same SQL on raw aiosqlite, the loaders of
+www/posts/actions.py (query cache), the templates, the Markdown, and 40 links written with
+the `url()` helper against the same links written out.
 """
 
 import argparse
@@ -34,10 +36,14 @@ import aiohttp_jinja2  # noqa: E402
 import aiosqlite  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from www.accounts.models import User  # noqa: E402
 from www.app import create_app  # noqa: E402
 from www.keys import DB  # noqa: E402
-from www.markdown import _MARKDOWN  # noqa: E402
-from www.models import Blog, Comment, User  # noqa: E402
+from www.markdown import _MARKDOWN, render_markdown  # noqa: E402
+from www.posts import actions  # noqa: E402
+from www.posts.models import Comment, Post  # noqa: E402
+from www.posts.schemas import CommentIn  # noqa: E402
+from www.schemas import form_attrs  # noqa: E402
 from www.settings import load_settings  # noqa: E402
 
 # Where a function's own time is spent, by the path of its file (first match wins).
@@ -170,22 +176,22 @@ async def pieces(app: web.Application, post_id: int) -> None:
     print(f"\npieces, one at a time, sequential{'ms wall':>29} {'ms CPU':>7}")
 
     async def home_orm():
-        page = await Blog.select(db).order_by("-created_at", "-id").paginate(1, per_page)
+        page = await Post.select(db).order_by("-created_at", "-id").paginate(1, per_page)
         await User.get_many(db, (post.user_id for post in page.items))
 
     await timed("home: ORM page of 20 + count + authors (3 queries)", home_orm, 300)
     reader = await aiosqlite.connect(db.path)  # the same SQL without the ORM
     try:
-        columns = ", ".join(f'"{name}"' for name in Blog._meta.names)
+        columns = ", ".join(f'"{name}"' for name in Post._meta.names)
         user_columns = ", ".join(f'"{name}"' for name in User._meta.names)
 
         async def home_raw():
             rows = await reader.execute_fetchall(
-                f'SELECT {columns} FROM "blogs" ORDER BY "created_at" DESC, "id" DESC '
+                f'SELECT {columns} FROM "posts" ORDER BY "created_at" DESC, "id" DESC '
                 "LIMIT ? OFFSET ?",
                 (per_page, 0),
             )
-            await reader.execute_fetchall('SELECT COUNT(*) FROM "blogs"')
+            await reader.execute_fetchall('SELECT COUNT(*) FROM "posts"')
             ids = list({row[1] for row in rows})
             marks = ", ".join("?" * len(ids))
             await reader.execute_fetchall(
@@ -199,46 +205,92 @@ async def pieces(app: web.Application, post_id: int) -> None:
         await timed("one aiosqlite round trip (SELECT 1)", select_1, 1000)
     finally:
         await reader.close()
-    page = await Blog.select(db).order_by("-created_at", "-id").paginate(1, per_page)
-    authors = await User.get_many(db, (post.user_id for post in page.items))
+
+    async def home_loader():
+        await actions.posts_page(app, 1, per_page)
+
+    await timed("home: actions.posts_page, as the page (query cache)", home_loader, 300)
+    page = await actions.posts_page(app, 1, per_page)  # Posts with their .author
     context = {
         "request": None,
         "current_user": None,
         "csrf_token": None,
         "flashes": [],
-        "posts": [(post, authors[post.user_id]) for post in page.items],
         "page": page,
+        "author": None,
     }
 
     async def render_home():
-        env.get_template("index.html").render(context)
+        env.get_template("posts/index.html").render(context)
 
-    await timed("home: render index.html (20 posts)", render_home, 300)
-    template = env.get_template("index.html")
+    await timed("home: render posts/index.html (20 posts)", render_home, 300)
+    template = env.get_template("posts/index.html")
 
     async def render_home_no_lookup():
         template.render(context)
 
-    await timed("home: render index.html, template object kept", render_home_no_lookup, 300)
+    await timed("home: render, template object kept", render_home_no_lookup, 300)
     saved = env.auto_reload
     env.auto_reload = False
-    await timed("home: render index.html, auto_reload=False", render_home, 300)
+    await timed("home: render, auto_reload=False", render_home, 300)
     env.auto_reload = saved
 
     async def post_orm():
-        post = await Blog.get(db, post_id)
+        post = await Post.get(db, post_id)
         comments = (
-            await Comment.select(db).where(blog_id=post.id).order_by("created_at", "id").all()
+            await Comment.select(db).where(post_id=post.id).order_by("created_at", "id").all()
         )
         await User.get_many(db, [post.user_id, *(c.user_id for c in comments)])
 
     await timed("post: ORM post + comments + users (3 queries)", post_orm, 300)
-    post = await Blog.get(db, post_id)
+
+    async def post_loader():
+        await actions.post_with_comments(app, post_id)
+
+    await timed("post: actions.post_with_comments (query cache)", post_loader, 300)
+    post, comments = await actions.post_with_comments(app, post_id)
 
     async def markdown():
         _MARKDOWN.render(post.content)
 
     await timed(f"post: Markdown, uncached ({len(post.content)} chars)", markdown, 100)
+
+    async def markdown_cached():
+        render_markdown(post.content)
+
+    await timed("post: render_markdown (cached)", markdown_cached, 1000)
+    post_context = {
+        "request": None,
+        "current_user": None,
+        "csrf_token": None,
+        "flashes": [],
+        "post": post,
+        "html": render_markdown(post.content),
+        "comments": comments,
+        "can_edit": False,
+        "can_delete_comment": lambda comment: False,
+        "comment_form": {"values": {}, "errors": {}},
+        "attrs": form_attrs(CommentIn),
+    }
+    detail = env.get_template("posts/detail.html")
+
+    async def render_post():
+        detail.render(post_context)
+
+    await timed(f"post: render posts/detail.html ({len(comments)} comments)", render_post, 300)
+
+    ids = list(range(1, 41))  # the home page builds 46 links, 40 of them with an id
+    by_url = env.from_string("{% for i in ids %}{{ url('posts.detail', id=i) }}{% endfor %}")
+    written = env.from_string("{% for i in ids %}/posts/{{ i }}{% endfor %}")
+
+    async def links_url():
+        by_url.render(ids=ids)
+
+    async def links_written():
+        written.render(ids=ids)
+
+    await timed("40 links in a template: url('posts.detail', id=i)", links_url, 1000)
+    await timed("40 links in a template: /posts/{{ i }}", links_written, 1000)
 
 
 async def main_async(args: argparse.Namespace, db_path: Path, workdir: Path) -> None:

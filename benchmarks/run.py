@@ -779,7 +779,7 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
         if not args.skip_mixed:
             conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
             try:
-                post_ids = [row[0] for row in conn.execute("SELECT id FROM blogs ORDER BY id")]
+                post_ids = [row[0] for row in conn.execute("SELECT id FROM posts ORDER BY id")]
                 emails = [row[0] for row in conn.execute("SELECT email FROM users ORDER BY id")]
             finally:
                 conn.close()

@@ -20,9 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from www.accounts.models import User  # noqa: E402
 from www.db import Database  # noqa: E402
-from www.models import MODELS, Blog, Comment, User  # noqa: E402
+from www.models import MODELS  # noqa: E402
 from www.passwords import hash_password_sync  # noqa: E402
+from www.posts.models import Comment, Post  # noqa: E402
 from www.settings import load_settings  # noqa: E402
 
 DEFAULT_PASSWORD = "bench-password-1234"  # noqa: S105 -- a throwaway benchmark account
@@ -137,7 +139,7 @@ def comments_rows(rng: random.Random, post_ids: list[int], per_post: int, users:
         for k in range(per_post):
             rows.append(
                 {
-                    "blog_id": post_id,
+                    "post_id": post_id,
                     "user_id": rng.randint(1, users),
                     "content": " ".join(sentence(rng) for _ in range(rng.randint(1, 3))),
                     "created_at": base + timedelta(minutes=k + 1),
@@ -155,12 +157,12 @@ async def seed(args: argparse.Namespace) -> dict[str, int]:
         if await User.select(db).exists():
             raise SystemExit(f"{args.db} already holds data: give a new path or --force")
         await User.insert_many(db, users_rows(args.users, password_hash))
-        await Blog.insert_many(db, posts_rows(rng, args.posts, args.users))
-        post_ids = [row[0] for row in await db.fetchall("SELECT id FROM blogs ORDER BY id")]
+        await Post.insert_many(db, posts_rows(rng, args.posts, args.users))
+        post_ids = [row[0] for row in await db.fetchall("SELECT id FROM posts ORDER BY id")]
         await Comment.insert_many(db, comments_rows(rng, post_ids, args.comments, args.users))
         return {
             "users": await User.select(db).count(),
-            "posts": await Blog.select(db).count(),
+            "posts": await Post.select(db).count(),
             "comments": await Comment.select(db).count(),
         }
 

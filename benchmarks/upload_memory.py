@@ -30,8 +30,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from www.accounts.models import User  # noqa: E402
 from www.db import Database  # noqa: E402
-from www.models import MODELS, User  # noqa: E402
+from www.models import MODELS  # noqa: E402
 from www.passwords import hash_password_sync  # noqa: E402
 from www.settings import load_settings  # noqa: E402
 

@@ -4,9 +4,10 @@
 
 The newest `--per-page` posts and their authors are read from the database once, at
 start-up, and kept in memory: requests touch no database, no session, no middleware. The
-Jinja2 environment is configured as in www/templating.py and the context is the one an
-anonymous visitor gets, so the HTML is the scaffold's home page, byte for byte. What the
-scaffold's home page costs beyond this is its database work and its middlewares.
+Jinja2 environment is configured as in www/templating.py (its `url()` helper made from
+the scaffold's own router) and the context is the one an anonymous visitor gets, so the
+HTML is the scaffold's home page, byte for byte. What the scaffold's home page costs
+beyond this is its database work and its middlewares.
 """
 
 import argparse
@@ -24,9 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from www.__main__ import new_event_loop  # noqa: E402
+from www.app import create_app  # noqa: E402
+from www.routing import Urls  # noqa: E402
+from www.settings import load_settings  # noqa: E402
 from www.templating import TEMPLATES_DIR, configure, static_urls  # noqa: E402
 
-BLOG_COLUMNS = "id, user_id, title, summary, content, created_at, updated_at"
+POST_COLUMNS = "id, user_id, title, summary, content, created_at, updated_at"
 
 
 class Page(NamedTuple):
@@ -37,14 +41,14 @@ class Page(NamedTuple):
 
 
 def load_posts(db_path: str, per_page: int) -> tuple[list, int]:
-    """[(post, author), ...] of the first page, and the number of posts."""
+    """The posts of the first page, each with its `author`, and the number of posts."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         rows = conn.execute(
-            f"SELECT {BLOG_COLUMNS} FROM blogs ORDER BY created_at DESC, id DESC LIMIT ?",
+            f"SELECT {POST_COLUMNS} FROM posts ORDER BY created_at DESC, id DESC LIMIT ?",
             (per_page,),
         ).fetchall()
-        total = conn.execute("SELECT COUNT(*) FROM blogs").fetchone()[0]
+        total = conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
         users = dict(conn.execute("SELECT id, name FROM users").fetchall())
     finally:
         conn.close()
@@ -58,9 +62,23 @@ def load_posts(db_path: str, per_page: int) -> tuple[list, int]:
             content=content,
             created_at=datetime.fromisoformat(created_at),
             updated_at=datetime.fromisoformat(updated_at),
+            author=SimpleNamespace(id=user_id, name=users[user_id]),
         )
-        posts.append((post, SimpleNamespace(id=user_id, name=users[user_id])))
+        posts.append(post)
     return posts, total
+
+
+def route_urls() -> Urls:
+    """The scaffold's `url()` helper, made from its own router: creating the app opens no
+    database and starts nothing. A fixed secret, so no session secret file is written."""
+    settings = load_settings(
+        overrides={
+            "session": {"secret": "render-only-" + "x" * 32, "secret_file": None},
+            "logging": {"level": "WARNING"},
+        },
+        environ={},
+    )
+    return Urls(create_app(settings))
 
 
 def make_app(db_path: str, per_page: int) -> web.Application:
@@ -71,10 +89,10 @@ def make_app(db_path: str, per_page: int) -> web.Application:
         lstrip_blocks=True,
         auto_reload=False,  # as the scaffold's default (templates.auto_reload)
     )
-    configure(env, static_urls())
-    template = env.get_template("index.html")
+    configure(env, route_urls(), static_urls())
+    template = env.get_template("posts/index.html")
     posts, total = load_posts(db_path, per_page)
-    page = Page([post for post, _ in posts], 1, per_page, total)
+    page = Page(posts, 1, per_page, total)
 
     async def home(request: web.Request) -> web.Response:
         context = {
@@ -82,8 +100,8 @@ def make_app(db_path: str, per_page: int) -> web.Application:
             "current_user": None,
             "csrf_token": None,
             "flashes": [],
-            "posts": posts,
             "page": page,
+            "author": None,
         }
         return web.Response(text=template.render(context), content_type="text/html")
 
