@@ -63,7 +63,10 @@ def test_urls_are_quoted_and_mistakes_are_loud(app):
         urls("posts.index", id=1)  # a part it does not take
 
 
-@pytest.mark.parametrize("path", ["/posts/１", "/posts/١", "/posts/1x", "/users/" + "9" * 19])
+@pytest.mark.parametrize(
+    "path",
+    ["/posts/１", "/posts/١", "/posts/1x", "/users/" + "9" * 19],  # noqa: RUF001 (on purpose)
+)
 async def test_ids_are_one_to_eighteen_ascii_digits(client, path):
     assert (await client.get(path)).status == 404
 
