@@ -120,9 +120,9 @@ async def test_open_failure_is_a_database_error(tmp_path):
 
 
 async def test_open_closes_the_writer_when_a_reader_fails(tmp_path, monkeypatch):
-    import www.db
+    import www.db.sqlite
 
-    real_connect = www.db._connect
+    real_connect = www.db.sqlite._connect
 
     error = sqlite3.OperationalError("no more file handles")
 
@@ -131,7 +131,7 @@ async def test_open_closes_the_writer_when_a_reader_fails(tmp_path, monkeypatch)
             raise error
         return await real_connect(path, busy_timeout_ms, read_only=read_only)
 
-    monkeypatch.setattr(www.db, "_connect", failing_for_readers)
+    monkeypatch.setattr(www.db.sqlite, "_connect", failing_for_readers)
     db = Database(tmp_path / "test.db")
     with pytest.raises(DatabaseError, match="no more file handles"):
         await db.open()
