@@ -658,6 +658,16 @@ async def test_unique_nocase(database):
     assert (await Author.select(database).where(name="aNN").first()).name == "Ann"
 
 
+async def test_nocase_folds_ascii_letters_only(database):
+    await Author.create(database, name="Émile")
+    await Author.create(database, name="émile")  # another name: É is not an ASCII letter
+    assert [a.name for a in await Author.select(database).where(name="ÉMILE").all()] == ["Émile"]
+    await Author.create(database, name="Zoe")
+    await Author.create(database, name="bob")
+    names = [a.name for a in await Author.select(database).order_by("name").all()]
+    assert names == ["bob", "Zoe", "Émile", "émile"]  # letters folded, then byte order
+
+
 async def test_dangling_foreign_key(database):
     with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed"):
         await Item.create(database, title="t", author_id=99)

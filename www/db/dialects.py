@@ -1,6 +1,6 @@
 """The dialects: what differs between database engines, as data on one class each.
-www.orm and the engines ask them for placeholders, column types, the DDL of a model's
-table, and how to translate the driver's errors.
+www.orm and the engines ask them for placeholders, column types, case folding, how an
+INSERT reports its id, the DDL of a model's table, and how to translate the driver's errors.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ class SQLiteDialect:
     driver_error = sqlite3.Error  # what translate_error() is given
     no_limit = -1  # SQLite only accepts OFFSET after a LIMIT; -1 means "no limit"
     like = "LIKE"  # already case-insensitive for ASCII in SQLite (PostgreSQL: ILIKE)
+    nocase = None  # COLLATE NOCASE on the column already folds comparisons and order
+    returning = ""  # an INSERT's new id comes from the cursor's lastrowid
     setup_sql = ()  # create_all needs nothing but the tables
     types: ClassVar[dict[str, str]] = dict(
         integer="INTEGER", float="REAL", text="TEXT", boolean="INTEGER", datetime="TEXT"
