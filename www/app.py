@@ -33,11 +33,9 @@ def create_app(config: Settings | None = None) -> web.Application:
     # Forms are small; uploads are streamed and limited by uploads.max_size instead.
     app = web.Application(middlewares=middlewares, client_max_size=2 * 1024 * 1024)
     app[CONFIG] = config
-    app[DB] = Database.from_url(  # opened at start-up, closed at cleanup
-        config.db.url,
-        PROJECT_ROOT,
-        readers=config.db.readers,
-        busy_timeout_ms=config.db.busy_timeout_ms,
+    # SQLite or PostgreSQL, as db.url says; opened at start-up, closed at cleanup.
+    app[DB] = Database.from_url(
+        config.db.url, PROJECT_ROOT, **config.db.model_dump(exclude={"url"})
     )
     app.cleanup_ctx.append(database_ctx)
     app[QUERIES] = QueryCache(app[DB])

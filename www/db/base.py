@@ -131,18 +131,20 @@ class BaseDatabase:
     @classmethod
     def from_url(cls, url: str, root: Path, **options: Any) -> BaseDatabase:
         """The database ``url`` names, whichever class this is called on:
-        ``sqlite:///relative/path.db`` (relative to ``root``) or ``sqlite:////abs/path.db``.
-        ``options`` are the ``db`` settings (readers, busy_timeout_ms): each engine takes
+        ``sqlite:///relative/path.db`` (relative to ``root``), ``sqlite:////abs/path.db``,
+        or ``postgresql://user:password@host:port/dbname``. ``options`` are the ``db``
+        settings (readers, busy_timeout_ms, pool_size, connect_timeout): each engine takes
         those it uses."""
-        from .sqlite import SQLiteDatabase  # the engines import this module
+        from .postgres import PostgresDatabase  # the engines import this module
+        from .sqlite import SQLiteDatabase
 
-        for engine in (SQLiteDatabase,):
+        for engine in (SQLiteDatabase, PostgresDatabase):
             if url.startswith(engine.url_prefix):
                 return engine.from_options(url, root, options)
         scheme = f" scheme {url.split('://')[0]!r}" if "://" in url else ""  # no credentials
         raise ValueError(
-            f"unsupported database URL{scheme}: "
-            "expected sqlite:///relative/path.db or sqlite:////absolute/path.db"
+            f"unsupported database URL{scheme}: expected sqlite:///relative/path.db, "
+            "sqlite:////absolute/path.db or postgresql://user:password@host:port/dbname"
         )
 
     async def __aenter__(self) -> BaseDatabase:
