@@ -6,9 +6,11 @@ STAMP := $(VENV)/.installed
 DB_FILE := data/www.db
 CHROMIUM ?= /usr/bin/chromium
 E2E_STAMP := $(VENV)/.e2e-installed
+# The PostgreSQL that `make test-pg` uses: by default the one `.ci/postgres.sh start` runs.
+WWW_TEST_DB_URL ?= $(shell .ci/postgres.sh url)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run dev routes init-db test e2e lint format bench bench-orm clean
+.PHONY: help install run dev routes init-db test test-pg e2e lint format bench bench-orm clean
 
 help: ## Show this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +42,10 @@ init-db: install ## Create the tables of the configured database (ARGS=--sample,
 
 test: install ## Run the test suite with coverage
 	$(BIN)/pytest $(ARGS)
+
+# The coverage floor is make test's: here SQLite's own code is not run.
+test-pg: install ## Run the test suite on PostgreSQL (start one: .ci/postgres.sh start)
+	WWW_TEST_DB_URL='$(WWW_TEST_DB_URL)' $(BIN)/pytest --cov-fail-under=0 $(ARGS)
 
 $(E2E_STAMP): tests/e2e/requirements.txt | $(STAMP)
 	$(BIN)/python -m pip install --quiet -r tests/e2e/requirements.txt
