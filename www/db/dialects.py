@@ -76,7 +76,9 @@ class SQLiteDialect:
 
 
 # The counter behind data_version(): one row, bumped at most once per transaction that
-# changes a model table, by a trigger that create_table_sql puts on each of them.
+# changes a model table, by a trigger that create_table_sql puts on each of them. It only
+# ever grows: drop_all leaves it, since a counter started again could come back to a
+# number that another process's cache still holds for rows that are gone.
 _SETUP_SQL = (
     f"CREATE TABLE IF NOT EXISTS {DATA_VERSION} ("
     " id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
