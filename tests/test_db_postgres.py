@@ -469,6 +469,9 @@ async def test_data_version_moves_once_per_committed_change(pg):
     assert await pg.data_version() == version + 4
     await pg.create_all(MODELS)  # new tables count as a change
     assert await pg.data_version() == version + 5
+    await pg.drop_all(MODELS)
+    await pg.create_all(MODELS)
+    assert await pg.data_version() == version + 6  # the counter never starts again
 
 
 @postgres_only
