@@ -10,9 +10,11 @@ E2E_STAMP := $(VENV)/.e2e-installed
 # `make test-py` uses; each gets its own .venv-3.x with the same pinned requirements.
 OTHER_PYTHONS := 3.12 3.13
 PY ?= 3.13
+# The PostgreSQL that `make test-pg` uses: by default the one `.ci/postgres.sh start` runs.
+WWW_TEST_DB_URL ?= $(shell .ci/postgres.sh url)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run dev routes init-db test test-py test-all e2e lint format bench bench-orm clean
+.PHONY: help install run dev routes init-db test test-py test-all test-pg e2e lint format bench bench-orm clean
 
 help: ## Show this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,6 +69,10 @@ test-py: .venv-$(PY)/.installed ## The test suite on another Python: PY=3.13 (de
 test-all: ## The test suite on Python 3.11 (make test), 3.12 and 3.13 in turn
 	$(MAKE) test
 	$(foreach version,$(OTHER_PYTHONS),$(MAKE) test-py PY=$(version) &&) true
+
+# The coverage floor is make test's: here SQLite's own code is not run.
+test-pg: install ## Run the test suite on PostgreSQL (start one: .ci/postgres.sh start)
+	WWW_TEST_DB_URL='$(WWW_TEST_DB_URL)' $(BIN)/pytest --cov-fail-under=0 $(ARGS)
 
 $(E2E_STAMP): tests/e2e/requirements.txt | $(STAMP)
 	$(BIN)/python -m pip install --quiet -r tests/e2e/requirements.txt

@@ -15,7 +15,7 @@ import sys
 from datetime import timedelta
 
 from www.accounts.models import User
-from www.db import Database, DatabaseError
+from www.db import BaseDatabase, Database, DatabaseError
 from www.models import MODELS
 from www.orm import utcnow
 from www.passwords import hash_password_sync
@@ -102,15 +102,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def confirm_drop(db: Database) -> bool:
+def confirm_drop(db: BaseDatabase) -> bool:
     answer = input(
-        f"Drop every table in {db.path}? All users, posts, comments and file records will "
+        f"Drop every table in {db.location}? All users, posts, comments and file records will "
         "be lost (files on disk are left alone). Type 'yes' to continue: "
     )
     return answer.strip().lower() == "yes"
 
 
-async def add_sample_data(db: Database, settings: Settings) -> None:
+async def add_sample_data(db: BaseDatabase, settings: Settings) -> None:
     if await User.select(db).exists():
         print("Sample data skipped: the database already has users.")
         return
@@ -163,13 +163,8 @@ async def add_sample_data(db: Database, settings: Settings) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    db = Database.from_url(
-        settings.db.url,
-        PROJECT_ROOT,
-        readers=settings.db.readers,
-        busy_timeout_ms=settings.db.busy_timeout_ms,
-    )
-    print(f"Database: {db.path}")
+    db = Database.from_url(settings.db.url, PROJECT_ROOT, **settings.db.model_dump(exclude={"url"}))
+    print(f"Database: {db.location}")
     async with db:
         if args.drop:
             if not (args.yes or confirm_drop(db)):

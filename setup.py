@@ -15,6 +15,7 @@ setup(
         "aiohttp-session[secure]>=2.12,<3",
         "aiosqlite>=0.20,<1",
         "argon2-cffi>=23.1,<26",
+        "asyncpg>=0.30,<1",  # create_pool(reset=...) is 0.30's
         "cryptography>=42",
         "Jinja2>=3.1,<4",
         "markdown-it-py>=3,<5",

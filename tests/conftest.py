@@ -1,23 +1,61 @@
-"""Shared fixtures: a fresh app, with its own temporary database and folders, per test."""
+"""Shared fixtures: a fresh app, with its own empty database and folders, per test.
+
+The database is a SQLite file, or a schema of its own on PostgreSQL under `make test-pg`
+(tests/databases.py). Tests marked `sqlite_only` (PRAGMAs, files, SQLite's own SQL) run
+on SQLite only; tests marked `postgres_only` run under `make test-pg` only.
+"""
 
 import re
 
 import pytest
 
+from tests import databases
 from tests.helpers import make_post
 from www import CONFIG, DB
 from www.accounts.models import User
 from www.app import create_app
-from www.db import Database
 from www.models import MODELS
 from www.passwords import hash_password_sync
 from www.settings import load_settings
 
 
-def overrides_for(tmp_path) -> dict:
-    """Settings for tests: everything under tmp_path, cheap password hashing."""
+def pytest_report_header(config):
+    if not databases.ON_POSTGRES:
+        return "database: SQLite (make test-pg runs the suite on PostgreSQL)"
+    problem = databases.postgres_problem()
+    where = databases.open_database(databases.URL).location
+    if problem:  # the one line that says why the tests needing it skip (or fail, in CI)
+        return f"database: {problem}: its tests {'fail' if databases.IN_CI else 'skip'}"
+    return f"database: PostgreSQL at {where}, a schema per test"
+
+
+ENGINE_ONLY = {  # marker -> why it skips on the other engine
+    "sqlite_only": "SQLite only (its PRAGMAs, files or SQL)",
+    "postgres_only": "PostgreSQL only: make test-pg",
+}
+
+
+def pytest_runtest_setup(item):
+    """Skipped from here, the tests skipped for one reason make one line of the summary."""
+    other = "sqlite_only" if databases.ON_POSTGRES else "postgres_only"
+    if item.get_closest_marker(other):
+        pytest.skip(ENGINE_ONLY[other])
+    if databases.ON_POSTGRES and "db_url" in item.fixturenames:
+        databases.require_postgres()  # skips, or fails with CI=true, if it is unreachable
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    """The URL of an empty database for this test (SQLite file or PostgreSQL schema)."""
+    with databases.fresh_database_url(tmp_path) as url:
+        yield url
+
+
+def overrides_for(tmp_path, db_url=None) -> dict:
+    """Settings for tests: everything under tmp_path (the database at ``db_url``, by
+    default a SQLite file there), cheap password hashing."""
     return {
-        "db": {"url": f"sqlite:///{tmp_path / 'test.db'}"},
+        "db": {"url": db_url or f"sqlite:///{tmp_path / 'test.db'}", "pool_size": 4},
         "session": {"secret": "test-secret-" + "x" * 32, "secret_file": None},
         "passwords": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
         "uploads": {"directory": str(tmp_path / "uploads")},
@@ -26,9 +64,9 @@ def overrides_for(tmp_path) -> dict:
 
 
 @pytest.fixture
-def settings(tmp_path):
+def settings(tmp_path, db_url):
     # environ={}: the developer's own WWW_* variables must not leak into tests.
-    return load_settings(overrides=overrides_for(tmp_path), environ={})
+    return load_settings(overrides=overrides_for(tmp_path, db_url), environ={})
 
 
 @pytest.fixture
@@ -48,8 +86,8 @@ async def client(aiohttp_client, app):
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "test.db")
+async def db(db_url):
+    database = databases.open_database(db_url)
     await database.open()
     await database.create_all(MODELS)
     yield database

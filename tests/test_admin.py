@@ -6,50 +6,50 @@ import io
 import pytest
 
 from tests.conftest import overrides_for
+from tests.databases import open_database
 from tests.serving import write_config
 from www.accounts.models import User
 from www.admin import main
-from www.db import Database
 from www.models import MODELS
 
 
 @pytest.fixture
-def config(tmp_path):
-    path = write_config(tmp_path, overrides_for(tmp_path))
+def config(tmp_path, db_url):
+    path = write_config(tmp_path, overrides_for(tmp_path, db_url))
 
     async def create_tables():
-        async with Database(tmp_path / "test.db") as db:
+        async with open_database(db_url) as db:
             await db.create_all(MODELS)
 
     asyncio.run(create_tables())
     return path
 
 
-def users(tmp_path):
+def users(db_url):
     async def fetch():
-        async with Database(tmp_path / "test.db") as db:
+        async with open_database(db_url) as db:
             return await User.select(db).order_by("id").all()
 
     return asyncio.run(fetch())
 
 
-def test_creates_an_admin(config, tmp_path, monkeypatch, capsys):
+def test_creates_an_admin(config, db_url, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("a strong password\n"))
     code = main(["create-admin", "Root@Example.com", "--password-stdin", "--config", str(config)])
     assert code == 0
     assert "Created the administrator root <root@example.com>." in capsys.readouterr().out
-    [user] = users(tmp_path)
+    [user] = users(db_url)
     assert (user.email, user.is_admin) == ("root@example.com", True)
     assert user.password_hash.startswith("$argon2id$")
 
 
-def test_promotes_an_existing_user(config, tmp_path, monkeypatch, capsys):
+def test_promotes_an_existing_user(config, db_url, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("a strong password\n"))
     args = ["create-admin", "ann@example.com", "--password-stdin", "--config", str(config)]
     main(args)
 
     async def demote():
-        async with Database(tmp_path / "test.db") as db:
+        async with open_database(db_url) as db:
             user = await User.select(db).first()
             user.is_admin = False
             await user.save(db)
@@ -59,14 +59,14 @@ def test_promotes_an_existing_user(config, tmp_path, monkeypatch, capsys):
     assert "ann@example.com is now an administrator." in capsys.readouterr().out
     assert main(args) == 0
     assert "already an administrator" in capsys.readouterr().out
-    assert [u.is_admin for u in users(tmp_path)] == [True]
+    assert [u.is_admin for u in users(db_url)] == [True]
 
 
-def test_rejects_a_short_password(config, tmp_path, monkeypatch):
+def test_rejects_a_short_password(config, db_url, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     with pytest.raises(SystemExit, match="at least 8 characters"):
         main(["create-admin", "a@b.cd", "--password-stdin", "--config", str(config)])
-    assert users(tmp_path) == []
+    assert users(db_url) == []
 
 
 def test_bad_config_exits_2(tmp_path, capsys):

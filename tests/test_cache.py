@@ -1,9 +1,9 @@
 """The query cache: shared results, emptied by any committed change, from any connection."""
 
+from tests.databases import open_database
 from www import DB
 from www.accounts.models import User
 from www.cache import QueryCache
-from www.db import Database
 from www.posts.models import Post
 
 
@@ -27,14 +27,14 @@ async def test_hit_until_the_database_changes(db):
     assert len(calls) == 2
 
 
-async def test_changes_from_another_connection_are_seen(db, tmp_path):
+async def test_changes_from_another_connection_are_seen(db, db_url):
     cache = QueryCache(db)
 
     async def load():
         return await User.select(db).count()
 
     assert await cache.get("users", load) == 0
-    async with Database(tmp_path / "test.db") as other:  # as another worker process would
+    async with open_database(db_url) as other:  # as another worker process would
         await make_user(other)
     assert await cache.get("users", load) == 1
 

@@ -1,16 +1,18 @@
 """init_db.py: tables, sample data, --drop, and one-line errors."""
 
-import contextlib
+import asyncio
 import io
 import os
-import sqlite3
 import subprocess
 import sys
 
 import pytest
+import yaml
 from argon2 import PasswordHasher
 
 import init_db
+from tests import databases
+from www.accounts.models import User
 from www.models import MODELS
 from www.settings import PROJECT_ROOT
 
@@ -19,42 +21,47 @@ TABLE_LIST = ", ".join(model._meta.table for model in MODELS)
 
 
 @pytest.fixture
-def config(tmp_path, monkeypatch):
-    """An overlay pointing db.url at a temporary file, with cheap password hashing."""
+def config(tmp_path, monkeypatch, db_url):
+    """An overlay pointing db.url at an empty database, with cheap password hashing."""
     for name in list(os.environ):
         if name.startswith("WWW_"):
             monkeypatch.delenv(name)  # the developer's own settings must not leak in
     path = tmp_path / "test.yaml"
     path.write_text(
-        f"db:\n  url: sqlite:///{tmp_path}/data/test.db\n"
-        "passwords:\n  time_cost: 1\n  memory_cost: 8\n  parallelism: 1\n"
+        f"db:\n  url: {db_url}\npasswords:\n  time_cost: 1\n  memory_cost: 8\n  parallelism: 1\n"
     )
     return path
 
 
-def query(config, sql):
-    db_file = config.parent / "data" / "test.db"
-    # closing(): the connection's own `with` commits but does not close it
-    with contextlib.closing(sqlite3.connect(db_file)) as conn, conn:
-        return conn.execute(sql).fetchall()
+def url_of(config) -> str:
+    return yaml.safe_load(config.read_text())["db"]["url"]
+
+
+def query(config, sql, fn=None):
+    """The rows of ``sql``, or what ``fn(db)`` returns, on the configured database."""
+
+    async def run():
+        async with databases.open_database(url_of(config)) as db:
+            return await fn(db) if fn else [tuple(row) for row in await db.fetchall(sql)]
+
+    return asyncio.run(run())
 
 
 def tables(config) -> set[str]:
-    rows = query(config, "SELECT name FROM sqlite_master WHERE type = 'table'")
-    return {name for (name,) in rows} - {"sqlite_sequence"}
+    return query(config, None, databases.table_names)
 
 
 def test_creates_the_tables_and_can_run_again(config, capsys):
     assert init_db.main(["--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert f"Database: {config.parent / 'data' / 'test.db'}" in out
+    assert f"Database: {databases.open_database(url_of(config)).location}" in out
     assert f"Tables ready: {TABLE_LIST}." in out
     assert tables(config) == TABLES
-    query(
-        config,
-        "INSERT INTO users (name, email, password_hash, is_admin, session_epoch,"
-        " created_at) VALUES ('kept', 'k@example.com', 'h', 0, 0, 'now')",
-    )
+
+    async def add_user(db):
+        await User.create(db, name="kept", email="k@example.com", password_hash="h")
+
+    query(config, None, add_user)
     assert init_db.main(["--config", str(config)]) == 0  # idempotent: data kept
     assert query(config, "SELECT name FROM users") == [("kept",)]
 
@@ -65,7 +72,7 @@ def test_sample_data(config, capsys):
     assert "Sample data: 3 users, 5 posts, 6 comments." in out
     assert "SAMPLE CREDENTIALS" in out
     assert "admin@example.com    admin-password   (admin)" in out
-    admins = query(config, "SELECT email, password_hash FROM users WHERE is_admin = 1")
+    admins = query(config, "SELECT email, password_hash FROM users WHERE is_admin")
     assert [email for email, _ in admins] == ["admin@example.com"]
     assert PasswordHasher().verify(admins[0][1], "admin-password")
     assert query(config, "SELECT count(*) FROM posts") == [(5,)]

@@ -13,8 +13,8 @@ from tests.serving import ROOT, clean_env, free_port, init_db, serving, write_co
 
 
 @pytest.fixture
-def config(tmp_path):
-    overrides = overrides_for(tmp_path)
+def config(tmp_path, db_url):
+    overrides = overrides_for(tmp_path, db_url)
     overrides["logging"]["level"] = "INFO"  # to see the access log
     path = write_config(tmp_path, overrides)
     init_db(path)

@@ -6,11 +6,9 @@ upload must be whole (303, row and file) or gone (no row, no file, no temporary 
 """
 
 import asyncio
-import contextlib
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,12 +17,12 @@ from pathlib import Path
 import aiohttp
 
 from tests.conftest import overrides_for
+from tests.databases import open_database
 from tests.serving import clean_env, free_port, serving, write_config
 from www.accounts.models import User
-from www.db import Database
 from www.models import MODELS
 from www.passwords import hash_password_sync
-from www.settings import PROJECT_ROOT, Settings, load_settings
+from www.settings import Settings, load_settings
 
 SHUTDOWN_TIMEOUT = 2.0
 PASSWORD = "correct horse"
@@ -36,7 +34,7 @@ CHUNKS = 40  # sent 0.1 s apart: the body is still arriving well after SIGTERM
 
 async def prepare(settings: Settings) -> None:
     """The tables and one user, made before the server starts."""
-    async with Database.from_url(settings.db.url, PROJECT_ROOT) as db:
+    async with open_database(settings.db.url) as db:
         await db.create_all(MODELS)
         password_hash = hash_password_sync(settings.passwords, PASSWORD)
         await User.create(db, name="alice", email="alice@example.com", password_hash=password_hash)
@@ -97,8 +95,13 @@ async def upload_then_sigterm(proc: subprocess.Popen, base: str, folder: Path) -
         return await upload
 
 
-def test_sigterm_mid_upload_leaves_it_whole_or_gone(tmp_path):
-    overrides = overrides_for(tmp_path)
+async def stored_files(url: str) -> list[tuple]:
+    async with open_database(url) as db:
+        return [tuple(row) for row in await db.fetchall("SELECT stored_name, size FROM files")]
+
+
+def test_sigterm_mid_upload_leaves_it_whole_or_gone(tmp_path, db_url):
+    overrides = overrides_for(tmp_path, db_url)
     overrides["server"] = {"shutdown_timeout": SHUTDOWN_TIMEOUT}
     config = write_config(tmp_path, overrides)
     settings = load_settings(config, environ={})
@@ -117,8 +120,7 @@ def test_sigterm_mid_upload_leaves_it_whole_or_gone(tmp_path):
     assert proc.returncode == 0, err
     assert stopped_after < SHUTDOWN_TIMEOUT + 10
     assert "Traceback" not in err
-    with contextlib.closing(sqlite3.connect(tmp_path / "test.db")) as conn:
-        rows = conn.execute("SELECT stored_name, size FROM files").fetchall()
+    rows = asyncio.run(stored_files(db_url))
     on_disk = sorted(os.listdir(folder))
     if status == 303:  # finished before the server stopped reading
         assert rows == [(on_disk[0], len(CHUNK) * CHUNKS)]

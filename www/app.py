@@ -45,11 +45,9 @@ def create_app(config: Settings | None = None) -> web.Application:
         handler_args={"access_log_class": ForwardedAccessLogger} if trusted_proxies else None,
     )
     app[CONFIG] = config
-    app[DB] = Database.from_url(  # opened at start-up, closed at cleanup
-        config.db.url,
-        PROJECT_ROOT,
-        readers=config.db.readers,
-        busy_timeout_ms=config.db.busy_timeout_ms,
+    # SQLite or PostgreSQL, as db.url says; opened at start-up, closed at cleanup.
+    app[DB] = Database.from_url(
+        config.db.url, PROJECT_ROOT, **config.db.model_dump(exclude={"url"})
     )
     app.cleanup_ctx.append(database_ctx)
     app[QUERIES] = QueryCache(app[DB])

@@ -1,10 +1,11 @@
 """A cache of query results that is never stale: it is emptied whenever the database changes.
 
 Pages such as the home page show the same posts to every visitor, so their data can be
-shared between requests. Before each use the cache asks SQLite's `PRAGMA data_version`,
-which moves whenever any connection commits, in this process or another (several gunicorn
-workers). One cheap round trip replaces the page's queries, and a write anywhere is seen
-by the very next read. Only cache what is the same for every user, and never modify the
+shared between requests. Before each use the cache asks the database's data version
+(SQLite's `PRAGMA data_version`; on PostgreSQL a counter that triggers bump), which moves
+whenever any connection commits, in this process or another (several gunicorn workers).
+One cheap round trip replaces the page's queries, and a write anywhere is seen by the very
+next read. Only cache what is the same for every user, and never modify the
 objects it returns.
 """
 
@@ -12,11 +13,11 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from .db import Database
+from .db import BaseDatabase
 
 
 class QueryCache:
-    def __init__(self, db: Database, max_entries: int = 256) -> None:
+    def __init__(self, db: BaseDatabase, max_entries: int = 256) -> None:
         self.db = db
         self.max_entries = max_entries
         self._version: int | None = None

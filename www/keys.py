@@ -1,7 +1,7 @@
 """Everything that lives on the application or a request, under typed keys.
 
 aiohttp warns about plain string keys (NotAppKeyWarning); typed keys also let a type
-checker know that `app[DB]` is a Database. Views read them through
+checker know that `app[DB]` is a database. Views read them through
 `request.config_dict[KEY]`, which also works in the API sub-application.
 """
 
@@ -12,13 +12,13 @@ from aiohttp_session import Session
 
 from .accounts.models import User
 from .cache import QueryCache
-from .db import Database
+from .db import BaseDatabase
 from .pubsub import InProcessPubSub
 from .settings import Settings
 
 # On the application
 CONFIG = web.AppKey("config", Settings)
-DB = web.AppKey("db", Database)
+DB = web.AppKey("db", BaseDatabase)  # SQLite or PostgreSQL (www/db/)
 QUERIES = web.AppKey("queries", QueryCache)  # results shared by every visitor (www/cache.py)
 URLS = web.AppKey("urls", Callable[..., str])  # route name -> path (www/routing.py)
 STATIC_URLS = web.AppKey("static_urls", dict[str, str])

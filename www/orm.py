@@ -150,6 +150,7 @@ class DateTimeField(Field):
     """A timezone-aware datetime (a naive one is usually local time by accident), stored as
     UTC ISO 8601 text; such text is accepted wherever a datetime is. It sorts in time order
     even when ``isoformat()`` leaves out ".000000": "12:00:00+00:00" < "12:00:00.000001+00:00".
+    (PostgreSQL stores a timestamptz, which its driver turns into the same text both ways.)
     ``auto_now``: set on each update."""
 
     kind, python = "datetime", datetime.fromisoformat
@@ -210,6 +211,7 @@ class Schema:
         self.fields, self.names = tuple(fields.values()), tuple(fields)
         self.pk = self.fields[0]
         self.auto_now = tuple((i, f) for i, f in enumerate(self.fields) if f.auto_now)
+        self.nocase = frozenset(f.name for f in self.fields if f.nocase)
         self._sql: dict[str, tuple[str, dict[str, str], str]] = {}
 
     def field(self, name: Any) -> Field:
@@ -412,15 +414,20 @@ class Model(metaclass=ModelMeta):
         # Column by column: most checks then run at C speed (see Field.db_values).
         fields = meta.fields[1:]
         columns = [f.db_values(list(map(itemgetter(f.name), full_rows))) for f in fields]
-        return (await _insert(db, meta, fields, list(zip(*columns, strict=True)))).rowcount
+        await _insert(db, meta, fields, list(zip(*columns, strict=True)))
+        return len(full_rows)  # each INSERT adds its row, or the batch fails as a whole
 
 
 async def _insert(db: Any, meta: Schema, fields: Sequence[Field], rows: list) -> Any:
-    """INSERT ``rows`` (lists of database values for ``fields``): one execute or executemany."""
-    table, columns, _ = meta.sql(db.dialect)
+    """INSERT ``rows`` (lists of database values for ``fields``): one execute, whose
+    ``lastrowid`` is the new id (the dialect may ask for it with RETURNING), or one
+    executemany."""
+    dialect, (table, columns, _) = db.dialect, meta.sql(db.dialect)
     names = ", ".join(columns[field.name] for field in fields)
-    sql = f"INSERT INTO {table} ({names}) VALUES ({db.dialect.placeholders(1, len(fields))})"
-    return await (db.execute(sql, rows[0]) if len(rows) == 1 else db.executemany(sql, rows))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({dialect.placeholders(1, len(fields))})"
+    if len(rows) > 1:
+        return await db.executemany(sql, rows)
+    return await db.execute(sql + dialect.returning.format(columns[meta.pk.name]), rows[0])
 
 
 _COMPARISONS = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
@@ -491,19 +498,29 @@ class Query:
     def _sql(self, start: str, params: list, *, order: bool = True) -> str:
         """``start`` (SELECT ... FROM, DELETE FROM, UPDATE ... SET) + WHERE, ORDER BY, LIMIT."""
         dialect, (_, columns, _) = self.db.dialect, self.meta.sql(self.db.dialect)
+        # nocase columns compare and sort case-insensitively: by themselves in SQLite
+        # (COLLATE NOCASE), through the dialect's folding elsewhere (PostgreSQL: lower()).
+        folded = self.meta.nocase if dialect.nocase else frozenset()
+
+        def compared(name: str) -> str:
+            return dialect.nocase.format(columns[name]) if name in folded else columns[name]
+
         conditions = []
         for name, operator, values in self._where:
-            marks = dialect.placeholders(len(params) + 1, len(values))
+            first, marks = len(params) + 1, dialect.placeholders(len(params) + 1, len(values))
             params += values
+            if name in folded and operator != "LIKE":
+                mark = dialect.nocase.format
+                marks = ", ".join(mark(dialect.placeholder(first + i)) for i in range(len(values)))
             if operator == "IN":
-                conditions.append(f"{columns[name]} IN ({marks})" if values else "1 = 0")
-            elif operator == "LIKE":
+                conditions.append(f"{compared(name)} IN ({marks})" if values else "1 = 0")
+            elif operator == "LIKE":  # LIKE (SQLite) and ILIKE ignore ASCII case already
                 conditions.append(f"{columns[name]} {dialect.like} {marks} ESCAPE '\\'")
             else:  # IS [NOT] NULL has no parameter
-                conditions.append(f"{columns[name]} {operator} {marks}".rstrip())
+                conditions.append(f"{compared(name)} {operator} {marks}".rstrip())
         sql = start + (" WHERE " + " AND ".join(conditions) if conditions else "")
         if self._order and order:
-            order_sql = (f"{columns[n]} DESC" if desc else columns[n] for n, desc in self._order)
+            order_sql = (f"{compared(n)} DESC" if desc else compared(n) for n, desc in self._order)
             sql += " ORDER BY " + ", ".join(order_sql)
         if self._limit is not None or self._offset is not None:
             params += [dialect.no_limit if self._limit is None else self._limit, self._offset or 0]

@@ -87,6 +87,8 @@ class DbSettings(_Model):
     url: str
     readers: int = Field(ge=1, le=32)
     busy_timeout_ms: int = Field(ge=0)
+    pool_size: int = Field(ge=1, le=1000)
+    connect_timeout: float = Field(gt=0)
 
 
 class SessionSettings(_Model):

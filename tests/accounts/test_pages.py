@@ -184,12 +184,12 @@ async def test_session_cookie_flags(auth, client):
     assert not cookie["secure"]  # development default; production.yaml turns it on
 
 
-async def test_secure_cookie_from_settings(aiohttp_client, tmp_path):
+async def test_secure_cookie_from_settings(aiohttp_client, tmp_path, db_url):
     from tests.conftest import overrides_for
     from www.app import create_app
     from www.settings import load_settings
 
-    overrides = overrides_for(tmp_path)
+    overrides = overrides_for(tmp_path, db_url)
     overrides["session"]["secure"] = True
     client = await aiohttp_client(create_app(load_settings(overrides=overrides, environ={})))
     resp = await client.get("/login")

@@ -20,9 +20,9 @@ RANDOM_NAME = re.compile(r"[0-9a-f]{32}")
 
 
 @pytest.fixture
-def settings(tmp_path):
+def settings(tmp_path, db_url):
     """The suite's settings with a small upload limit (overrides conftest's fixture)."""
-    overrides = overrides_for(tmp_path)
+    overrides = overrides_for(tmp_path, db_url)
     overrides["uploads"]["max_size"] = LIMIT
     return load_settings(overrides=overrides, environ={})
 

@@ -1,0 +1,196 @@
+"""What every engine shares: the errors, the transaction rules, and picking an engine by URL.
+
+An engine (www/db/sqlite.py, www/db/postgres.py) supplies its dialect, how to read and
+write, and how a top-level transaction begins and ends. The rules stay here, once: who
+owns a transaction, SAVEPOINTs when nested, rollback on any exception (cancellation
+included), and calls on the database joining the calling task's own transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Awaitable, Coroutine, Iterable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+T = TypeVar("T")
+_background: set[asyncio.Task] = set()  # strong references to clean-up tasks while they run
+
+
+class DatabaseError(Exception):
+    """A database operation failed; driver errors are translated to this."""
+
+
+class IntegrityError(DatabaseError):
+    """A constraint was violated: a duplicate unique value, a dangling foreign key..."""
+
+
+class ExecResult(NamedTuple):
+    rowcount: int  # -1 when the driver cannot tell
+    lastrowid: int | None
+
+
+async def translated(dialect: Any, call: Awaitable[T]) -> T:
+    """Await ``call``, raising the driver's errors as DatabaseError or IntegrityError."""
+    try:
+        return await call
+    except dialect.driver_error as exc:
+        raise dialect.translate_error(exc) from exc
+
+
+async def run_to_completion(coro: Coroutine[Any, Any, T]) -> T:
+    """Run clean-up that must finish (a ROLLBACK, freeing a connection) in a task of its own:
+    cancelling the caller, even twice, cannot interrupt it half-way."""
+    task = asyncio.get_running_loop().create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return await asyncio.shield(task)
+
+
+class Transaction:
+    """A transaction, or a SAVEPOINT when nested: ``async with db.transaction() as tx``.
+
+    It commits at the end of the block and rolls back on any exception, cancellation
+    included. It belongs to the task that entered it: other tasks, even ones started
+    inside the block, do not join it (pass ``tx`` explicitly if you must). On Python 3.11
+    ``asyncio.wait_for`` runs its coroutine in a new task: prefer ``asyncio.timeout``
+    inside a transaction.
+
+    An engine's subclass supplies ``_begin()`` (take a connection into ``_conn``, BEGIN,
+    and hold nothing if that fails), ``_end(commit=...)`` (COMMIT or ROLLBACK, then let
+    the connection go whatever happens), ``_run(sql)``, and ``fetchall``, ``execute``,
+    ``executemany``.
+    """
+
+    def __init__(self, db: Any, parent: Transaction | None = None):
+        self.dialect, self._db, self._parent = db.dialect, db, parent
+        self._savepoint = f"sp{id(self)}"  # used when nested
+        self._conn: Any = None  # the connection, set once entered
+        self._task: asyncio.Task | None = None  # the task it belongs to, while active
+        self._token: contextvars.Token | None = None
+
+    def transaction(self) -> Transaction:
+        """A nested transaction: a SAVEPOINT inside this one."""
+        return type(self)(self._db, parent=self)
+
+    async def __aenter__(self) -> Transaction:
+        if self._conn is not None:
+            raise DatabaseError("a transaction can only be entered once")
+        if self._parent is None:
+            await self._begin()
+        else:  # if this or the exit fails, the enclosing block's ROLLBACK undoes it too
+            self._conn = self._parent._connection()
+            await self._run(f"SAVEPOINT {self._savepoint}")
+        self._task, self._token = asyncio.current_task(), self._db._current_tx.set(self)
+        return self
+
+    async def __aexit__(self, exc_type: Any, *exc_info: Any) -> None:
+        self._task = None
+        self._db._current_tx.reset(self._token)
+        if self._parent is None:
+            await self._end(commit=exc_type is None)
+        else:
+            if exc_type is not None:
+                await self._run(f"ROLLBACK TO SAVEPOINT {self._savepoint}")
+            await self._run(f"RELEASE SAVEPOINT {self._savepoint}")
+
+    def _connection(self, *, active: bool = True) -> Any:
+        """The connection, if the database is still open (and this transaction active)."""
+        if active and self._task is None:
+            raise DatabaseError("the transaction is not active (not entered, or already finished)")
+        if not self._db._holds(self._conn):
+            raise DatabaseError("the database was closed during the transaction")
+        return self._conn
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+
+class BaseDatabase:
+    """The interface www.orm and the app use, whatever the engine: ``dialect``,
+    ``fetchall``, ``fetchone``, ``execute``, ``executemany``, ``transaction()``,
+    ``create_all``/``drop_all``, ``ping``, ``data_version``, ``open``/``close``.
+
+    An engine's subclass supplies ``url_prefix`` and ``from_options(url, root, options)``
+    for from_url, ``_holds(conn)`` (does a transaction's connection still belong to this
+    open database?), and ``open``, ``close``, ``fetchall``, ``execute``, ``data_version``.
+    """
+
+    dialect: Any
+    location: str  # where the data is, for messages (never a password)
+    transaction_class: type[Transaction]
+    url_prefix: str
+
+    def __init__(self) -> None:
+        self._current_tx: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
+            f"current_tx_{id(self)}", default=None
+        )
+
+    @classmethod
+    def from_url(cls, url: str, root: Path, **options: Any) -> BaseDatabase:
+        """The database ``url`` names, whichever class this is called on:
+        ``sqlite:///relative/path.db`` (relative to ``root``), ``sqlite:////abs/path.db``,
+        or ``postgresql://user:password@host:port/dbname``. ``options`` are the ``db``
+        settings (readers, busy_timeout_ms, pool_size, connect_timeout): each engine takes
+        those it uses."""
+        from .postgres import PostgresDatabase  # the engines import this module
+        from .sqlite import SQLiteDatabase
+
+        for engine in (SQLiteDatabase, PostgresDatabase):
+            if url.startswith(engine.url_prefix):
+                return engine.from_options(url, root, options)
+        scheme = f" scheme {url.split('://')[0]!r}" if "://" in url else ""  # no credentials
+        raise ValueError(
+            f"unsupported database URL{scheme}: expected sqlite:///relative/path.db, "
+            "sqlite:////absolute/path.db or postgresql://user:password@host:port/dbname"
+        )
+
+    async def __aenter__(self) -> BaseDatabase:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    async def ping(self) -> bool:
+        """True if the database answers ``SELECT 1``. Never raises (except on cancellation)."""
+        try:
+            return await self.fetchall("SELECT 1") == [(1,)]
+        except Exception:
+            return False
+
+    def transaction(self) -> Transaction:
+        """A new transaction, or a savepoint if this task is already inside one."""
+        current = self._active_transaction()
+        return current.transaction() if current else self.transaction_class(self)
+
+    def _active_transaction(self) -> Transaction | None:
+        tx = self._current_tx.get()  # tasks inherit it: check it is this task's own
+        return tx if tx is not None and tx._task is asyncio.current_task() else None
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> ExecResult:
+        """Run a write for every row, all in one transaction."""
+        async with self.transaction() as tx:
+            return await tx.executemany(sql, rows)
+
+    async def create_all(self, models: Iterable[Any]) -> None:
+        """Create the tables and indexes of ``models`` (in dependency order), IF NOT EXISTS,
+        after what the engine itself needs (``dialect.setup_sql``)."""
+        async with self.transaction() as tx:
+            for sql in self.dialect.setup_sql:
+                await tx.execute(sql)
+            for model in models:
+                for sql in self.dialect.create_table_sql(model._meta.table, model._meta.fields):
+                    await tx.execute(sql)
+
+    async def drop_all(self, models: Iterable[Any]) -> None:
+        """Drop the tables of ``models`` (given in dependency order; dropped in reverse)."""
+        async with self.transaction() as tx:
+            for model in reversed(list(models)):
+                await tx.execute(self.dialect.drop_table_sql(model._meta.table))

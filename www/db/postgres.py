@@ -1,0 +1,278 @@
+"""PostgreSQL through asyncpg: a pool of connections, the same ORM, models and transactions.
+
+Every read, write and transaction takes a connection from a pool of ``pool_size`` and gives
+it back when done. The transaction rules are www/db/base.py's, as for SQLite; here a
+transaction holds its own connection from BEGIN to COMMIT, so other tasks' writes run
+beside it (PostgreSQL locks rows, not the database) instead of queueing for one writer.
+
+A connection goes back to the pool only outside a transaction: after an error or a
+cancellation it is rolled back first, in a task that cancelling the caller cannot stop,
+and closed if even that fails (``_release``).
+
+What the ORM sees is what it sees on SQLite (``PostgresDialect``): datetimes cross the
+driver as the same UTC ISO text, text compares and sorts byte by byte (``COLLATE "C"``)
+and ``nocase`` folds ASCII letters only, as SQLite's NOCASE and LIKE do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from .base import (
+    BaseDatabase,
+    DatabaseError,
+    ExecResult,
+    Transaction,
+    run_to_completion,
+    translated,
+)
+from .dialects import DATA_VERSION, PostgresDialect
+
+log = logging.getLogger(__name__)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL counts microseconds from here
+_RETURNING = re.compile(r"\bRETURNING\b[^']*\Z", re.IGNORECASE)  # a last clause, not text
+
+
+def _timestamp_to_pg(value: str | datetime) -> tuple[int]:
+    """The ORM's UTC ISO text (or an aware datetime, from raw SQL) as asyncpg's tuple."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    delta = moment - _EPOCH  # a naive datetime raises: asyncpg reports a bad parameter
+    return ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds,)
+
+
+def _timestamp_from_pg(value: tuple[int]) -> str:
+    """A timestamptz as the text DateTimeField.to_db() makes: rows read back compare equal
+    to what was written (change tracking), and load as aware UTC datetimes."""
+    return (_EPOCH + timedelta(microseconds=value[0])).isoformat()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "timestamptz",
+        schema="pg_catalog",
+        encoder=_timestamp_to_pg,
+        decoder=_timestamp_from_pg,
+        format="tuple",
+    )
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset between users: nothing to do. asyncpg's default (RESET ALL,
+    UNLISTEN *...) costs a round trip per query, and this module changes no session state;
+    an open transaction is dealt with before (``_release``)."""
+
+
+async def _execute(dialect: PostgresDialect, conn: Any, sql: str, params: Sequence[Any]) -> Any:
+    """One statement. With a RETURNING clause (the ORM's INSERT of one row), rowcount is the
+    number of rows returned and lastrowid the first value; otherwise rowcount comes from the
+    command tag ("UPDATE 3"), -1 when it has no count, and lastrowid is None."""
+    if _RETURNING.search(sql):
+        rows = await translated(dialect, conn.fetch(sql, *params))
+        return ExecResult(len(rows), rows[0][0] if rows else None)
+    count = (await translated(dialect, conn.execute(sql, *params))).rpartition(" ")[2]
+    return ExecResult(int(count) if count.isdigit() else -1, None)
+
+
+class PostgresTransaction(Transaction):
+    """A transaction on a connection of its own (see base.Transaction for the rules)."""
+
+    _db: PostgresDatabase
+
+    async def _begin(self) -> None:
+        pool, conn = await self._db._acquire()
+        try:
+            await translated(self.dialect, conn.execute("BEGIN"))
+        except BaseException:
+            await run_to_completion(self._db._release(pool, conn, clean=False))
+            raise
+        self._pool, self._conn = pool, conn
+        self._db._held.add(conn)
+
+    async def _end(self, *, commit: bool) -> None:
+        async def finish() -> None:
+            clean = False
+            try:
+                await self._run("COMMIT" if commit else "ROLLBACK")
+                clean = True
+            finally:
+                await self._db._release(self._pool, self._conn, clean=clean)
+
+        try:
+            await run_to_completion(finish())
+        except Exception:
+            if commit:
+                raise
+            log.exception("ROLLBACK failed")  # not raised over the error that brought us here
+
+    async def _run(self, sql: str) -> None:
+        await translated(self.dialect, self._connection(active=False).execute(sql))
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list:
+        return await translated(self.dialect, self._connection().fetch(sql, *params))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
+        return await _execute(self.dialect, self._connection(), sql, params)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> ExecResult:
+        """rowcount is -1: asyncpg does not report counts for a batch."""
+        await translated(self.dialect, self._connection().executemany(sql, rows))
+        return ExecResult(-1, None)
+
+
+def _gone(conn: Any) -> bool:
+    """Whether a pool connection was closed; asyncpg then detaches it from the pool, and
+    any call on it raises InterfaceError."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    credentials, at, hosts = parts.netloc.rpartition("@")
+    return f"{parts.scheme}://{credentials.partition(':')[0]}{at}{hosts}{parts.path}"
+
+
+class PostgresDatabase(BaseDatabase):
+    """A PostgreSQL database: a pool of at most ``pool_size`` connections per process.
+
+    ``busy_timeout_ms`` becomes the server's ``lock_timeout``: how long a statement waits
+    for a lock another connection holds before failing, as SQLite's busy timeout does.
+    Query parameters of the URL other than libpq's (``sslmode``...) are server settings,
+    e.g. ``?search_path=blog``.
+    """
+
+    url_prefix = "postgresql://"
+    transaction_class = PostgresTransaction
+    OPTIONS = ("pool_size", "busy_timeout_ms", "connect_timeout")
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        busy_timeout_ms: int = 5000,
+        connect_timeout: float = 10.0,
+    ):
+        if pool_size < 1:
+            raise ValueError("pool_size must be at least 1")
+        super().__init__()
+        self.url, self.location = url, _without_password(url)
+        self.pool_size, self.busy_timeout_ms = pool_size, busy_timeout_ms
+        self.connect_timeout = connect_timeout
+        self.dialect = PostgresDialect()
+        self._pool: asyncpg.Pool | None = None
+        self._held: set[Any] = set()  # the connections of open transactions
+
+    @classmethod
+    def from_options(cls, url: str, root: Path, options: dict[str, Any]) -> PostgresDatabase:
+        """Of the ``db`` settings, PostgreSQL uses ``pool_size``, ``busy_timeout_ms`` and
+        ``connect_timeout``."""
+        return cls(url, **{k: v for k, v in options.items() if k in cls.OPTIONS})
+
+    async def open(self) -> None:
+        """Create the pool, with one connection made now: a wrong URL fails here."""
+        if self._pool is not None:
+            raise DatabaseError("the database is already open")
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.url,
+                min_size=1,
+                max_size=self.pool_size,
+                timeout=self.connect_timeout,
+                init=_init_connection,
+                reset=_keep_session,
+                server_settings={"lock_timeout": str(self.busy_timeout_ms)},
+            )
+        except (OSError, TimeoutError, *PostgresDialect.driver_error) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__  # on one line
+            raise DatabaseError(f"cannot open database {self.location!r}: {reason}") from exc
+
+    async def close(self) -> None:
+        """Close every connection. Safe to call twice. A connection still in use (a
+        transaction that outlived the app's shutdown) is cut: the server rolls it back."""
+        pool, self._pool = self._pool, None
+        self._held.clear()
+        if pool is None:
+            return
+        if pool.get_idle_size() < pool.get_size():
+            pool.terminate()
+        else:
+            await pool.close()
+
+    async def data_version(self) -> int:
+        """A number that changes with every commit that changed a table of create_all, by
+        any connection or process (see www/cache.py): the counter of one row that the
+        tables' triggers bump, read in one cheap query.
+
+        It moves in the same transaction as the data, so a reader that sees the new number
+        also sees the new rows. A sequence (nextval) would be wrong: it moves at once and is
+        never rolled back, so another process could read the new number before the
+        transaction commits, cache the old rows under it, and serve them until the next
+        write."""
+        return (await self.fetchone(f"SELECT version FROM {DATA_VERSION}"))[0]
+
+    async def _acquire(self) -> tuple[asyncpg.Pool, Any]:
+        if self._pool is None:
+            raise DatabaseError("the database is not open")
+        pool = self._pool
+        return pool, await pool.acquire()
+
+    async def _release(self, pool: asyncpg.Pool, conn: Any, *, clean: bool) -> None:
+        """Give ``conn`` back to ``pool``, never in the middle of a transaction. Unless the
+        last statement ended cleanly its state is unknown (an error, a cancelled statement):
+        it is rolled back first (asyncpg waits for the cancelled statement to stop before
+        the ROLLBACK), and closed if even that fails. Run it with run_to_completion."""
+        self._held.discard(conn)
+        if not clean and not _gone(conn):
+            try:
+                await conn.execute("ROLLBACK")  # no transaction open: a harmless notice
+            except Exception:
+                if not _gone(conn):
+                    log.warning("could not roll back a connection; closing it", exc_info=True)
+                    conn.terminate()
+        if not pool.is_closing():
+            await pool.release(conn)
+
+    @contextlib.asynccontextmanager
+    async def _pooled(self) -> AsyncIterator[Any]:
+        """A connection of the pool for one statement outside any transaction."""
+        pool, conn = await self._acquire()
+        clean = False
+        try:
+            yield conn
+            clean = not conn.is_in_transaction()  # raw SQL may have said BEGIN
+        finally:
+            if clean:
+                await pool.release(conn)
+            else:
+                await run_to_completion(self._release(pool, conn, clean=False))
+
+    def _holds(self, conn: Any) -> bool:
+        return conn in self._held
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list:
+        """In this task's transaction, which sees its own writes, or on a pool connection."""
+        tx = self._active_transaction()
+        if tx is not None:
+            return await tx.fetchall(sql, params)
+        async with self._pooled() as conn:
+            return await translated(self.dialect, conn.fetch(sql, *params))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
+        """Run one write: in this task's transaction if any, else as its own transaction."""
+        tx = self._active_transaction()
+        if tx is not None:
+            return await tx.execute(sql, params)
+        async with self._pooled() as conn:
+            return await _execute(self.dialect, conn, sql, params)
