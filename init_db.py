@@ -14,12 +14,12 @@ import asyncio
 import sys
 from datetime import timedelta
 
-from www.db import Database, DatabaseError
 from www.accounts.models import User
+from www.db import Database, DatabaseError
 from www.models import MODELS
-from www.posts.models import Comment, Post
 from www.orm import utcnow
 from www.passwords import hash_password_sync
+from www.posts.models import Comment, Post
 from www.settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
 # Sample accounts: for trying the blog locally, never for a real deployment.
