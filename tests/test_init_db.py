@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 import init_db
 from www.settings import PROJECT_ROOT
 
-TABLES = {"users", "posts", "comments", "files"}
+TABLES = {"users", "posts", "comments", "files", "broker_messages"}
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_creates_the_tables_and_can_run_again(config, capsys):
     assert init_db.main(["--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert f"Database: {config.parent / 'data' / 'test.db'}" in out
-    assert "Tables ready: users, posts, comments, files." in out
+    assert "Tables ready: users, posts, comments, files, broker_messages." in out
     assert tables(config) == TABLES
     query(
         config,
@@ -77,7 +77,8 @@ def test_sample_data(config, capsys):
 def test_drop_with_yes_recreates_empty_tables(config, capsys):
     assert init_db.main(["--config", str(config), "--sample"]) == 0
     assert init_db.main(["--config", str(config), "--drop", "--yes"]) == 0
-    assert "Dropped tables: users, posts, comments, files." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Dropped tables: users, posts, comments, files, broker_messages." in out
     assert tables(config) == TABLES
     assert query(config, "SELECT count(*) FROM users") == [(0,)]
 
