@@ -7,7 +7,7 @@ import pytest
 from tests.helpers import make_post
 from www import CONFIG, DB
 from www.accounts.models import User
-from www.app import create_app
+from www.app import create_app, database_ctx
 from www.db import Database
 from www.models import MODELS
 from www.passwords import hash_password_sync
@@ -31,15 +31,21 @@ def settings(tmp_path):
     return load_settings(overrides=overrides_for(tmp_path), environ={})
 
 
+def with_tables(app):
+    """`app`, creating its tables at start-up: once the database is open, before the
+    broker looks for its newest message (www/app.py's cleanup contexts, in order)."""
+
+    async def tables(app):
+        await app[DB].create_all(MODELS)
+        yield
+
+    app.cleanup_ctx.insert(app.cleanup_ctx.index(database_ctx) + 1, tables)
+    return app
+
+
 @pytest.fixture
 def app(settings):
-    app = create_app(settings)
-
-    async def create_tables(app):
-        await app[DB].create_all(MODELS)
-
-    app.on_startup.append(create_tables)  # runs after the database is opened
-    return app
+    return with_tables(create_app(settings))
 
 
 @pytest.fixture
@@ -112,3 +118,4 @@ def auth(client, app):
 async def post(auth, app):
     """A post by "author" (another user than the one tests log in as)."""
     return await make_post(app, await auth.create_user("author"))
+

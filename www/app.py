@@ -8,13 +8,13 @@ from aiohttp import web
 from . import templating
 from .api import mount_api
 from .auth import sessions, user_middleware
+from .broker import DatabaseBroker
 from .cache import QueryCache
 from .csrf import csrf_middleware
 from .db import Database
 from .keys import API, CONFIG, DB, ERRORS, PUBSUB, QUERIES, SOCKETS, URLS
 from .middlewares import error_middleware, error_page, security_headers
 from .posts.live import close_sockets
-from .pubsub import InProcessPubSub
 from .routes import setup_routes
 from .routing import Urls
 from .settings import PROJECT_ROOT, Settings, load_settings
@@ -41,7 +41,9 @@ def create_app(config: Settings | None = None) -> web.Application:
     )
     app.cleanup_ctx.append(database_ctx)
     app[QUERIES] = QueryCache(app[DB])
-    app[PUBSUB] = InProcessPubSub()  # comment fan-out, and the sockets listening to it
+    # New comments to the live sockets of every process, through the database.
+    app[PUBSUB] = DatabaseBroker(app[DB], config.live)
+    app.cleanup_ctx.append(pubsub_ctx)  # after the database's: started once it is open
     app[SOCKETS] = set()
     app.on_shutdown.append(close_sockets)
     app[ERRORS] = error_page
@@ -57,6 +59,12 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[DB].open()
     yield
     await app[DB].close()
+
+
+async def pubsub_ctx(app: web.Application) -> AsyncIterator[None]:
+    await app[PUBSUB].start()
+    yield
+    await app[PUBSUB].stop()
 
 
 def configure_logging(config: Settings) -> None:
