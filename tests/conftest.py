@@ -119,3 +119,12 @@ async def post(auth, app):
     """A post by "author" (another user than the one tests log in as)."""
     return await make_post(app, await auth.create_user("author"))
 
+
+def pytest_terminal_summary(terminalreporter):
+    """Figures that tests measured (record_property("figure", text)), after the results."""
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, ())]
+    figures = [(r.nodeid, v) for r in reports for k, v in r.user_properties if k == "figure"]
+    if figures:
+        terminalreporter.section("figures")
+        for nodeid, figure in figures:
+            terminalreporter.write_line(f"{nodeid}: {figure}")
