@@ -114,6 +114,34 @@ async def test_a_slow_subscriber_loses_its_oldest_and_delays_no_one(brokers):
         assert slow.dropped == 50
 
 
+async def test_a_long_batch_reaches_a_reading_subscriber_whole(brokers, monkeypatch):
+    first, second = brokers
+    monkeypatch.setattr(second, "BATCH", 100)  # read in three queries
+    async with second.subscribe("c") as subscription:
+        for n in range(250):  # more than a subscription holds (100)
+            await first.publish("c", n)
+
+        async def read():
+            return [await subscription.get() for _ in range(250)]
+
+        reader = asyncio.create_task(read())
+        assert await second.poll() == 250  # one poll, as after a pause
+        async with asyncio.timeout(5):
+            assert await reader == list(range(250))
+        assert subscription.dropped == 0
+
+
+async def test_a_message_that_is_not_json_is_skipped(db, brokers, caplog):
+    first, second = brokers
+    async with second.subscribe("c") as subscription:
+        await first.publish("c", "before")
+        await BrokerMessage.create(db, channel="c", payload="{not json")
+        await first.publish("c", "after")
+        assert await second.poll() == 2
+        assert drain(subscription) == ["before", "after"]
+    assert "Live message 2 is not JSON: skipped" in caplog.text
+
+
 async def test_the_polling_task_delivers_what_another_process_commits(db, other_db):
     listener, publisher = DatabaseBroker(db, SETTINGS), DatabaseBroker(other_db, SETTINGS)
     await listener.start()
