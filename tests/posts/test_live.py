@@ -124,6 +124,15 @@ async def test_shutdown_closes_sockets_with_1001(client, app, post):
     await asyncio.wait_for(shutdown, 5)
 
 
+async def test_in_process_pubsub_is_a_broker_for_one_process():
+    pubsub = InProcessPubSub()
+    await pubsub.start()
+    async with pubsub.subscribe("c") as subscription:
+        await pubsub.publish("c", {"n": 1})
+        assert subscription.queue.get_nowait() == {"n": 1}
+    await pubsub.stop()
+
+
 async def test_pubsub_slow_subscriber_loses_oldest_not_blocking():
     pubsub = InProcessPubSub(max_pending=3)
     async with pubsub.subscribe("c") as slow, pubsub.subscribe("c") as fast:
