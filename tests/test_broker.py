@@ -4,10 +4,16 @@ runs the real thing under gunicorn."""
 
 import asyncio
 import logging
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
 
+from tests.conftest import overrides_for
+from tests.serving import ROOT, clean_env, free_port, write_config
+from www import DB
+from www.app import create_app
 from www.broker import BrokerMessage, DatabaseBroker
 from www.db import Database, DatabaseError
 from www.orm import utcnow
@@ -261,6 +267,24 @@ async def test_start_without_the_table_says_how_to_make_it(tmp_path):
         broker = DatabaseBroker(db, SETTINGS)
         with pytest.raises(DatabaseError, match=r"no such table.*init_db\.py"):
             await broker.start()
+
+
+async def test_an_app_whose_broker_cannot_start_closes_its_database(settings):
+    app = create_app(settings)  # and no tables
+    app.freeze()
+    with pytest.raises(DatabaseError, match="init_db"):
+        await app.startup()
+    assert not await app[DB].ping()
+
+
+def test_python_m_www_without_the_table_exits_saying_why(tmp_path):
+    """aiohttp skips the cleanup when start-up fails: the open database must not keep
+    the process alive."""
+    config = write_config(tmp_path, overrides_for(tmp_path))
+    args = [sys.executable, "-m", "www", "--config", str(config), "--port", str(free_port())]
+    proc = subprocess.run(args, cwd=ROOT, env=clean_env(), capture_output=True, timeout=30)
+    assert proc.returncode == 1
+    assert b"no such table: broker_messages (init_db.py creates the tables)" in proc.stderr
 
 
 async def test_started_once_and_used_after_start(db):

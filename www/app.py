@@ -62,7 +62,13 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def pubsub_ctx(app: web.Application) -> AsyncIterator[None]:
-    await app[PUBSUB].start()
+    try:
+        await app[PUBSUB].start()  # fails if init_db.py has not made its table
+    except BaseException:
+        # When start-up fails, aiohttp's run_app() skips the cleanup: close the database
+        # here, or its connections' threads would keep the process from exiting.
+        await app[DB].close()
+        raise
     yield
     await app[PUBSUB].stop()
 
