@@ -35,8 +35,8 @@ pytestmark = pytest.mark.skipif(
 
 PASSWORD = "correct horse"
 COMMENTS = 100
-SOCKETS_PER_WORKER = 2  # at least
-MAX_SOCKETS = 64  # opened at most, waiting for every worker to hold its share
+SOCKETS_PER_WORKER = 3  # on average; every worker holds one at least
+MAX_SOCKETS = 100  # opened at most, waiting for every worker to hold one
 DEADLINE = 1.0  # seconds from a comment's 201 to its arrival on every socket
 TIMEOUT = aiohttp.ClientTimeout(total=10)  # any one request or handshake
 
@@ -164,7 +164,14 @@ async def served(tmp_path):
         while len(children(proc.pid)) < workers:  # forked one after the other
             assert time.monotonic() < deadline, "gunicorn did not start every worker"
             await asyncio.sleep(0.05)
-        return Cluster(port, children(proc.pid)), post.id
+        cluster = Cluster(port, children(proc.pid))
+        answered = set()  # a worker accepts connections once its app has started
+        for _ in range(200):
+            answered.add((await cluster.request("GET", "/healthz")).worker)
+            if answered == cluster.workers:
+                return cluster, post.id
+            assert time.monotonic() < deadline, f"only {answered} of {cluster.workers} answer"
+        raise AssertionError(f"only {answered} of {cluster.workers} answered 200 requests")
 
     with contextlib.ExitStack() as servers:
         yield start
@@ -172,12 +179,14 @@ async def served(tmp_path):
 
 # --- live comments ------------------------------------------------------------------------
 async def open_sockets(cluster: Cluster, session: aiohttp.ClientSession, post_id: int):
-    """WebSockets on the post, opened until every worker holds SOCKETS_PER_WORKER of them:
+    """WebSockets on the post, opened until every worker holds one and there are
+    SOCKETS_PER_WORKER times as many as workers (the kernel picks the worker of each):
     [(worker, socket)], each subscribed (it answered a ping, which its handler only reads
     once subscribed)."""
     sockets, per_worker = [], Counter()
     deadline = time.monotonic() + 30
-    while min(per_worker[pid] for pid in cluster.workers) < SOCKETS_PER_WORKER:
+    enough = SOCKETS_PER_WORKER * len(cluster.workers)
+    while len(per_worker) < len(cluster.workers) or len(sockets) < enough:
         assert len(sockets) < MAX_SOCKETS and time.monotonic() < deadline, (
             f"the sockets landed on {dict(per_worker)}, not on every one of {cluster.workers}"
         )
