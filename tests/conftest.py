@@ -13,7 +13,7 @@ from tests import databases
 from tests.helpers import make_post
 from www import CONFIG, DB
 from www.accounts.models import User
-from www.app import create_app
+from www.app import create_app, database_ctx
 from www.models import MODELS
 from www.passwords import hash_password_sync
 from www.settings import load_settings
@@ -69,15 +69,21 @@ def settings(tmp_path, db_url):
     return load_settings(overrides=overrides_for(tmp_path, db_url), environ={})
 
 
+def with_tables(app):
+    """`app`, creating its tables at start-up: once the database is open, before the
+    broker looks for its newest message (www/app.py's cleanup contexts, in order)."""
+
+    async def tables(app):
+        await app[DB].create_all(MODELS)
+        yield
+
+    app.cleanup_ctx.insert(app.cleanup_ctx.index(database_ctx) + 1, tables)
+    return app
+
+
 @pytest.fixture
 def app(settings):
-    app = create_app(settings)
-
-    async def create_tables(app):
-        await app[DB].create_all(MODELS)
-
-    app.on_startup.append(create_tables)  # runs after the database is opened
-    return app
+    return with_tables(create_app(settings))
 
 
 @pytest.fixture
@@ -150,3 +156,13 @@ def auth(client, app):
 async def post(auth, app):
     """A post by "author" (another user than the one tests log in as)."""
     return await make_post(app, await auth.create_user("author"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Figures that tests measured (record_property("figure", text)), after the results."""
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, ())]
+    figures = [(r.nodeid, v) for r in reports for k, v in r.user_properties if k == "figure"]
+    if figures:
+        terminalreporter.section("figures")
+        for nodeid, figure in figures:
+            terminalreporter.write_line(f"{nodeid}: {figure}")

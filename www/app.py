@@ -8,6 +8,7 @@ from aiohttp import web
 from . import templating
 from .api import mount_api
 from .auth import sessions, user_middleware
+from .broker import DatabaseBroker
 from .cache import QueryCache
 from .csrf import csrf_middleware
 from .db import Database
@@ -51,7 +52,12 @@ def create_app(config: Settings | None = None) -> web.Application:
     )
     app.cleanup_ctx.append(database_ctx)
     app[QUERIES] = QueryCache(app[DB])
-    app[PUBSUB] = InProcessPubSub()  # comment fan-out, and the sockets listening to it
+    # New comments to the live sockets of every process, through the database (SQLite).
+    # On PostgreSQL ids are not given out in commit order, which this broker relies on:
+    # there, comments reach this process's sockets only (LISTEN/NOTIFY is to come).
+    sqlite = app[DB].dialect.name == "sqlite"
+    app[PUBSUB] = DatabaseBroker(app[DB], config.live) if sqlite else InProcessPubSub()
+    app.cleanup_ctx.append(pubsub_ctx)  # after the database's: started once it is open
     app[SOCKETS] = set()
     app.on_shutdown.append(close_sockets)
     app[ERRORS] = error_page
@@ -67,6 +73,18 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[DB].open()
     yield
     await app[DB].close()
+
+
+async def pubsub_ctx(app: web.Application) -> AsyncIterator[None]:
+    try:
+        await app[PUBSUB].start()  # fails if init_db.py has not made its table
+    except BaseException:
+        # When start-up fails, aiohttp's run_app() skips the cleanup: close the database
+        # here, or its connections' threads would keep the process from exiting.
+        await app[DB].close()
+        raise
+    yield
+    await app[PUBSUB].stop()
 
 
 def configure_logging(config: Settings) -> None:

@@ -13,7 +13,7 @@ from aiohttp_session import Session
 from .accounts.models import User
 from .cache import QueryCache
 from .db import BaseDatabase
-from .pubsub import InProcessPubSub
+from .pubsub import PubSub
 from .settings import Settings
 
 # On the application
@@ -22,7 +22,7 @@ DB = web.AppKey("db", BaseDatabase)  # SQLite or PostgreSQL (www/db/)
 QUERIES = web.AppKey("queries", QueryCache)  # results shared by every visitor (www/cache.py)
 URLS = web.AppKey("urls", Callable[..., str])  # route name -> path (www/routing.py)
 STATIC_URLS = web.AppKey("static_urls", dict[str, str])
-PUBSUB = web.AppKey("pubsub", InProcessPubSub)
+PUBSUB = web.AppKey("pubsub", PubSub)  # the broker of live comments (www/pubsub.py)
 # Open WebSockets, closed with 1001 (going away) when the server shuts down.
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 # How errors are answered for the routes of an application: HTML pages, or JSON (the API).

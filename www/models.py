@@ -1,8 +1,13 @@
-"""Every model of the application, gathered from the resources (www/resources.py).
+"""Every model of the application: the resources' (www/resources.py), then the tables of
+the shared machinery, which belong to no resource.
 
 In dependency order: create_all() goes forwards, drop_all() backwards.
 """
 
+from .broker import BrokerMessage
 from .resources import models
 
-MODELS = models()
+# A resource is a package of pages, API and tables (RESOURCES); the broker is none of that,
+# so its table is named here. It refers to no other table and none refers to it: it can
+# come last. Other machinery tables would join it in this list.
+MODELS = [*models(), BrokerMessage]

@@ -1,15 +1,22 @@
 """Publish/subscribe between requests, so views don't need to know who listens.
 
-`InProcessPubSub` fans messages out to subscribers in this process: enough for one
-server process. Several workers need a shared broker (PostgreSQL LISTEN/NOTIFY, Redis)
-behind the same two methods.
+`PubSub` is what the application asks of a broker. Every broker fans messages out to
+this process's subscribers with an `InProcessPubSub`; what differs is how a message
+reaches the other processes:
+
+- `InProcessPubSub` alone does not: enough for tests and for one server process.
+- `www.broker.DatabaseBroker` (the application's broker) goes through a table of the
+  database, so gunicorn's workers hear each other with nothing to set up.
+
+A Redis or PostgreSQL LISTEN/NOTIFY broker would be one more class with these methods.
 """
 
 import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from typing import Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 
 class Subscription:
@@ -33,13 +40,46 @@ class Subscription:
         return await self.queue.get()
 
 
+class PubSub(Protocol):
+    """A broker, as the application uses it (app[PUBSUB])."""
+
+    async def start(self) -> None:
+        """At application start-up (a cleanup context in www/app.py), database open."""
+
+    async def stop(self) -> None:
+        """At application cleanup, before the database closes."""
+
+    async def publish(self, channel: str, message: Any) -> None:
+        """Send `message` (JSON-serialisable) to every subscriber of `channel`, in every
+        process. Called inside `async with db.transaction()`, it is sent only if and when
+        that transaction commits (the in-process broker alone sends it at once)."""
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
+        """`async with pubsub.subscribe("post:1") as sub: message = await sub.get()`."""
+
+    def subscribers(self, channel: str) -> int:
+        """How many subscribers `channel` has in this process."""
+
+
 class InProcessPubSub:
+    """Fans messages out to the subscribers of this process (the PubSub methods, and
+    `deliver`, which brokers call for each message that reaches this process)."""
+
     def __init__(self, max_pending: int = 100) -> None:
         self.max_pending = max_pending
         self._channels: dict[str, set[Subscription]] = defaultdict(set)
 
-    async def publish(self, channel: str, message: Any) -> int:
-        """Hand `message` to every subscriber of `channel`; returns how many got it."""
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def publish(self, channel: str, message: Any) -> None:
+        self.deliver(channel, message)
+
+    def deliver(self, channel: str, message: Any) -> int:
+        """Hand `message` to every subscriber of `channel` now; returns how many got it."""
         subscribers = self._channels.get(channel, ())
         for subscription in subscribers:
             subscription.put(message)
@@ -47,7 +87,6 @@ class InProcessPubSub:
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
-        """`async with pubsub.subscribe("post:1") as sub: message = await sub.get()`."""
         subscription = Subscription(self.max_pending)
         self._channels[channel].add(subscription)
         try:

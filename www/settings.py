@@ -118,6 +118,12 @@ class TemplateSettings(_Model):
     auto_reload: bool
 
 
+class LiveSettings(_Model):
+    poll_interval: float = Field(ge=0.005, le=5, description="seconds")
+    keep_seconds: float = Field(ge=1, description="seconds")
+    keep_rows: int = Field(ge=100)
+
+
 class LoggingSettings(_Model):
     level: Annotated[str, AfterValidator(_log_level)]
     access_log: bool
@@ -131,6 +137,7 @@ class Settings(_Model):
     uploads: UploadSettings
     blog: BlogSettings
     templates: TemplateSettings
+    live: LiveSettings
     logging: LoggingSettings
 
     @staticmethod

@@ -185,13 +185,14 @@ async def test_session_cookie_flags(auth, client):
 
 
 async def test_secure_cookie_from_settings(aiohttp_client, tmp_path, db_url):
-    from tests.conftest import overrides_for
+    from tests.conftest import overrides_for, with_tables
     from www.app import create_app
     from www.settings import load_settings
 
     overrides = overrides_for(tmp_path, db_url)
     overrides["session"]["secure"] = True
-    client = await aiohttp_client(create_app(load_settings(overrides=overrides, environ={})))
+    app = with_tables(create_app(load_settings(overrides=overrides, environ={})))
+    client = await aiohttp_client(app)
     resp = await client.get("/login")
     assert resp.cookies["www_session"]["secure"] is True
 

@@ -7,8 +7,10 @@ import pytest
 from aiohttp import WSMsgType
 
 from www import DB
+from www.broker import BrokerMessage
+from www.db import DatabaseError
 from www.keys import PUBSUB, SOCKETS
-from www.posts.models import Post
+from www.posts.models import Comment, Post
 from www.pubsub import InProcessPubSub
 
 
@@ -43,6 +45,24 @@ async def test_comment_from_form_reaches_every_socket(auth, client, aiohttp_clie
         assert comment["author"] == {"id": commenter.id, "name": "carol"}
         assert set(comment) == {"id", "post_id", "content", "author", "created_at"}
         await ws.close()
+
+
+async def test_a_comment_and_its_announcement_are_one_transaction(auth, app, post, monkeypatch):
+    await auth.login_as("carol")
+    assert (await auth.post(f"/posts/{post.id}/comments", {"content": "saved"})).status == 303
+    message = await BrokerMessage.select(app[DB]).first()
+    assert message.channel == f"post:{post.id}"
+    assert '"content":"saved"' in message.payload
+    publish = app[PUBSUB].publish
+
+    async def publish_then_fail(channel, message):
+        await publish(channel, message)
+        raise DatabaseError("disk I/O error")
+
+    monkeypatch.setattr(app[PUBSUB], "publish", publish_then_fail)
+    assert (await auth.post(f"/posts/{post.id}/comments", {"content": "lost"})).status == 500
+    assert [c.content for c in await Comment.select(app[DB]).all()] == ["saved"]
+    assert await BrokerMessage.select(app[DB]).count() == 1  # nothing announced
 
 
 async def test_sockets_on_other_posts_hear_nothing(auth, client, app, post):
@@ -104,14 +124,23 @@ async def test_shutdown_closes_sockets_with_1001(client, app, post):
     await asyncio.wait_for(shutdown, 5)
 
 
+async def test_in_process_pubsub_is_a_broker_for_one_process():
+    pubsub = InProcessPubSub()
+    await pubsub.start()
+    async with pubsub.subscribe("c") as subscription:
+        await pubsub.publish("c", {"n": 1})
+        assert subscription.queue.get_nowait() == {"n": 1}
+    await pubsub.stop()
+
+
 async def test_pubsub_slow_subscriber_loses_oldest_not_blocking():
     pubsub = InProcessPubSub(max_pending=3)
     async with pubsub.subscribe("c") as slow, pubsub.subscribe("c") as fast:
         for n in range(5):
-            assert await pubsub.publish("c", n) == 2  # never waits for the slow one
+            assert pubsub.deliver("c", n) == 2  # never waits for the slow one
             if n < 4:
                 assert await fast.get() == n
         assert [await slow.get() for _ in range(3)] == [2, 3, 4]
         assert slow.dropped == 2
     assert pubsub.subscribers("c") == 0
-    assert await pubsub.publish("c", "nobody listens") == 0
+    assert pubsub.deliver("c", "nobody listens") == 0

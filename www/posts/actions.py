@@ -83,18 +83,20 @@ async def delete_post(app: App, post: Post) -> None:
 
 
 async def add_comment(app: App, post: Post, author: User, values: CommentIn) -> Comment:
-    """Save the comment and announce it to the post's live sockets (www/posts/live.py).
+    """Save the comment and announce it to the post's live sockets (www/posts/live.py),
+    in one transaction: the announcement goes out if and when the comment is saved.
 
     Raises DoesNotExist (404) if a concurrent request deleted the post."""
     try:
-        comment = await Comment.create(
-            app[DB], post_id=post.id, user_id=author.id, content=values.content
-        )
+        async with app[DB].transaction() as tx:
+            comment = await Comment.create(
+                tx, post_id=post.id, user_id=author.id, content=values.content
+            )
+            comment.author = author
+            event = CommentEvent(comment=CommentOut.model_validate(comment))
+            await app[PUBSUB].publish(channel(post.id), event.model_dump(mode="json"))
     except IntegrityError:
         raise DoesNotExist(f"post {post.id} was deleted") from None
-    comment.author = author
-    event = CommentEvent(comment=CommentOut.model_validate(comment))
-    await app[PUBSUB].publish(channel(post.id), event.model_dump(mode="json"))
     return comment
 
 
