@@ -524,6 +524,7 @@ class WriterSpy:
                 await self._handed.wait()
 
 
+@pytest.mark.sqlite_only  # the writer connection's thread; PostgreSQL: test_db_postgres.py
 @pytest.mark.parametrize("on_thread", [False, True], ids=["before-sqlite", "on-its-thread"])
 @pytest.mark.parametrize(
     ("number", "fails"),
