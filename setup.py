@@ -21,6 +21,7 @@ setup(
         "markdown-it-py>=3,<5",
         "pydantic>=2.7,<3",
         "PyYAML>=6,<7",
+        "redis>=5.2,<9",  # redis.asyncio: live comments (and rate limits) through Redis
     ],
     extras_require={
         "deploy": ["gunicorn>=22", "uvloop>=0.19; sys_platform != 'win32'"],

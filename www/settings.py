@@ -122,6 +122,21 @@ class LiveSettings(_Model):
     poll_interval: float = Field(ge=0.005, le=5, description="seconds")
     keep_seconds: float = Field(ge=1, description="seconds")
     keep_rows: int = Field(ge=100)
+    reconnect_max: float = Field(ge=0.1, le=300, description="seconds")
+
+
+def _redis_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    if value and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("expected redis://host:port/n, rediss://... or unix://..., or empty")
+    return value
+
+
+class RedisSettings(_Model):
+    url: Annotated[str, PlainValidator(_redis_url)]
+    key_prefix: str = Field(min_length=1)
+    timeout: float = Field(gt=0, description="seconds")
 
 
 class LoggingSettings(_Model):
@@ -138,6 +153,7 @@ class Settings(_Model):
     blog: BlogSettings
     templates: TemplateSettings
     live: LiveSettings
+    redis: RedisSettings
     logging: LoggingSettings
 
     @staticmethod
