@@ -138,9 +138,7 @@ async def test_a_message_that_is_not_ours_is_skipped(brokers, redis_server, capl
     assert "is not ours" in caplog.text
 
 
-async def test_a_quiet_subscription_pings_now_and_then_not_in_a_loop(
-    db, redis_server, monkeypatch
-):
+async def test_a_quiet_subscription_pings_now_and_then_not_in_a_loop(db, redis_server, monkeypatch):
     monkeypatch.setattr(RedisBroker, "KEEPALIVE", 0.1)
     broker = RedisBroker(db, settings(redis_server.url), LIVE)
     await broker.start()
