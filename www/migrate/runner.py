@@ -120,7 +120,13 @@ async def up(db: BaseDatabase, migrations: list[Migration], target: str | None =
     for i, migration in enumerate(migrations):
         async with db.schema_transaction() as tx:
             await _lock(tx)
-            if migration.name in await applied(tx):
+            done_before = await applied(tx)
+            unknown = done_before.keys() - {m.name for m in migrations}
+            if unknown:
+                raise MigrationError(
+                    f"the database has migration {min(unknown)}, which is not in migrations/"
+                )
+            if migration.name in done_before:
                 continue  # another process applied it meanwhile (or before)
             await _run(tx, migration.operations, state(migrations[:i]))
             await SchemaMigration.create(tx, name=migration.name)
@@ -159,6 +165,9 @@ async def _lock(tx: Any) -> None:
     if dialect.name == "postgresql":
         await tx.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
         await tx.fetchall("SELECT pg_advisory_xact_lock($1)", (LOCK_ID,))
+        # The data-version triggers are deferred to COMMIT; PostgreSQL refuses to ALTER a
+        # table with trigger events pending (after a fill's UPDATE): fire them as they come.
+        await tx.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for sql in dialect.setup_sql:  # the data-version counter the tables' triggers bump
             await tx.execute(sql)
     for sql in dialect.create_table_sql(RECORD, if_not_exists=True):
