@@ -40,9 +40,11 @@ from .operations import (
 Key = tuple[str, str]  # (table, column)
 Ask = Callable[[str], str]  # a question -> the user's answer: `input` in a terminal
 Noted = list[tuple[Operation, str | None]]  # operations, each with a comment or None
-KIND_FIELDS = {"integer": IntegerField, "float": FloatField, "text": TextField}
-KIND_FIELDS |= {"boolean": BooleanField, "datetime": DateTimeField}
-YES, NO = ("y", "yes", "true", "t", "1", "on"), ("n", "no", "false", "f", "0", "off")
+KIND_FIELDS = {
+    f.kind: f for f in (IntegerField, FloatField, TextField, BooleanField, DateTimeField)
+}
+YES = ("y", "yes", "true", "t", "1", "on")
+BOOLEANS = dict.fromkeys(YES, True) | dict.fromkeys(("n", "no", "false", "f", "0", "off"), False)
 
 
 class AutodetectError(Exception):
@@ -77,13 +79,13 @@ def same_schema(a: Mapping[str, Table], b: Mapping[str, Table]) -> bool:
     return canonical(a) == canonical(b)
 
 
-def _key(text: str, flag: str, form: str) -> tuple[str, str, str | None]:
-    """table.column[=value] -> (table, column, value or None)."""
+def _key(text: str, flag: str, form: str) -> tuple[str, str, str]:
+    """`table.column=value` (or `table.column` when `form` has no "=") -> its three parts."""
     target, equals, value = text.partition("=")
     table, dot, column = target.strip().partition(".")
-    if not (table and dot and column) or (form.endswith("column") and equals):
+    if not (table and dot and column) or bool(equals) != ("=" in form):
         raise AutodetectError(f"{flag} takes {form}, not {text!r}")
-    return table, column, value if equals else None
+    return table, column, value
 
 
 def parse_renames(renames: Iterable[str] = (), drops: Iterable[str] = ()) -> dict[Key, str | None]:
@@ -92,7 +94,7 @@ def parse_renames(renames: Iterable[str] = (), drops: Iterable[str] = ()) -> dic
     result: dict[Key, str | None] = {}
     for text in renames:
         table, old, new = _key(text, "--rename", "table.old=new")
-        if not new or not new.strip():
+        if not new.strip():
             raise AutodetectError(f"--rename takes table.old=new, not {text!r}")
         result[table, old] = new.strip()
     for text in drops:
@@ -103,14 +105,9 @@ def parse_renames(renames: Iterable[str] = (), drops: Iterable[str] = ()) -> dic
 
 def parse_fills(fills: Iterable[str] = ()) -> dict[Key, str]:
     """`--fill tags.color=gray` as the `fills` of `diff`, which converts each value to its
-    column's type (an empty one is an empty text)."""
-    result = {}
-    for text in fills:
-        table, column, value = _key(text, "--fill", "table.column=VALUE")
-        if value is None:
-            raise AutodetectError(f"--fill takes table.column=VALUE, not {text!r}")
-        result[table, column] = value
-    return result
+    column's type (nothing after "=" is an empty text)."""
+    parts = (_key(text, "--fill", "table.column=VALUE") for text in fills)
+    return {(table, column): value for table, column, value in parts}
 
 
 def diff(
@@ -148,21 +145,23 @@ class _Differ:
         kept = [name for name in self.after if name in self.before]
         renames = {name: self._renames(self.before[name], self.after[name]) for name in kept}
         self._raise("Were these columns renamed? There is no terminal to ask")
+        # Drop indexes, rename and drop columns, create tables, alter and add columns, drop
+        # tables, create indexes: each operation finds what it needs (see diff).
         phases: list[Noted] = [[] for _ in range(6)]
         for name in kept:
-            for phase, noted in zip(phases, self._table(name, renames[name]), strict=True):
-                phase += noted
+            self._table(name, renames[name], phases)
         created = _creation_order([t for n, t in self.after.items() if n not in self.before])
         dropped = _creation_order([t for n, t in self.before.items() if n not in self.after])
         taken = {i.name for t in dropped for i in t.indexes}  # index names are per database
         for table in created:
             later = [i for i in table.indexes if i.name in taken]  # once those are dropped
-            phases[2].append(
-                (CreateTable(table.replace(indexes=set(table.indexes) - {*later})), None)
-            )
+            kept_indexes = [i for i in table.indexes if i.name not in taken]
+            phases[2].append((CreateTable(table.replace(indexes=kept_indexes)), None))
             phases[5][:0] = [(CreateIndex(table.name, i), None) for i in later]
         phases[4] = [(DropTable(table), None) for table in reversed(dropped)]
-        self.problems += [f"--fill {t}.{c}: nothing needs it" for t, c in sorted(self.unused_fills)]
+        if self.unused_fills:
+            table, column = min(self.unused_fills)
+            raise AutodetectError(f"--fill {table}.{column}: no column added or made NOT NULL")
         self._raise("The rows already there need a value, and there is no terminal to ask")
         pairs = [pair for phase in phases for pair in phase]
         notes = {i: note for i, (_, note) in enumerate(pairs) if note}
@@ -209,24 +208,23 @@ class _Differ:
                     break
         return renames
 
-    def _table(self, name: str, renames: dict[str, str]) -> tuple[Noted, ...]:
-        """A kept table's operations, in the six phases of `diff`."""
+    def _table(self, name: str, renames: dict[str, str], phases: list[Noted]) -> None:
+        """A kept table's operations, into the phases of `run`."""
         old, new = self.before[name], self.after[name]
         renaming = [RenameColumn(name, o, n) for o, n in renames.items()]
         state = build(renaming, {name: old})[name]  # its indexes name the new columns
-        original = {index.name: index for index in old.indexes}
-        gone = [DropIndex(name, original[i.name]) for i in state.indexes if i not in new.indexes]
-        made = [CreateIndex(name, i) for i in new.indexes if i not in state.indexes]
         keys = [[c.name for c in t.columns if c.primary_key] for t in (state, new)]
         if keys[0] != keys[1]:
             raise AutodetectError(f"{name}: a migration cannot change its primary key {keys}")
-        was = {column.name: column for column in state.columns}
-        drops: Noted = [
-            (DropColumn(name, c), None if c.null else _no_reverse(name, c))
-            for c in state.columns
-            if c.name not in {c.name for c in new.columns}
+        original = {index.name: index for index in old.indexes}
+        phases[0] += [
+            (DropIndex(name, original[i.name]), None) for i in state.indexes if i not in new.indexes
         ]
-        alters: Noted = []
+        phases[1] += [(op, None) for op in renaming]
+        was, now = {c.name: c for c in state.columns}, {c.name for c in new.columns}
+        for c in (c for c in state.columns if c.name not in now):
+            lost = f"`down` cannot bring back {name}.{c.name} (NOT NULL) without fill=..."
+            phases[1].append((DropColumn(name, c), None if c.null else lost))
         adds: Noted = []
         for column in new.columns:
             if column.name not in was:
@@ -236,16 +234,9 @@ class _Differ:
                 fill, note = None, None
                 if was[column.name].null and not column.null:
                     fill, note = self._fill(name, column, "no longer NULL")
-                alters.append((AlterColumn(name, was[column.name], column, fill=fill), note))
-        renamed: Noted = [(op, None) for op in renaming]
-        return (
-            [(op, None) for op in gone],
-            renamed + drops,
-            [],
-            alters + adds,
-            [],
-            [(op, None) for op in made],
-        )
+                phases[3].append((AlterColumn(name, was[column.name], column, fill=fill), note))
+        phases[3] += adds
+        phases[5] += [(CreateIndex(name, i), None) for i in new.indexes if i not in state.indexes]
 
     def _fill(self, table: str, column: Column, why: str) -> tuple[Any, str | None]:
         """The value for the rows already there (and a note), or None."""
@@ -298,33 +289,21 @@ class _Differ:
         return self._answer(question).strip().lower() in YES
 
 
-def _no_reverse(table: str, column: Column) -> str:
-    return f"`down` cannot bring back {table}.{column.name} (NOT NULL) without fill=..."
-
-
 def _convert(text: str, column: Column, field: Field | None) -> Any:
     """A value typed or given as text, in its column's database form; ValueError."""
     if field is None:
         field = KIND_FIELDS[column.type]()
         field.name = column.name
-    kind, value = column.type, text.strip()
-    if kind == "text":
-        value = text
-    elif kind == "boolean" and value.lower() in YES + NO:
-        value = value.lower() in YES
-    elif kind in ("integer", "float"):
-        try:
-            value = int(value) if kind == "integer" else float(value)
-        except ValueError:
-            raise ValueError(
-                f"not {'an integer' if kind == 'integer' else 'a number'}: {text!r}"
-            ) from None
-    elif kind == "boolean":
-        raise ValueError(f"not yes or no: {text!r}")
+    value: Any = text
     try:
+        if column.type in ("integer", "float"):
+            value = (int if column.type == "integer" else float)(text)
+        elif column.type == "boolean":
+            value = BOOLEANS[text.strip().lower()]
         return field.db_value(value)
-    except ValueError as exc:
-        raise ValueError(f"{getattr(exc, 'message', exc)}: {text!r}") from None
+    except (ValueError, KeyError) as exc:
+        reason = getattr(exc, "message", f"not a valid {column.type}")
+        raise ValueError(f"{reason}: {text!r}") from None
 
 
 def _creation_order(tables: list[Table]) -> list[Table]:

@@ -118,8 +118,8 @@ def _flat(value: Any) -> str:
 
 
 def _lines(value: Any, indent: str, end: str, keyword: str | None = None) -> list[str]:
-    """The value at `indent`, followed by `end`: on one line when it fits (and is not a
-    table), else split one item a line, each with a trailing comma."""
+    """The value at `indent`, followed by `end`: on one line when it fits (and holds no
+    table), else split one item a line, each with a trailing comma (which ruff keeps)."""
     head = f"{indent}{keyword}=" if keyword else indent
     flat = _flat(value)
     split = _has_table(value) or (_is_specs(value) and len(value) > 1)
@@ -132,10 +132,11 @@ def _lines(value: Any, indent: str, end: str, keyword: str | None = None) -> lis
     else:
         line = f"{head}{flat}{end}"  # text too long for any line: ruff lets a lone word be
         return [f"{line}  # noqa: E501" if len(line.split()) > 1 else line]
-    inner = indent + "    "
+    # A call's sole argument has no trailing comma, as ruff writes it (a tuple's must).
+    comma = "" if isinstance(value, Spec) and len(items) == 1 else ","
     lines = [f"{head}{opening}"]
     for key, item in items:
-        lines += _lines(item, inner, ",", key)
+        lines += _lines(item, indent + "    ", comma, key)
     return [*lines, f"{indent}){end}"]
 
 
