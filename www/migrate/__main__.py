@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..db import Database, DatabaseError
@@ -32,11 +33,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m www.migrate", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--config", help="YAML file merged over config/default.yaml")
+    parser.add_argument(
+        "--migrations", type=Path, default=runner.DIRECTORY, help="the folder of migration files"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     make = commands.add_parser("make", help="write the next migration from the models")
     make.add_argument("name", help="what it does, in a few words: add_color")
-    make.add_argument("--rename", action="append", default=[], metavar="TABLE.OLD=NEW")
-    make.add_argument("--fill", action="append", default=[], metavar="TABLE.COLUMN=VALUE")
+    make.add_argument(
+        "--rename", action="append", default=[], metavar="TABLE.OLD=NEW", help="a renamed column"
+    )
+    make.add_argument(
+        "--drop", action="append", default=[], metavar="TABLE.COLUMN", help="dropped, not renamed"
+    )
+    make.add_argument(
+        "--fill",
+        action="append",
+        default=[],
+        metavar="TABLE.COLUMN=VALUE",
+        help="what existing rows get in a new NOT NULL column",
+    )
     up = commands.add_parser("up", help="apply the pending migrations")
     up.add_argument("--to", metavar="NAME", help="stop after this migration")
     commands.add_parser("down", help="revert the last applied migration")
@@ -48,13 +63,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        migrations = runner.load()
+        migrations = runner.load(args.migrations)
         if args.command == "check":
             return check(migrations)
         if args.command == "make":
             from .make import make  # only `make` needs the autodetector
 
-            return make(migrations, args)
+            return make(migrations, args, args.migrations)
         settings = load_settings(args.config)
         options = settings.db.model_dump(exclude={"url"})
         options["busy_timeout_ms"] = max(options["busy_timeout_ms"], LOCK_WAIT_MS)

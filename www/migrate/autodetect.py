@@ -12,7 +12,7 @@ Two things cannot be read from the schemas, and are never guessed:
 - the rows already in a table need a value (`fill`) for a new NOT NULL column: the
   field's default, or a value given (`fills`) or asked for, or a refusal saying what to do.
 
-The result satisfies `same_schema(build(ops, before), after)`. Columns are compared by
+The result satisfies `build(ops, before) == after`. Columns are compared by
 name, not position: the engines add a column at the end, and the ORM names every column
 it reads, so the fields of a model may be declared in any order.
 """
@@ -63,20 +63,6 @@ class Operations(list):
 def fields_of(models: Iterable[Any]) -> dict[Key, Field]:
     """The models' fields by (table, column), for their defaults."""
     return {(m._meta.table, f.name): f for m in models for f in m._meta.fields}
-
-
-def canonical(tables: Mapping[str, Table]) -> dict[str, Table]:
-    """The schema with each table's columns in name order, the primary key first."""
-
-    def order(column: Column) -> tuple[bool, str]:
-        return not column.primary_key, column.name
-
-    return {n: t.replace(columns=tuple(sorted(t.columns, key=order))) for n, t in tables.items()}
-
-
-def same_schema(a: Mapping[str, Table], b: Mapping[str, Table]) -> bool:
-    """Whether two schemas are the same, the order of the columns aside (see above)."""
-    return canonical(a) == canonical(b)
 
 
 def _key(text: str, flag: str, form: str) -> tuple[str, str, str]:
