@@ -44,6 +44,7 @@ _PG_KINDS = {
     "boolean": "boolean",
     "timestamp with time zone": "datetime",
 }
+_PG_CONSTRAINT_KINDS = dict(c="CHECK", x="EXCLUDE", p="PRIMARY KEY", u="UNIQUE", f="FOREIGN KEY")
 _PG_ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL"}
 
 
@@ -198,7 +199,7 @@ async def _sqlite_table(tx: Any, name: str, sql: str, kinds: dict) -> _Found:
         for _, cid, column, desc, collation, key in await tx.fetchall(
             f"PRAGMA index_xinfo({_quote(index)})"
         ):
-            if key and (cid < 0 or desc or collation != collations.get(column.lower())):
+            if key and (cid < 0 or desc or collation.upper() != collations.get(column.lower())):
                 raise _error(name, f"index {index!r}", "an expression, DESC or COLLATE key")
             columns += [column] if key else []
         if origin == "u" and len(columns) == 1:
@@ -284,7 +285,8 @@ def _pg_table(name: str, attributes: list, constraints: list, index_rows: list) 
     for conname, contype, conkey, conindid, deferrable, *foreign in constraints:
         column = number[conkey[0]] if conkey and len(conkey) == 1 else None
         if contype not in ("p", "u", "f") or column is None or deferrable:
-            raise _error(name, f"constraint {conname!r}", f"unsupported (type {contype})")
+            kind = _PG_CONSTRAINT_KINDS.get(contype, contype)
+            raise _error(name, f"constraint {conname!r}", f"an unsupported {kind} constraint")
         key = (specs[column]["primary_key"], specs[column]["type"])
         if contype == "p" and key != ("d", "integer"):
             raise _error(name, f"column {column!r}", "a key not BIGINT BY DEFAULT IDENTITY")
