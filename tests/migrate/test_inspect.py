@@ -182,6 +182,7 @@ PG_CASES = [
     (PG_BASE + '); CREATE INDEX "ix" ON "t" ("a", lower("a" COLLATE "C"))', ["folded"]),
     ('CREATE TABLE "t" ("a" BIGINT, "b" BIGINT, PRIMARY KEY (a, b))', ["constraint 't_pkey'"]),
     (PG_BASE + ") PARTITION BY RANGE (id)", ["partitioned"]),
+    ('CREATE TABLE "t" ("a" BIGINT)', ["primary key"]),
 ]
 
 
@@ -203,6 +204,19 @@ async def test_sqlite_refuses_what_it_cannot_describe(database, sql, fragments):
 @pytest.mark.parametrize(("sql", "fragments"), PG_CASES)
 async def test_postgres_refuses_what_it_cannot_describe(database, sql, fragments):
     await expect_error(database, sql, fragments)
+
+
+@postgres_only
+async def test_postgres_reads_a_composite_unique_index_on_a_folded_column(database):
+    await run(
+        database,
+        PG_BASE + ")",
+        'CREATE UNIQUE INDEX "t_a_key" ON "t" (lower("a" COLLATE "C"), "b")',
+        'CREATE UNIQUE INDEX "t_b_key" ON "t" ("b")',  # named so, but on the value
+    )
+    columns = (ID, Column("a", "text", null=True, nocase=True), Column("b", "integer", null=True))
+    indexes = (Index("t_a_key", ("a", "b"), unique=True), Index("t_b_key", ("b",), unique=True))
+    assert await inspect(database) == {"t": Table("t", columns, indexes)}
 
 
 @sqlite_only

@@ -37,13 +37,8 @@ _SQLITE_KINDS = {
     "REAL": ("float",),
     "TEXT": ("text", "datetime"),
 }
-_PG_KINDS = {
-    "bigint": "integer",
-    "double precision": "float",
-    "text": "text",
-    "boolean": "boolean",
-    "timestamp with time zone": "datetime",
-}
+_PG_KINDS = {"bigint": "integer", "double precision": "float", "text": "text"}
+_PG_KINDS.update({"boolean": "boolean", "timestamp with time zone": "datetime"})
 _PG_CONSTRAINT_KINDS = dict(c="CHECK", x="EXCLUDE", p="PRIMARY KEY", u="UNIQUE", f="FOREIGN KEY")
 _PG_ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL"}
 
@@ -307,14 +302,16 @@ def _pg_table(name: str, attributes: list, constraints: list, index_rows: list) 
         expected = f"CREATE{unique} INDEX {quoted_index} ON {quoted_table} USING btree "
         if None in columns or definition != f"{expected}({', '.join(keys)})":
             raise _error(name, f"index {index!r}", f"unsupported: {definition}")
-        for column, key in zip(columns, keys, strict=True):
-            (raw if key in quoted else folded).add(column)
+        raw_keys = {c for c, key in zip(columns, keys, strict=True) if key in quoted}
+        raw, folded = raw | raw_keys, folded | {folded_keys.get(k) for k in keys} - {None}
         if oid in constraint_indexes:
             continue
-        if is_unique and keys[0] in folded_keys and index == f"{name}_{columns[0]}_key":
+        if is_unique and [index] == [f"{name}_{c}_key" for c in columns] and not raw_keys:
             specs[columns[0]]["unique"] = True  # as dialects.py makes a nocase one unique
         else:
             indexes.append(Index(index, tuple(columns), unique=is_unique))
+    if [s["primary_key"] for s in specs.values()].count(True) != 1:
+        raise _error(name, "primary key", "none")  # a composite one raised above
     for spec in specs.values():
         if spec["primary_key"] not in (True, ""):
             raise _error(name, f"column {spec['name']!r}", "an identity that is not the key")
