@@ -68,15 +68,31 @@ class Index(Spec):
     unique: bool = False
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Table(Spec):
     """A table: its columns in order (the primary key first), and its indexes by name
-    order. A column's own `unique` is a constraint of the column, not an Index here."""
+    order. A column's own `unique` is a constraint of the column, not an Index here.
+
+    Two tables are equal whatever the order of their columns: a column added later comes
+    last in the database (neither engine can put it elsewhere without a copy), and where
+    a column sits changes nothing the application sees, since every query names them."""
 
     POSITIONAL = 2
     name: str
     columns: tuple[Column, ...]
     indexes: tuple[Index, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Table):
+            return NotImplemented
+        return (self.name, self.indexes, frozenset(self.columns)) == (
+            other.name,
+            other.indexes,
+            frozenset(other.columns),
+        ) and len(self.columns) == len(other.columns)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.indexes, frozenset(self.columns)))
 
     def column(self, name: str) -> Column:
         for column in self.columns:
