@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from tests import databases
 from www.db.schema import KINDS, Column, Index, Table, tables_of
-from www.migrate.inspect import SchemaError, inspect
+from www.migrate.inspect import MIGRATIONS_TABLE, SchemaError, inspect
+from www.migrate.runner import RECORD, load, state, up
 from www.models import MODELS
 
 sqlite_only, postgres_only = pytest.mark.sqlite_only, pytest.mark.postgres_only
@@ -41,6 +42,12 @@ async def run(db, *statements: str) -> None:
 
 async def test_the_models_tables_read_back_exactly(db):
     assert await inspect(db, tables_of(MODELS)) == tables_of(MODELS)
+
+
+async def test_a_migrated_database_reads_back_as_the_migrations_build(database):
+    migrations = load()
+    await up(database, migrations)
+    assert await inspect(database, state(migrations)) == state(migrations) == tables_of(MODELS)
 
 
 @postgres_only
@@ -291,3 +298,7 @@ async def test_any_spec_reads_back(database, schema):
     finally:
         for name in reversed(list(schema)):
             await run(database, database.dialect.drop_table_sql(name))
+
+
+def test_the_runners_table_is_the_one_left_out():
+    assert RECORD.name == MIGRATIONS_TABLE
