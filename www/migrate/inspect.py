@@ -32,11 +32,7 @@ INTERNAL = {"sqlite": {MIGRATIONS_TABLE}, "postgresql": {"data_version", MIGRATI
 
 # The kinds a SQLite column of each declared type may hold: the dialect's types, and
 # those create_all declared before migrations (INTEGER for booleans, TEXT for datetimes).
-_SQLITE_KINDS = {
-    "INTEGER": ("integer", "boolean"),
-    "REAL": ("float",),
-    "TEXT": ("text", "datetime"),
-}
+_SQLITE_KINDS = dict(INTEGER=("integer", "boolean"), REAL=("float",), TEXT=("text", "datetime"))
 _PG_KINDS = {"bigint": "integer", "double precision": "float", "text": "text"}
 _PG_KINDS.update({"boolean": "boolean", "timestamp with time zone": "datetime"})
 _PG_CONSTRAINT_KINDS = dict(c="CHECK", x="EXCLUDE", p="PRIMARY KEY", u="UNIQUE", f="FOREIGN KEY")
