@@ -140,3 +140,21 @@ def table_of(model: Any) -> Table:
 def tables_of(models: Iterable[Any]) -> dict[str, Table]:
     """The schema the models declare, by table name, in the models' (dependency) order."""
     return {table.name: table for table in map(table_of, models)}
+
+
+def differences(
+    old: dict[str, Table], new: dict[str, Table], names: tuple[str, str] = ("old", "new")
+) -> list[str]:
+    """What differs between two schemas (called `names` in the lines), a line each:
+    `table tags: only in the models`, `tags.color: None != Column('color', 'text')`."""
+    lines = [f"table {name}: only in {names[1]}" for name in new.keys() - old.keys()]
+    lines += [f"table {name}: only in {names[0]}" for name in old.keys() - new.keys()]
+    for name in old.keys() & new.keys():
+        before = {c.name: c for c in old[name].columns}
+        after = {c.name: c for c in new[name].columns}
+        for column in before.keys() | after.keys():
+            if before.get(column) != after.get(column):
+                lines.append(f"{name}.{column}: {before.get(column)} != {after.get(column)}")
+        if old[name].indexes != new[name].indexes:
+            lines.append(f"{name}: indexes {old[name].indexes} != {new[name].indexes}")
+    return sorted(lines)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..db import Database, DatabaseError
-from ..db.schema import tables_of
+from ..db.schema import differences, tables_of
 from ..models import MODELS
 from ..settings import PROJECT_ROOT, ConfigError, load_settings
 from . import runner
@@ -110,28 +110,10 @@ def check(migrations: list[runner.Migration]) -> int:
         print("The migrations match the models.")
         return 0
     print("The models differ from the migrations:", file=sys.stderr)
-    for line in differences(built, wanted):
+    for line in differences(built, wanted, ("the migrations", "the models")):
         print(f"  {line}", file=sys.stderr)
     print("Run `python -m www.migrate make NAME` to write the migration.", file=sys.stderr)
     return 1
-
-
-def differences(built: dict, wanted: dict) -> list[str]:
-    """What differs between two schemas, a line each."""
-    lines = [f"table {name}: new in the models" for name in wanted.keys() - built.keys()]
-    lines += [f"table {name}: gone from the models" for name in built.keys() - wanted.keys()]
-    for name in sorted(built.keys() & wanted.keys()):
-        old, new = built[name], wanted[name]
-        old_columns = {c.name: c for c in old.columns}
-        new_columns = {c.name: c for c in new.columns}
-        for column in new_columns.keys() | old_columns.keys():
-            if old_columns.get(column) != new_columns.get(column):
-                lines.append(
-                    f"{name}.{column}: {old_columns.get(column)} -> {new_columns.get(column)}"
-                )
-        if old.indexes != new.indexes:
-            lines.append(f"{name}: indexes {old.indexes} -> {new.indexes}")
-    return sorted(lines)
 
 
 if __name__ == "__main__":

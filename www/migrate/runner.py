@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from ..db import BaseDatabase, DatabaseError
-from ..db.schema import table_of
+from ..db.schema import differences, table_of
 from ..orm import DateTimeField, Model, TextField, utcnow
 from ..settings import PROJECT_ROOT
+from .inspect import SchemaError, inspect
 from .operations import MigrationError, Operation, Tables, build
 from .sql import Check, statements
 
@@ -115,8 +116,11 @@ async def pending(db: BaseDatabase, migrations: list[Migration]) -> list[Migrati
 
 
 async def up(db: BaseDatabase, migrations: list[Migration], target: str | None = None) -> list[str]:
-    """Apply the pending migrations in order (up to `target`, included); their names."""
+    """Apply the pending migrations in order (up to `target`, included); their names. A
+    database made before migrations is first adopted (see `adopt`)."""
     done = []
+    if migrations and await adopt(db, migrations[0]):
+        done.append(migrations[0].name)
     for i, migration in enumerate(migrations):
         async with db.schema_transaction() as tx:
             await _lock(tx)
@@ -135,6 +139,32 @@ async def up(db: BaseDatabase, migrations: list[Migration], target: str | None =
         if migration.name == target:
             break
     return done
+
+
+async def adopt(db: BaseDatabase, first: Migration) -> bool:
+    """Record `first` as applied to a database whose tables were made before migrations
+    (by init_db.py's create_all), if they are exactly what `first` makes; True if so.
+    MigrationError says what differs otherwise: nothing is guessed."""
+    async with db.schema_transaction() as tx:
+        await _lock(tx)
+        if await applied(tx):
+            return False
+        expected = state([first])
+        try:
+            found = await inspect(tx, expected)
+        except SchemaError as exc:
+            raise MigrationError(f"this database was made before migrations: {exc}") from exc
+        if not found:
+            return False  # a new database: migrations make it
+        if found != expected:
+            lines = differences(found, expected, ("the database", first.name))
+            raise MigrationError(
+                f"this database was made before migrations and differs from {first.name}: "
+                + "; ".join(lines)
+            )
+        await SchemaMigration.create(tx, name=first.name)
+    log.info("Adopted a database made before migrations: %s recorded as applied", first.name)
+    return True
 
 
 async def down(db: BaseDatabase, migrations: list[Migration]) -> str | None:
