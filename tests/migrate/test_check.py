@@ -3,17 +3,21 @@ match its models, and says in one line what to run; /healthz says 503 meanwhile.
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import overrides_for
 from tests.databases import migrate, open_database
 from tests.serving import ROOT, clean_env, free_port, write_config
+from www.accounts.models import User
 from www.app import create_app
-from www.keys import DB
+from www.db import DatabaseError
+from www.keys import DB, MIGRATIONS
 from www.migrate import __main__ as cli
 from www.migrate.check import SchemaNotReady
-from www.migrate.runner import SchemaMigration, load
+from www.migrate.operations import RunSQL
+from www.migrate.runner import Migration, SchemaMigration, load, up
 from www.models import MODELS
 from www.orm import Model, TextField
 
@@ -101,3 +105,25 @@ def test_check_passes_on_this_project_and_fails_after_a_model_change(capsys, mon
     code, _, err = run_cli(capsys, "check")
     assert code == 1
     assert "table tags: only in the models" in err and "python -m www.migrate make" in err
+
+
+async def test_after_a_migration_fails_half_way_the_app_names_it(settings, db_url):
+    change = "UPDATE users SET name = 'changed'"
+    broken = Migration(
+        "0002_broken",
+        [
+            RunSQL(sqlite=(change,), postgresql=(change,)),  # done, then undone
+            RunSQL(sqlite=("SELECT no_such_function()",), postgresql=("SELECT no_such()",)),
+        ],
+        Path("0002_broken.py"),
+    )
+    async with open_database(db_url) as db:
+        await migrate(db)
+        await User.create(db, name="kept", email="kept@example.com", password_hash="x")
+        with pytest.raises(DatabaseError):
+            await up(db, [*load(), broken])
+        assert [user.name for user in await User.select(db).all()] == ["kept"]
+    app = create_app(settings)
+    app[MIGRATIONS] = [*load(), broken]
+    with pytest.raises(SchemaNotReady, match="migration 0002_broken is pending"):
+        await start(app)
