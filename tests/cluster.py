@@ -2,9 +2,8 @@
 (tests/test_workers.py, tests/test_scale_out.py): gunicorn's workers behind one port, or
 separate `python -m www` processes on a port each, all on one database.
 
-Which process holds a connection is read from /proc (Linux): the server's end of a TCP
-connection is a socket that exactly one process has open. So every reply says which
-process answered, and a test can ask one process in particular.
+Every reply says which process answered (found through /proc: tests/procfs.py), so a test
+can also ask one process in particular.
 """
 
 import asyncio
@@ -22,6 +21,7 @@ from typing import Any, NamedTuple
 import aiohttp
 
 from tests.helpers import COOKIE
+from tests.procfs import children, holder, started
 from tests.serving import ROOT, free_port, wait_until_serving
 from www.accounts.models import User
 from www.db import Database
@@ -32,59 +32,7 @@ from www.settings import PROJECT_ROOT, Settings
 PASSWORD = "correct horse"
 TIMEOUT = aiohttp.ClientTimeout(total=10)  # any one request or handshake
 START_TIMEOUT = 30.0  # seconds for every process to answer
-STOP_TIMEOUT = 20.0  # seconds for a process to exit after SIGTERM, before SIGKILL
-
-
-# --- which process holds a connection -----------------------------------------------------
-def children(master: int) -> set[int]:
-    """The processes whose parent is `master`."""
-    pids = set()
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                stat = Path(f"/proc/{name}/stat").read_text()
-            except OSError:
-                continue  # gone meanwhile
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:  # state, then parent
-                pids.add(int(name))
-    return pids
-
-
-def tcp_sockets() -> list[tuple[int, int, str]]:
-    """(local port, remote port, inode) of every TCP socket of this machine."""
-    sockets = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
-            sockets.append((int(local, 16), int(remote, 16), fields[9]))
-    return sockets
-
-
-def owners(pids: set[int], inodes: set[str]) -> dict[str, int]:
-    """Which of `pids` has each of the socket `inodes` open (those that one of them has)."""
-    found = {}
-    for pid in pids:
-        fds = Path(f"/proc/{pid}/fd")
-        with contextlib.suppress(OSError):  # the process is gone
-            for fd in os.listdir(fds):
-                with contextlib.suppress(OSError):  # closed meanwhile
-                    link = os.readlink(fds / fd)
-                    if link.startswith("socket:[") and link[8:-1] in inodes:
-                        found[link[8:-1]] = pid
-    return found
-
-
-def holder(pids: set[int], local_port: int, remote_port: int) -> int | None:
-    """Which of `pids` holds the connection between these ports (its end at `local_port`)."""
-    inodes = {i for loc, rem, i in tcp_sockets() if (loc, rem) == (local_port, remote_port)}
-    return next(iter(owners(pids, inodes).values()), None)
-
-
-def connected_to(pids: set[int], port: int) -> set[int]:
-    """Which of `pids` hold a connection to `port` (a Redis or PostgreSQL server's)."""
-    inodes = {inode for _, remote, inode in tcp_sockets() if remote == port}
-    return set(owners(pids, inodes).values())
+STOP_TIMEOUT = 15.0  # seconds for a process to exit after SIGTERM, before SIGKILL
 
 
 # --- requests that know which process answered --------------------------------------------
@@ -179,25 +127,40 @@ def tail(log: Path, lines: int = 30) -> str:
     return ""
 
 
-def stop(procs: list[subprocess.Popen]) -> None:
-    """SIGTERM each (by PID), wait, and SIGKILL any that lingers."""
+def stop(procs: list[subprocess.Popen], also: dict[int, str]) -> list[str]:
+    """SIGTERM each of `procs` (by PID) and wait. Those still running after STOP_TIMEOUT
+    are SIGKILLed, with the processes of `also` ({pid: started()}: gunicorn's workers,
+    which a killed master would leave behind). Returns what had to be killed."""
     for proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    hung = []
     for proc in procs:
         try:
-            proc.wait(timeout=STOP_TIMEOUT)
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            hung.append(proc)
+    if hung:
+        for pid, start in also.items():
+            if started(pid) == start:
+                os.kill(pid, signal.SIGKILL)
+        for proc in hung:
             proc.kill()
             proc.wait(timeout=STOP_TIMEOUT)
+    return [f"PID {proc.pid} ({' '.join(proc.args[1:4])})" for proc in hung]
 
 
 @contextlib.contextmanager
-def running(commands: list[tuple[list[str], int]], env: dict, logs: Path) -> Iterator[list]:
+def running(
+    commands: list[tuple[list[str], int]], env: dict, logs: Path, also: dict | None = None
+) -> Iterator[list]:
     """Start each (args, port) at once, wait until each answers /healthz on its port, yield
-    the processes, and always stop them. Their output goes to `logs`/server-N.log."""
+    the processes, and always stop them. Their output goes to `logs`/server-N.log. One
+    that does not stop within STOP_TIMEOUT of SIGTERM is killed, and an error once the
+    test has passed: a deployment's restart would hang on it too."""
     logs.mkdir(parents=True, exist_ok=True)
-    procs, files = [], []
+    procs, files, passed = [], [], False
     try:
         for n, (args, _) in enumerate(commands):
             files.append(logs / f"server-{n}.log")
@@ -211,8 +174,14 @@ def running(commands: list[tuple[list[str], int]], env: dict, logs: Path) -> Ite
             except AssertionError as exc:
                 raise AssertionError(f"{exc}; {log}:\n{tail(log)}") from None
         yield procs
+        passed = True
     finally:
-        stop(procs)
+        hung = stop(procs, also or {})
+    if hung and passed:
+        raise AssertionError(
+            f"not stopped {STOP_TIMEOUT:.0f} s after SIGTERM, so killed: {', '.join(hung)};"
+            f" logs in {logs}"
+        )
 
 
 async def every_worker_answers(cluster: Cluster) -> None:
@@ -236,12 +205,14 @@ async def gunicorn(
     args += ["--worker-class", "aiohttp.GunicornWebWorker"]
     args += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     env = {**env, "WWW_CONFIG": str(config)}
-    (master,) = stack.enter_context(running([(args, port)], env, logs))
+    forked: dict[int, str] = {}  # the workers, killed with the master if it hangs
+    (master,) = stack.enter_context(running([(args, port)], env, logs, forked))
     deadline = time.monotonic() + START_TIMEOUT
     while len(children(master.pid)) < workers:  # forked one after the other
         assert time.monotonic() < deadline, "gunicorn did not start every worker"
         await asyncio.sleep(0.05)
     cluster = Cluster({port: children(master.pid)})
+    forked.update({pid: started(pid) for pid in cluster.workers})
     await every_worker_answers(cluster)
     return cluster
 

@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from tests.cluster import Cluster, Reply, connected_to, holder
+from tests.cluster import Cluster, Reply
 from tests.live import Live
+from tests.procfs import connected_to, holder
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 

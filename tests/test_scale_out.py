@@ -19,17 +19,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests import databases
-from tests.cluster import (
-    Cluster,
-    connected_to,
-    gunicorn,
-    holder,
-    processes,
-    seed,
-    sessions_and_edits,
-)
+from tests.cluster import Cluster, gunicorn, processes, seed, sessions_and_edits
 from tests.conftest import overrides_for
 from tests.live import live_comments
+from tests.procfs import connected_to, holder
 from tests.services import RedisServer, running_redis
 from tests.serving import clean_env, init_db, write_config
 from www.settings import load_settings
