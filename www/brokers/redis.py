@@ -104,7 +104,8 @@ class RedisBroker(Broker):
 
     async def _listen(self, listening: asyncio.Future) -> None:
         async def session(connected: Any) -> None:
-            async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
+            # Subscription replies and PONGs are read too: None then only means "quiet".
+            async with self.client.pubsub() as pubsub:
                 await pubsub.subscribe(self.channel)
                 if not listening.done():
                     listening.set_result(None)

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from .schema import tables_of
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 _background: set[asyncio.Task] = set()  # strong references to clean-up tasks while they run
@@ -218,8 +220,8 @@ class BaseDatabase:
         async with self.transaction() as tx:
             for sql in self.dialect.setup_sql:
                 await tx.execute(sql)
-            for model in models:
-                for sql in self.dialect.create_table_sql(model._meta.table, model._meta.fields):
+            for table in tables_of(models).values():
+                for sql in self.dialect.create_table_sql(table, if_not_exists=True):
                     await tx.execute(sql)
 
     async def drop_all(self, models: Iterable[Any]) -> None:
