@@ -47,16 +47,33 @@ def owners(pids: set[int], inodes: set[str]) -> dict[str, int]:
     return found
 
 
+READS = 5  # of /proc/net/tcp*, for a connection that is open: see holder()
+
+
 def holder(pids: set[int], local_port: int, remote_port: int) -> int | None:
-    """Which of `pids` holds the connection between these ports (its end at `local_port`)."""
-    inodes = {i for loc, rem, i in tcp_sockets() if (loc, rem) == (local_port, remote_port)}
-    return next(iter(owners(pids, inodes).values()), None)
+    """Which of `pids` holds the connection between these ports (its end at `local_port`).
+
+    The kernel prints its socket table a page at a time, so a table that other programs
+    change meanwhile can be read without an entry that was there all along: a connection
+    not found is looked for again, a few times."""
+    for _ in range(READS):
+        inodes = {i for loc, rem, i in tcp_sockets() if (loc, rem) == (local_port, remote_port)}
+        found = owners(pids, inodes)
+        if found:
+            return next(iter(found.values()))
+    return None
 
 
 def connected_to(pids: set[int], port: int) -> set[int]:
-    """Which of `pids` hold a connection to `port` (a Redis or PostgreSQL server's)."""
-    inodes = {inode for _, remote, inode in tcp_sockets() if remote == port}
-    return set(owners(pids, inodes).values())
+    """Which of `pids` hold a connection to `port` (a Redis or PostgreSQL server's); read
+    again while some are not found, as in holder()."""
+    found: set[int] = set()
+    for _ in range(READS):
+        inodes = {inode for _, remote, inode in tcp_sockets() if remote == port}
+        found |= set(owners(pids, inodes).values())
+        if found == pids:
+            break
+    return found
 
 
 def started(pid: int) -> str | None:
