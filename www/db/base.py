@@ -201,6 +201,13 @@ class BaseDatabase:
         else:
             await _run_callbacks([callback])
 
+    def schema_transaction(self) -> Transaction:
+        """A top-level transaction for changing tables (www/migrate/). PostgreSQL changes
+        them in place, within an ordinary transaction; SQLite's engine says otherwise."""
+        if self._active_transaction() is not None:
+            raise DatabaseError("a schema change cannot be nested in a transaction")
+        return self.transaction_class(self)
+
     def _active_transaction(self) -> Transaction | None:
         tx = self._current_tx.get()  # tasks inherit it: check it is this task's own
         return tx if tx is not None and tx._task is asyncio.current_task() else None

@@ -68,15 +68,31 @@ class Index(Spec):
     unique: bool = False
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Table(Spec):
     """A table: its columns in order (the primary key first), and its indexes by name
-    order. A column's own `unique` is a constraint of the column, not an Index here."""
+    order. A column's own `unique` is a constraint of the column, not an Index here.
+
+    Two tables are equal whatever the order of their columns: a column added later comes
+    last in the database (neither engine can put it elsewhere without a copy), and where
+    a column sits changes nothing the application sees, since every query names them."""
 
     POSITIONAL = 2
     name: str
     columns: tuple[Column, ...]
     indexes: tuple[Index, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Table):
+            return NotImplemented
+        return (self.name, self.indexes, frozenset(self.columns)) == (
+            other.name,
+            other.indexes,
+            frozenset(other.columns),
+        ) and len(self.columns) == len(other.columns)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.indexes, frozenset(self.columns)))
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -124,3 +140,21 @@ def table_of(model: Any) -> Table:
 def tables_of(models: Iterable[Any]) -> dict[str, Table]:
     """The schema the models declare, by table name, in the models' (dependency) order."""
     return {table.name: table for table in map(table_of, models)}
+
+
+def differences(
+    old: dict[str, Table], new: dict[str, Table], names: tuple[str, str] = ("old", "new")
+) -> list[str]:
+    """What differs between two schemas (called `names` in the lines), a line each:
+    `table tags: only in the models`, `tags.color: None != Column('color', 'text')`."""
+    lines = [f"table {name}: only in {names[1]}" for name in new.keys() - old.keys()]
+    lines += [f"table {name}: only in {names[0]}" for name in old.keys() - new.keys()]
+    for name in old.keys() & new.keys():
+        before = {c.name: c for c in old[name].columns}
+        after = {c.name: c for c in new[name].columns}
+        for column in before.keys() | after.keys():
+            if before.get(column) != after.get(column):
+                lines.append(f"{name}.{column}: {before.get(column)} != {after.get(column)}")
+        if old[name].indexes != new[name].indexes:
+            lines.append(f"{name}: indexes {old[name].indexes} != {new[name].indexes}")
+    return sorted(lines)
