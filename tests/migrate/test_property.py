@@ -79,7 +79,7 @@ async def read(db, table: Table) -> list[tuple]:
 
 
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
 async def test_random_model_changes_migrate_every_row(data, db_url):
