@@ -19,40 +19,42 @@ throughput target was missed (here or in benchmarks/orm.py).
 
 import argparse
 import contextlib
-import html
-import http.client
-import importlib.metadata
-import json
 import os
-import platform
 import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from common import (
+    BENCH,
+    LOAD_CPU,
+    PYTHON,
+    ROOT,
+    SERVER_CPU,
+    CheckFailed,
+    Measurement,
+    Server,
+    Servers,
+    SetupError,
+    best,
+    clean_env,
+    fetch,
+    free_port,
+    run_bounded,
+    run_wrk,
+)
+from mixed import PASSWORD, mixed_load
+from report import machine, render_report, wrk_version
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-PYTHON = sys.executable
-SERVER_CPU = "0"
-LOAD_CPU = "1"
-SESSION_COOKIE = "www_session"
-PASSWORD = "bench-password-1234"  # noqa: S105 -- must match seed.py's default
 TITLE = re.compile(r'<h2><a href="/posts/(\d+)">(.*?)</a></h2>')
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
-BENCH_JSON = re.compile(r"^BENCH_JSON (\{.*\})\s*$", re.MULTILINE)
 
 TARGETS = (  # (key, server, page label, path; None = the post page)
     ("scaffold-home", "scaffold", "home /", "/"),
@@ -73,132 +75,6 @@ RATIOS = (  # (label, numerator, denominator, target)
     ("post ÷ Flask post", "scaffold-post", "flask-post", 2.0),
     ("home ÷ render-only ceiling", "scaffold-home", "render-home", 0.8),
 )
-
-
-class SetupError(Exception):
-    """Something the suite needs is missing (exit status 2)."""
-
-
-class CheckFailed(Exception):
-    """A server misbehaved or a result is wrong (exit status 1)."""
-
-
-# --- processes -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without the developer's WWW_* settings, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WWW_")}
-    env.update(extra)
-    return env
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-    proc: subprocess.Popen
-    log: Path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-class Servers:
-    """Starts servers in their own process groups and always stops them (SIGTERM, SIGKILL)."""
-
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
-        self.running: dict[str, Server] = {}
-
-    def start(self, name: str, args: list[str], port: int, env: dict[str, str]) -> Server:
-        log = self.workdir / f"{name}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                ["taskset", "-c", SERVER_CPU, *args],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: killpg gets its children too
-            )
-        server = self.running[name] = Server(name, port, proc, log)
-        return server
-
-    def wait_ready(self, server: Server, path: str = "/", timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if server.proc.poll() is not None:
-                raise CheckFailed(
-                    f"{server.name} exited with {server.proc.returncode}:\n{server.log_tail()}"
-                )
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                status, _, _ = fetch(server.port, "GET", path, timeout=2)
-                if status < 500:
-                    return
-            time.sleep(0.1)
-        raise CheckFailed(f"{server.name} did not answer within {timeout:.0f}s")
-
-    def stop_all(self) -> None:
-        for server in self.running.values():
-            stop_group(server.proc)
-        self.running.clear()
-
-    def __enter__(self) -> "Servers":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop_all()
-
-
-def stop_group(proc: subprocess.Popen, grace: float = 10) -> None:
-    """SIGTERM the process group of `proc` (started with start_new_session), then SIGKILL."""
-    pgid = proc.pid
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-    with contextlib.suppress(ProcessLookupError):  # stragglers (gunicorn's worker...) too
-        os.killpg(pgid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
-
-
-def fetch(
-    port: int,
-    method: str,
-    path: str,
-    body: str | None = None,
-    headers: dict[str, str] | None = None,
-    timeout: float = 10,
-) -> tuple[int, http.client.HTTPMessage, str]:
-    """One request, redirects not followed: (status, headers, body text)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.headers, response.read().decode("utf-8", "replace")
-    finally:
-        conn.close()
-
-
-def run_bounded(args: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
-    """subprocess.run with a time limit; the child is killed on timeout or Ctrl-C."""
-    return subprocess.run(args, timeout=timeout, check=False, text=True, **kwargs)
 
 
 # --- set-up --------------------------------------------------------------------------------
@@ -332,50 +208,6 @@ def sanity_checks(servers: dict[str, Server], post_path: str, per_page: int) -> 
 # --- wrk -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Measurement:
-    requests: int
-    seconds: float
-    errors: dict[str, int]
-    latency_us: dict[str, float]
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    @property
-    def socket_errors(self) -> int:
-        return sum(self.errors[k] for k in ("connect", "read", "write", "timeout"))
-
-
-def run_wrk(
-    wrk: str,
-    url: str,
-    seconds: int,
-    connections: int,
-    timeout: int,
-    script: Path,
-    script_args: list[str] = (),
-) -> Measurement:
-    command = ["taskset", "-c", LOAD_CPU, wrk, "-t1", f"-c{connections}", f"-d{seconds}s"]
-    command += [f"--timeout={timeout}s", "-s", str(script), url]
-    if script_args:
-        command += ["--", *script_args]
-    result = run_bounded(command, seconds + timeout + 30, capture_output=True)
-    match = BENCH_JSON.search(result.stdout)
-    if result.returncode != 0 or not match:
-        raise CheckFailed(f"wrk failed on {url} ({result.returncode}):\n{result.stderr}")
-    data = json.loads(match.group(1))
-    return Measurement(
-        requests=data["requests"],
-        seconds=data["duration_us"] / 1e6,
-        errors=data["errors"],
-        latency_us=data["latency_us"],
-        counts=data.get("counts", {}),
-    )
-
-
 def measure_pages(
     wrk: str, servers: dict[str, Server], post_path: str, args: argparse.Namespace
 ) -> dict[str, list[Measurement]]:
@@ -396,141 +228,6 @@ def measure_pages(
                 flush=True,
             )
     return results
-
-
-def best(measurements: list[Measurement]) -> Measurement:
-    return max(measurements, key=lambda m: m.rps)
-
-
-# --- mixed load ----------------------------------------------------------------------------
-
-
-def session_cookie(headers: http.client.HTTPMessage) -> str | None:
-    for value in headers.get_all("Set-Cookie") or ():
-        name_value = value.split(";", 1)[0].strip()
-        if name_value.startswith(SESSION_COOKIE + "="):
-            return name_value
-    return None
-
-
-def log_in(port: int, email: str) -> dict[str, str]:
-    """Log in over HTTP as a browser would; returns the session cookie and its CSRF token."""
-    status, headers, body = fetch(port, "GET", "/login")
-    cookie, token = session_cookie(headers), CSRF_FIELD.search(body)
-    if status != 200 or not cookie or not token:
-        raise CheckFailed(f"GET /login: {status}, cookie {bool(cookie)}, token {bool(token)}")
-    form = {"email": email, "password": PASSWORD, "csrf_token": html.unescape(token.group(1))}
-    status, headers, _ = fetch(
-        port,
-        "POST",
-        "/login",
-        body=urllib.parse.urlencode(form),
-        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-        timeout=30,
-    )
-    cookie = session_cookie(headers)
-    if status != 303 or not cookie:
-        raise CheckFailed(f"POST /login as {email}: {status} (expected 303 and a new cookie)")
-    status, _, body = fetch(port, "GET", "/", headers={"Cookie": cookie})
-    token = CSRF_META.search(body)
-    if status != 200 or not token:
-        raise CheckFailed(f"GET / as {email} after logging in: {status}, no CSRF token")
-    return {"cookie": cookie, "token": html.unescape(token.group(1))}
-
-
-def lua_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def count_comments(db_path: Path) -> int:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
-    finally:
-        conn.close()
-
-
-@dataclass
-class MixedResult:
-    measurement: Measurement
-    rps: float  # answers during the load itself, per second (the drain left out)
-    sessions: int
-    new_comments: int
-    drain: int
-    failures: list[str]
-
-
-def mixed_load(
-    wrk: str,
-    server: Server,
-    db_path: Path,
-    post_ids: list[int],
-    emails: list[str],
-    workdir: Path,
-    args: argparse.Namespace,
-) -> MixedResult:
-    print(f"  logging in {len(emails)} users over HTTP", flush=True)
-    sessions = [log_in(server.port, email) for email in emails]
-    # After the load, a drain: wrk holds its connections back (mixed_load.lua's delay())
-    # until it stops, so every request in flight is answered and counted. wrk's timeout
-    # must exceed the drain: wrk counts a connection idle for longer than the timeout as a
-    # timeout error, pending request or not.
-    drain = args.mixed_drain
-    timeout = drain + 5
-    data = workdir / "mixed_data.lua"
-    entries = ",\n".join(
-        f"  {{cookie = {lua_string(s['cookie'])}, token = {lua_string(s['token'])}}}"
-        for s in sessions
-    )
-    data.write_text(
-        f"return {{\nsessions = {{\n{entries}\n}},\n"
-        f"post_ids = {{{', '.join(map(str, post_ids))}}},\n"
-        f"write_share = {args.write_share!r},\nload_seconds = {args.mixed_duration},\n"
-        "seed = 6,\n}\n",
-        encoding="utf-8",
-    )
-    before = count_comments(db_path)
-    print(
-        f"  mixed load: {args.mixed_connections} connections, {args.mixed_duration}s "
-        f"(+{drain}s drain), {args.write_share:.0%} comment posts",
-        flush=True,
-    )
-    m = run_wrk(
-        wrk,
-        server.base,
-        args.mixed_duration + drain,
-        args.mixed_connections,
-        timeout,
-        BENCH / "mixed_load.lua",
-        [str(data)],
-    )
-    time.sleep(1)  # let any request still running finish, so a stray write would show
-    new_comments = count_comments(db_path) - before
-    c = m.counts
-    sent, answered = c.get("POST sent", 0), c.get("303", 0)
-    failures = []
-    if m.socket_errors:
-        failures.append(f"{m.socket_errors} socket errors {m.errors}")
-    server_errors = sum(v for k, v in c.items() if k.startswith("5"))
-    if server_errors:
-        failures.append(f"{server_errors} answers with a 5xx status")
-    if new_comments != answered:
-        why = ""
-        if answered < new_comments <= sent:
-            why = (
-                f": {new_comments - answered} comment posts were saved but still unanswered "
-                f"after the {drain} s drain (none was lost)"
-            )
-        elif new_comments < answered:
-            why = f": {answered - new_comments} comments answered 303 are NOT in the database"
-        failures.append(f"{new_comments} new comments in the database, {answered} 303s{why}")
-    elif answered != sent:
-        failures.append(f"{sent} comment posts sent, {answered} answered 303")
-    unexpected = {k: v for k, v in c.items() if k.isdigit() and k not in ("200", "303")}
-    if unexpected:
-        failures.append(f"unexpected statuses {unexpected}")
-    rps = c.get("answered in load", 0) / args.mixed_duration
-    return MixedResult(m, rps, len(sessions), new_comments, drain, failures)
 
 
 # --- the other engineers' benchmarks -------------------------------------------------------
@@ -574,127 +271,6 @@ def orm_args(quick: bool) -> list[str]:
         if "--repeat" in usage:
             return ["--repeat", "1"]
     return []
-
-
-# --- the report ----------------------------------------------------------------------------
-
-
-def version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def wrk_version(wrk: str) -> str:
-    result = run_bounded([wrk, "-v"], 10, capture_output=True)
-    match = re.search(r"wrk (\S+)", result.stdout + result.stderr)
-    return match.group(1) if match else "?"
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} logical cores, Linux {platform.release()}"
-
-
-def ms(us: float) -> str:
-    return f"{us / 1000:.2f}"
-
-
-def render_report(r: dict) -> str:
-    args = r["args"]
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Written by `benchmarks/run.py`{' --quick' if args.quick else ''} on "
-        f"{r['date']}. How to run and how to read it: [README.md](README.md).",
-        "",
-        f"- **Machine**: {r['machine']}. Servers pinned to CPU {SERVER_CPU}, wrk to CPU "
-        f"{LOAD_CPU}. Load average {r['load_before']} before, {r['load_after']} after "
-        "(other work on the machine makes the numbers noisy).",
-        f"- **Versions**: Python {platform.python_version()}, aiohttp {version('aiohttp')}, "
-        f"Flask {version('flask')}, gunicorn {version('gunicorn')}, wrk {r['wrk_version']}; "
-        f"Jinja2 {version('jinja2')}, uvloop {version('uvloop')}, "
-        f"markdown-it-py {version('markdown-it-py')}.",
-        f"- **Data**: {r['seeded']}; per_page {args.per_page}; post page "
-        f"`{r['post_path']}` (its {args.comments} comments shown).",
-        f"- **Load**: `wrk -t1 -c{args.connections} -d{args.duration}s`, "
-        f"{args.rounds} measurements per row after a {args.warmup} s warm-up, the rounds "
-        "interleaving the servers. **req/s is the better of the measurements** (noise only "
-        "ever slows a run down); its p50/p99 come from that same measurement.",
-    ]
-    if args.quick:
-        lines += ["", "> **Quick mode**: short runs to check the suite, not representative."]
-    lines += [
-        "",
-        "## Pages",
-        "",
-        "| server | page | req/s | req/s each run | p50 ms | p99 ms | errors |",
-        "| --- | --- | ---: | --- | ---: | ---: | ---: |",
-    ]
-    for key, server, page, _ in TARGETS:
-        runs = r["pages"][key]
-        b = best(runs)
-        each = " / ".join(f"{m.rps:.0f}" for m in runs)
-        errors = sum(sum(m.errors.values()) for m in runs)
-        lines.append(
-            f"| {SERVER_LABELS[server]} | {page} | **{b.rps:.0f}** | {each} | "
-            f"{ms(b.latency_us['p50'])} | {ms(b.latency_us['p99'])} | {errors} |"
-        )
-    lines += [
-        "",
-        "## Ratios (same run, better measurements)",
-        "",
-        "| ratio | value | target | result |",
-        "| --- | ---: | ---: | --- |",
-    ]
-    for label, value, target, ok in r["ratios"]:
-        lines.append(f"| {label} | {value:.2f} | ≥ {target:.1f} | {'PASS' if ok else 'MISS'} |")
-    lines += ["", "## Sanity checks", ""] + [f"- {note}" for note in r["notes"]]
-    lines += ["", "## Mixed load", ""]
-    mixed: MixedResult | None = r["mixed"]
-    if mixed is None:
-        lines.append("not run (--skip-mixed)")
-    else:
-        m, c = mixed.measurement, mixed.measurement.counts
-        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.isdigit())
-        lines += [
-            f"`wrk -t1 -c{args.mixed_connections}` on the scaffold for {args.mixed_duration} s, "
-            f"then a {mixed.drain} s drain (no new requests; those in flight finish and are "
-            f"counted). {mixed.sessions} users logged in over HTTP first; every request "
-            f"carries one of their session cookies. {args.write_share:.0%} are comment posts "
-            "(`POST /posts/<id>/comments`, form body with the session's CSRF token), the "
-            "rest `GET /` or `GET /posts/<random id>` (half each).",
-            "",
-            "| req/s | p50 ms | p99 ms | GETs sent | comments sent | answers by status | "
-            "socket errors | 5xx | new comments in db | result |",
-            "| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
-            f"| {mixed.rps:.0f} | {ms(m.latency_us['p50'])} | {ms(m.latency_us['p99'])} | "
-            f"{c.get('GET sent', 0)} | {c.get('POST sent', 0)} | {statuses} | "
-            f"{m.socket_errors} | {sum(v for k, v in c.items() if k.startswith('5'))} | "
-            f"{mixed.new_comments} | {'PASS' if not mixed.failures else 'FAIL'} |",
-            "",
-            "req/s counts the answers during the load (not the drain). Checked: zero socket "
-            "errors, zero 5xx, new comments in the database = 303 answers = comments sent. "
-            f"wrk's timeout is {mixed.drain + 5} s: a slower answer counts as a socket error "
-            f"(timeout) and is left out of the percentiles. Slowest answer: "
-            f"{m.latency_us['max'] / 1e6:.1f} s.",
-        ]
-        lines += [f"- **FAIL**: {failure}" for failure in mixed.failures]
-    for sub in r["subs"]:
-        lines += ["", f"## {sub.title} (`benchmarks/{sub.script}`)", ""]
-        if sub.status == "missing":
-            lines.append("not run (missing)")
-            continue
-        if sub.status != "ok":
-            lines += [f"**{sub.status}**", ""]
-        lines += ["```text", sub.output, "```"]
-    return "\n".join(lines) + "\n"
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -751,6 +327,7 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
     ensure_two_cores()
     wrk = ensure_wrk()
     r: dict = {"args": args, "machine": machine(), "wrk_version": wrk_version(wrk)}
+    r["targets"], r["labels"] = TARGETS, SERVER_LABELS
     r["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     r["load_before"] = load_str()
     r["post_path"] = post_path = f"/posts/{args.post_id}"
