@@ -1,7 +1,9 @@
 """The mixed load: logged-in users reading pages and posting comments under wrk
-(mixed_load.lua), checked for errors and lost comments.
+(mixed_load.lua), checked for errors and lost comments, on SQLite and on PostgreSQL.
 
-Split out of run.py; see benchmarks/README.md ("What runs", step 5).
+Each run gets a server of its own (serve_www.py: `python -m www` that logs its page
+cache's hits and misses at shutdown), so the hit rate is the mixed load's alone, not
+mixed with the fixed pages measured before. See benchmarks/README.md ("What runs").
 """
 
 import argparse
@@ -11,15 +13,29 @@ import re
 import sqlite3
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import BENCH, CheckFailed, Measurement, Server, fetch, run_wrk
+from common import (
+    BENCH,
+    PYTHON,
+    CheckFailed,
+    Measurement,
+    Server,
+    Servers,
+    clean_env,
+    fetch,
+    free_port,
+    ms,
+    run_wrk,
+)
 
 SESSION_COOKIE = "www_session"
 PASSWORD = "bench-password-1234"  # noqa: S105 -- must match seed.py's default
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+CACHE_LINE = re.compile(r"Page cache: ([\d,]+) hits, ([\d,]+) misses")
 
 
 def session_cookie(headers: http.client.HTTPMessage) -> str | None:
@@ -59,7 +75,7 @@ def lua_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def count_comments(db_path: Path) -> int:
+def sqlite_comments(db_path: Path) -> int:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
     try:
         return conn.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
@@ -75,12 +91,54 @@ class MixedResult:
     new_comments: int
     drain: int
     failures: list[str]
+    database: str = ""  # SQLite, PostgreSQL
+    cache: tuple[int, int] | None = None  # the page cache's (hits, misses), if it said
+
+
+def cache_counts(log_text: str) -> tuple[int, int] | None:
+    """The page cache's (hits, misses) from a server's log: the sum of every process's
+    line (one per gunicorn worker), None when no process logged one."""
+    found = CACHE_LINE.findall(log_text)
+    if not found:
+        return None
+    return tuple(
+        sum(int(count.replace(",", "")) for count in column) for column in zip(*found, strict=True)
+    )
+
+
+def run_mixed(
+    wrk: str,
+    servers: Servers,
+    database: str,
+    config: Path,
+    count: Callable[[], int],
+    post_ids: list[int],
+    emails: list[str],
+    workdir: Path,
+    args: argparse.Namespace,
+) -> MixedResult:
+    """The mixed load on a server of its own for `database`, stopped after it so that it
+    logs its page cache's counts (the drain has let every request finish by then)."""
+    name, port = f"mixed-{database.lower()}", free_port()
+    command = [PYTHON, str(BENCH / "serve_www.py"), "--config", str(config), "--port", str(port)]
+    server = servers.start(name, command, port, clean_env())
+    servers.wait_ready(server)
+    print(f"mixed load on {database} ({name}, pid {server.proc.pid})", flush=True)
+    result = mixed_load(wrk, server, count, post_ids, emails, workdir, args)
+    servers.stop(name)
+    result.database, result.cache = database, cache_counts(server.log_tail(lines=1000))
+    if result.cache is None:
+        result.failures.append(f"{name} logged no page cache counts:\n{server.log_tail()}")
+    else:
+        hits, misses = result.cache
+        print(f"  page cache: {hits} hits, {misses} misses", flush=True)
+    return result
 
 
 def mixed_load(
     wrk: str,
     server: Server,
-    db_path: Path,
+    count_comments: Callable[[], int],
     post_ids: list[int],
     emails: list[str],
     workdir: Path,
@@ -106,7 +164,7 @@ def mixed_load(
         "seed = 6,\n}\n",
         encoding="utf-8",
     )
-    before = count_comments(db_path)
+    before = count_comments()
     print(
         f"  mixed load: {args.mixed_connections} connections, {args.mixed_duration}s "
         f"(+{drain}s drain), {args.write_share:.0%} comment posts",
@@ -122,7 +180,7 @@ def mixed_load(
         [str(data)],
     )
     time.sleep(1)  # let any request still running finish, so a stray write would show
-    new_comments = count_comments(db_path) - before
+    new_comments = count_comments() - before
     c = m.counts
     sent, answered = c.get("POST sent", 0), c.get("303", 0)
     failures = []
@@ -148,3 +206,56 @@ def mixed_load(
         failures.append(f"unexpected statuses {unexpected}")
     rps = c.get("answered in load", 0) / args.mixed_duration
     return MixedResult(m, rps, len(sessions), new_comments, drain, failures)
+
+
+def render_mixed(results: list[MixedResult], args: argparse.Namespace) -> list[str]:
+    """The report's Markdown for the mixed-load runs (one row per database)."""
+    if not results:
+        return ["not run (--skip-mixed)"]
+    drain = results[0].drain
+    lines = [
+        f"`wrk -t1 -c{args.mixed_connections}` on a fresh scaffold server "
+        f"(`benchmarks/serve_www.py`) for {args.mixed_duration} s, then a {drain} s drain (no "
+        f"new requests; those in flight finish and are counted). {results[0].sessions} users "
+        "logged in over HTTP first; every request carries one of their session cookies. "
+        f"{args.write_share:.0%} are comment posts (`POST /posts/<id>/comments`, form body "
+        "with the session's CSRF token), the rest `GET /` or `GET /posts/<random id>` (half "
+        "each).",
+        "",
+        "| database | req/s | p50 ms | p99 ms | GETs sent | comments sent | answers by status "
+        "| socket errors | 5xx | new comments in db | page cache hits | result |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for mixed in results:
+        m, c = mixed.measurement, mixed.measurement.counts
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.isdigit())
+        if mixed.cache:
+            hits, misses = mixed.cache
+            cache = f"{hits / max(1, hits + misses):.1%} ({hits:,} hits, {misses:,} misses)"
+        else:
+            cache = "not logged"
+        lines.append(
+            f"| {mixed.database} | {mixed.rps:.0f} | {ms(m.latency_us['p50'])} | "
+            f"{ms(m.latency_us['p99'])} | {c.get('GET sent', 0)} | {c.get('POST sent', 0)} | "
+            f"{statuses} | {m.socket_errors} | "
+            f"{sum(v for k, v in c.items() if k.startswith('5'))} | {mixed.new_comments} | "
+            f"{cache} | {'PASS' if not mixed.failures else 'FAIL'} |"
+        )
+    slowest = ", ".join(
+        f"{m.database} {m.measurement.latency_us['max'] / 1e6:.1f} s" for m in results
+    )
+    lines += [
+        "",
+        "req/s counts the answers during the load (not the drain). Checked: zero socket "
+        "errors, zero 5xx, new comments in the database = 303 answers = comments sent. "
+        f"wrk's timeout is {drain + 5} s: a slower answer counts as a socket error "
+        f"(timeout) and is left out of the percentiles. Slowest answer: {slowest}.",
+        "",
+        "Page cache hits: of the server's lookups in its page cache (www/cache.py: the home "
+        "page's and each post page's data), the share answered from memory, as the server "
+        "logged them at shutdown (QueryCache.log_summary). Every comment empties the cache "
+        "(it is never stale), so this is what 10% writes leave of it.",
+    ]
+    for mixed in results:
+        lines += [f"- **FAIL** ({mixed.database}): {failure}" for failure in mixed.failures]
+    return lines

@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 from common import LOAD_CPU, SERVER_CPU, best, ms, run_bounded
-from mixed import MixedResult
+from mixed import render_mixed
+from postgres import SCHEMA
 
 
 def version(package: str) -> str:
@@ -37,6 +38,16 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} logical cores, Linux {platform.release()}"
 
 
+def pg_line(pg) -> str:
+    if isinstance(pg, str):
+        return f"rows skipped: {pg}."
+    return (
+        f"{pg.origin}, at `{pg.location}`, schema `{SCHEMA}`; version "
+        f"{version('asyncpg')} of asyncpg (the scaffold), {version('psycopg')} of psycopg "
+        "(the Flask peer, one connection per worker)."
+    )
+
+
 def render_report(r: dict) -> str:
     args = r["args"]
     lines = [
@@ -58,6 +69,7 @@ def render_report(r: dict) -> str:
         f"{args.rounds} measurements per row after a {args.warmup} s warm-up, the rounds "
         "interleaving the servers. **req/s is the better of the measurements** (noise only "
         "ever slows a run down); its p50/p99 come from that same measurement.",
+        f"- **PostgreSQL**: {pg_line(r['pg'])}",
     ]
     if args.quick:
         lines += ["", "> **Quick mode**: short runs to check the suite, not representative."]
@@ -85,38 +97,15 @@ def render_report(r: dict) -> str:
         "| --- | ---: | ---: | --- |",
     ]
     for label, value, target, ok in r["ratios"]:
-        lines.append(f"| {label} | {value:.2f} | ≥ {target:.1f} | {'PASS' if ok else 'MISS'} |")
+        if target is None:
+            lines.append(f"| {label} | {value:.2f} | none yet | reported |")
+        else:
+            verdict = "PASS" if ok else "MISS"
+            lines.append(f"| {label} | {value:.2f} | ≥ {target:.1f} | {verdict} |")
     lines += ["", "## Sanity checks", ""] + [f"- {note}" for note in r["notes"]]
-    lines += ["", "## Mixed load", ""]
-    mixed: MixedResult | None = r["mixed"]
-    if mixed is None:
-        lines.append("not run (--skip-mixed)")
-    else:
-        m, c = mixed.measurement, mixed.measurement.counts
-        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.isdigit())
-        lines += [
-            f"`wrk -t1 -c{args.mixed_connections}` on the scaffold for {args.mixed_duration} s, "
-            f"then a {mixed.drain} s drain (no new requests; those in flight finish and are "
-            f"counted). {mixed.sessions} users logged in over HTTP first; every request "
-            f"carries one of their session cookies. {args.write_share:.0%} are comment posts "
-            "(`POST /posts/<id>/comments`, form body with the session's CSRF token), the "
-            "rest `GET /` or `GET /posts/<random id>` (half each).",
-            "",
-            "| req/s | p50 ms | p99 ms | GETs sent | comments sent | answers by status | "
-            "socket errors | 5xx | new comments in db | result |",
-            "| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
-            f"| {mixed.rps:.0f} | {ms(m.latency_us['p50'])} | {ms(m.latency_us['p99'])} | "
-            f"{c.get('GET sent', 0)} | {c.get('POST sent', 0)} | {statuses} | "
-            f"{m.socket_errors} | {sum(v for k, v in c.items() if k.startswith('5'))} | "
-            f"{mixed.new_comments} | {'PASS' if not mixed.failures else 'FAIL'} |",
-            "",
-            "req/s counts the answers during the load (not the drain). Checked: zero socket "
-            "errors, zero 5xx, new comments in the database = 303 answers = comments sent. "
-            f"wrk's timeout is {mixed.drain + 5} s: a slower answer counts as a socket error "
-            f"(timeout) and is left out of the percentiles. Slowest answer: "
-            f"{m.latency_us['max'] / 1e6:.1f} s.",
-        ]
-        lines += [f"- **FAIL**: {failure}" for failure in mixed.failures]
+    lines += ["", "## Mixed load", "", *render_mixed(r["mixed"], args)]
+    for section in r.get("sections", ()):  # (title, lines) from other modules
+        lines += ["", f"## {section[0]}", "", *section[1]]
     for sub in r["subs"]:
         lines += ["", f"## {sub.title} (`benchmarks/{sub.script}`)", ""]
         if sub.status == "missing":
