@@ -11,6 +11,7 @@ import pytest
 
 from tests import databases
 from tests.helpers import make_post
+from tests.services import redis_server  # noqa: F401 (a fixture, for every test module)
 from www import CONFIG, DB
 from www.accounts.models import User
 from www.app import create_app, database_ctx

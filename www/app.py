@@ -8,7 +8,7 @@ from aiohttp import web
 from . import templating
 from .api import mount_api
 from .auth import sessions, user_middleware
-from .broker import DatabaseBroker
+from .brokers import broker_for
 from .cache import QueryCache
 from .csrf import csrf_middleware
 from .db import Database
@@ -16,7 +16,6 @@ from .keys import API, CONFIG, DB, ERRORS, PUBSUB, QUERIES, SOCKETS, URLS
 from .middlewares import error_middleware, error_page, security_headers
 from .posts.live import close_sockets
 from .proxy import ForwardedAccessLogger, behind_proxies
-from .pubsub import InProcessPubSub
 from .routes import setup_routes
 from .routing import Urls
 from .settings import PROJECT_ROOT, Settings, load_settings
@@ -52,11 +51,9 @@ def create_app(config: Settings | None = None) -> web.Application:
     )
     app.cleanup_ctx.append(database_ctx)
     app[QUERIES] = QueryCache(app[DB])
-    # New comments to the live sockets of every process, through the database (SQLite).
-    # On PostgreSQL ids are not given out in commit order, which this broker relies on:
-    # there, comments reach this process's sockets only (LISTEN/NOTIFY is to come).
-    sqlite = app[DB].dialect.name == "sqlite"
-    app[PUBSUB] = DatabaseBroker(app[DB], config.live) if sqlite else InProcessPubSub()
+    # New comments to the live sockets of every process: through Redis if redis.url is
+    # set, else through the database (www/brokers/).
+    app[PUBSUB] = broker_for(app[DB], config)
     app.cleanup_ctx.append(pubsub_ctx)  # after the database's: started once it is open
     app[SOCKETS] = set()
     app.on_shutdown.append(close_sockets)
@@ -77,7 +74,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def pubsub_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
-        await app[PUBSUB].start()  # fails if init_db.py has not made its table
+        await app[PUBSUB].start()  # fails without init_db.py's table, or Redis
     except BaseException:
         # When start-up fails, aiohttp's run_app() skips the cleanup: close the database
         # here, or its connections' threads would keep the process from exiting.

@@ -4,7 +4,7 @@ the shared machinery, which belong to no resource.
 In dependency order: create_all() goes forwards, drop_all() backwards.
 """
 
-from .broker import BrokerMessage
+from .brokers.messages import BrokerMessage
 from .resources import models
 
 # A resource is a package of pages, API and tables (RESOURCES); the broker is none of that,

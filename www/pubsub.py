@@ -5,10 +5,8 @@ this process's subscribers with an `InProcessPubSub`; what differs is how a mess
 reaches the other processes:
 
 - `InProcessPubSub` alone does not: enough for tests and for one server process.
-- `www.broker.DatabaseBroker` (the application's broker) goes through a table of the
-  database, so gunicorn's workers hear each other with nothing to set up.
-
-A Redis or PostgreSQL LISTEN/NOTIFY broker would be one more class with these methods.
+- The application's brokers (www/brokers/) go through Redis, or through the database
+  (a table on SQLite, LISTEN/NOTIFY on PostgreSQL), so that every process hears them.
 """
 
 import asyncio

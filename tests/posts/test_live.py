@@ -7,7 +7,7 @@ import pytest
 from aiohttp import WSMsgType
 
 from www import DB
-from www.broker import BrokerMessage
+from www.brokers import BrokerMessage
 from www.db import DatabaseError
 from www.keys import PUBSUB, SOCKETS
 from www.posts.models import Comment, Post
@@ -47,7 +47,7 @@ async def test_comment_from_form_reaches_every_socket(auth, client, aiohttp_clie
         await ws.close()
 
 
-@pytest.mark.sqlite_only  # the database broker (www/broker.py) is SQLite's
+@pytest.mark.sqlite_only  # the database broker (www/brokers/database.py) is SQLite's
 async def test_a_comment_and_its_announcement_are_one_transaction(auth, app, post, monkeypatch):
     await auth.login_as("carol")
     assert (await auth.post(f"/posts/{post.id}/comments", {"content": "saved"})).status == 303

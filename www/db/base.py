@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Coroutine, Iterable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _background: set[asyncio.Task] = set()  # strong references to clean-up tasks while they run
 
 
@@ -69,6 +71,12 @@ class Transaction:
         self._conn: Any = None  # the connection, set once entered
         self._task: asyncio.Task | None = None  # the task it belongs to, while active
         self._token: contextvars.Token | None = None
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Have ``await callback()`` run once the whole transaction has committed, by the
+        task that commits it; forgotten if this transaction (or savepoint) rolls back."""
+        self._after_commit.append(callback)
 
     def transaction(self) -> Transaction:
         """A nested transaction: a SAVEPOINT inside this one."""
@@ -90,10 +98,15 @@ class Transaction:
         self._db._current_tx.reset(self._token)
         if self._parent is None:
             await self._end(commit=exc_type is None)
+            if exc_type is None:
+                await _run_callbacks(self._after_commit)
         else:
             if exc_type is not None:
                 await self._run(f"ROLLBACK TO SAVEPOINT {self._savepoint}")
             await self._run(f"RELEASE SAVEPOINT {self._savepoint}")
+            if exc_type is None:
+                self._parent._after_commit += self._after_commit
+        self._after_commit = []
 
     def _connection(self, *, active: bool = True) -> Any:
         """The connection, if the database is still open (and this transaction active)."""
@@ -106,6 +119,16 @@ class Transaction:
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
+
+
+async def _run_callbacks(callbacks: list[Callable[[], Awaitable[None]]]) -> None:
+    """Run after-commit callbacks in order. The data is committed whatever they do, so
+    their errors are logged, not raised: the caller must not think its write failed."""
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            log.exception("An after-commit callback failed (the transaction is committed)")
 
 
 class BaseDatabase:
@@ -165,6 +188,16 @@ class BaseDatabase:
         """A new transaction, or a savepoint if this task is already inside one."""
         current = self._active_transaction()
         return current.transaction() if current else self.transaction_class(self)
+
+    async def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """``await callback()`` once this task's transaction commits (nothing if it rolls
+        back), or now when the task is in none: to tell the world outside the database
+        (another server, a mail) only about what is saved."""
+        tx = self._active_transaction()
+        if tx is not None:
+            tx.after_commit(callback)
+        else:
+            await _run_callbacks([callback])
 
     def _active_transaction(self) -> Transaction | None:
         tx = self._current_tx.get()  # tasks inherit it: check it is this task's own

@@ -198,6 +198,14 @@ class PostgresDatabase(BaseDatabase):
             reason = " ".join(str(exc).split()) or type(exc).__name__  # on one line
             raise DatabaseError(f"cannot open database {self.location!r}: {reason}") from exc
 
+    async def connect(self, application_name: str) -> asyncpg.Connection:
+        """A connection of its own, outside the pool, for a task that keeps one (a LISTEN);
+        the caller closes it. Its name shows in the server's pg_stat_activity."""
+        settings = {"lock_timeout": str(self.busy_timeout_ms), "application_name": application_name}
+        return await asyncpg.connect(
+            self.url, timeout=self.connect_timeout, server_settings=settings
+        )
+
     async def close(self) -> None:
         """Close every connection. Safe to call twice. A connection still in use (a
         transaction that outlived the app's shutdown) is cut: the server rolls it back."""

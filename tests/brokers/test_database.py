@@ -1,4 +1,4 @@
-"""www.broker: live messages through the database. Two Database objects on one file stand
+"""www.brokers.database: live messages through the database. Two Database objects on one file stand
 for two processes (each has its own connections, as workers do); tests/test_workers.py
 runs the real thing under gunicorn."""
 
@@ -14,16 +14,16 @@ from tests.conftest import overrides_for
 from tests.serving import ROOT, clean_env, free_port, write_config
 from www import DB
 from www.app import create_app
-from www.broker import BrokerMessage, DatabaseBroker
+from www.brokers import BrokerMessage, DatabaseBroker
 from www.db import Database, DatabaseError
 from www.orm import utcnow
 from www.settings import LiveSettings
 
 # The database broker is the one for SQLite: it relies on ids given out in commit order,
-# which PostgreSQL does not promise (there the app keeps the in-process broker for now).
+# which PostgreSQL does not promise (there www/brokers/postgres.py is the broker).
 pytestmark = pytest.mark.sqlite_only
 
-SETTINGS = LiveSettings(poll_interval=0.01, keep_seconds=60, keep_rows=100)
+SETTINGS = LiveSettings(poll_interval=0.01, keep_seconds=60, keep_rows=100, reconnect_max=1)
 
 
 @pytest.fixture
@@ -230,7 +230,7 @@ async def test_trim_with_nothing_to_delete_writes_nothing(db, other_db):
 
 async def test_the_polling_task_trims_as_it_goes(db, monkeypatch, caplog):
     broker = DatabaseBroker(db, SETTINGS)
-    monkeypatch.setattr(broker, "TRIM_EVERY", 0.0)
+    monkeypatch.setattr(broker.messages, "TRIM_EVERY", 0.0)
     await old_messages(db, 3, age=120)
     await broker.start()
     try:
@@ -238,10 +238,10 @@ async def test_the_polling_task_trims_as_it_goes(db, monkeypatch, caplog):
             while await BrokerMessage.select(db).count():
                 await asyncio.sleep(0.01)
 
-        async def broken_trim():
+        async def broken_trim(last_id):
             raise DatabaseError("database is locked")
 
-        monkeypatch.setattr(broker, "trim", broken_trim)
+        monkeypatch.setattr(broker.messages, "trim", broken_trim)
         async with asyncio.timeout(5):
             while "Could not trim live messages" not in caplog.text:
                 await asyncio.sleep(0.01)
@@ -260,7 +260,7 @@ async def test_a_process_that_fell_behind_the_trimming_says_so(brokers, caplog):
             await first.publish("c", n)
         await first.poll()
         assert await first.trim() == 8  # ids 1 to 8: beyond the newest 100
-        with caplog.at_level(logging.WARNING, logger="www.broker"):
+        with caplog.at_level(logging.WARNING, logger="www.brokers.database"):
             assert await second.poll() == 100
         assert drain(subscription) == list(range(8, 108))  # 3 to 7 are lost
     assert "Live messages 4 to 8 were trimmed before this process read them" in caplog.text
