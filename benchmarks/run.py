@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import live_latency
 import postgres
 import yaml
 from common import (
@@ -334,6 +335,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--output", type=Path, help="Markdown report (default benchmarks/RESULTS.md)")
     p.add_argument("--skip-mixed", action="store_true", help="no mixed-load run")
     p.add_argument("--skip-pg", action="store_true", help="no PostgreSQL rows")
+    p.add_argument("--skip-live", action="store_true", help="no live-comment latency")
+    live_latency.add_arguments(p)
     p.add_argument("--skip-sub", action="store_true", help="no ORM or upload-memory benchmark")
     p.add_argument("--strict", action="store_true", help="exit 3 when a target is missed")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, db)")
@@ -346,6 +349,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.mixed_drain = args.mixed_drain or (5 if quick else 10)
     args.output = args.output or BENCH / ("RESULTS-quick.md" if quick else "RESULTS.md")
     args.post_id = args.post_id or max(1, args.posts // 2)
+    live_latency.fill_defaults(args, quick)
     if min(args.duration, args.warmup, args.rounds, args.mixed_duration, args.mixed_drain) < 1:
         p.error("durations and --rounds must be at least 1")
     if not 0 <= args.write_share <= 1 or not 1 <= args.sessions <= args.users:
@@ -427,6 +431,16 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
                 )  # fmt: skip
                 r["mixed"].append(mixed)
                 failed += [f"mixed load ({database}): {failure}" for failure in mixed.failures]
+
+        r["sections"] = []
+        if not args.skip_live:
+            print("live comments across processes (gunicorn on CPU 0, client on CPU 1)")
+            has_pg = isinstance(pg, postgres.Postgres)
+            live = live_latency.run_all(servers, config, pg_config if has_pg else None, args)
+            r["sections"].append(
+                ("Live comments across processes", live_latency.render(live, args))
+            )
+            failed += [f"live comments ({x.label}): {f}" for x in live for f in x.failures]
     r["load_after"] = load_str()
 
     r["subs"] = []
