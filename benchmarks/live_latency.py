@@ -240,21 +240,24 @@ def run_variant(servers: Servers, variant: Variant, args) -> LiveResult:
     return result
 
 
-def variants(sqlite_config: Path, pg_config: Path | None) -> list[Variant | str]:
-    """The variants to run, or why one cannot (a string)."""
+def variants(sqlite_config: Path, pg: Path | str) -> list[Variant | str]:
+    """The variants to run, or why one cannot (a string). `pg`: the PostgreSQL config, or
+    why there is none."""
+    on_pg = isinstance(pg, Path)
     found = [Variant("SQLite", sqlite_config)]
-    found.append(Variant("PostgreSQL", pg_config) if pg_config else "PostgreSQL: no server")
+    found.append(Variant("PostgreSQL", pg) if on_pg else f"PostgreSQL: {pg}")
     if not shutil.which("redis-server"):
         return [*found, "with Redis: redis-server is missing (apt-get install redis-server)"]
     found.append(Variant("SQLite + Redis", sqlite_config, redis=True))
-    if pg_config:
-        found.append(Variant("PostgreSQL + Redis", pg_config, redis=True))
+    if on_pg:
+        found.append(Variant("PostgreSQL + Redis", pg, redis=True))
     return found
 
 
-def run_all(servers: Servers, sqlite_config: Path, pg_config: Path | None, args) -> list:
+def run_all(servers: Servers, sqlite_config: Path, pg: Path | str, args) -> list:
+    """Every variant in turn (see variants()); `pg` the PostgreSQL config, or why none."""
     results = []
-    for variant in variants(sqlite_config, pg_config):
+    for variant in variants(sqlite_config, pg):
         if isinstance(variant, str):
             print(f"  live comments skipped: {variant}", flush=True)
             results.append(LiveResult(variant.partition(":")[0], skipped=variant))
@@ -310,8 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     seed = argparse.Namespace(users=2, posts=2, comments=0)
     try:
         with contextlib.ExitStack() as stack:
-            pg = None if args.skip_pg else stack.enter_context(postgres.provide())
-            pg_config = None
+            pg = "--skip-pg" if args.skip_pg else stack.enter_context(postgres.provide())
+            pg_config = pg
             db_path = workdir / "live.db"
             config = write_config(workdir, "live", f"sqlite:///{db_path}", 20)
             print(seed_database(str(db_path), config, seed), flush=True)

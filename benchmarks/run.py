@@ -436,7 +436,7 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
         if not args.skip_live:
             print("live comments across processes (gunicorn on CPU 0, client on CPU 1)")
             has_pg = isinstance(pg, postgres.Postgres)
-            live = live_latency.run_all(servers, config, pg_config if has_pg else None, args)
+            live = live_latency.run_all(servers, config, pg_config if has_pg else pg, args)
             r["sections"].append(
                 ("Live comments across processes", live_latency.render(live, args))
             )
