@@ -41,6 +41,7 @@ TIMEOUT = aiohttp.ClientTimeout(total=10)  # any one request or handshake
 DEADLINE = 5.0  # seconds after the last 201 for every socket to have every comment
 PASSWORD = "bench-password-1234"  # noqa: S105 -- seed.py's default
 EMAIL = "user01@bench.example"  # seed.py's first user
+LIVE_SCHEMA = "www_bench_live"  # on PostgreSQL, when run alone
 
 
 @dataclass
@@ -318,11 +319,11 @@ def main(argv: list[str] | None = None) -> int:
             db_path = workdir / "live.db"
             config = write_config(workdir, "live", f"sqlite:///{db_path}", 20)
             print(seed_database(str(db_path), config, seed), flush=True)
-            if isinstance(pg, postgres.Postgres):
-                pg.fresh_schema()
-                stack.callback(pg.drop_schema)
-                pg_config = write_config(workdir, "live-pg", pg.app_url(), 20)
-                print(seed_database(pg.app_url(), pg_config, seed), flush=True)
+            if isinstance(pg, postgres.Postgres):  # a schema apart from run.py's
+                pg.fresh_schema(LIVE_SCHEMA)
+                stack.callback(pg.drop_schema, LIVE_SCHEMA)
+                pg_config = write_config(workdir, "live-pg", pg.app_url(LIVE_SCHEMA), 20)
+                print(seed_database(pg.app_url(LIVE_SCHEMA), pg_config, seed), flush=True)
             servers = stack.enter_context(Servers(workdir))
             results = run_all(servers, config, pg_config, args)
         print("\n".join(render(results, args)))
