@@ -233,8 +233,8 @@ def run_variant(servers: Servers, variant: Variant, args) -> LiveResult:
             asyncio.run(measure(server.base, port, workers, args, result))
         finally:
             os.sched_setaffinity(0, affinity)
-    except CheckFailed as exc:
-        result.failures.append(str(exc))
+    except (CheckFailed, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        result.failures.append(f"{type(exc).__name__}: {exc}")  # the other variants still run
     finally:
         for name in reversed(names):
             servers.stop(name)

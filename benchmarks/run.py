@@ -1,7 +1,9 @@
 """The benchmark suite: the scaffold's pages against Flask, a render-only ceiling and a
-hello-world, a mixed read/write load, then the ORM and upload-memory benchmarks.
+hello-world, on SQLite and on PostgreSQL (postgres.py); a mixed read/write load with the
+page cache's hit rate (mixed.py); live comments across gunicorn workers
+(live_latency.py); then the ORM and upload-memory benchmarks.
 
-    .venv/bin/python benchmarks/run.py            # the full suite (about 5 minutes)
+    .venv/bin/python benchmarks/run.py            # the full suite (about 8 minutes)
     .venv/bin/python benchmarks/run.py --quick    # short runs, to check that it all works
 
 Every server is its own process on 127.0.0.1, pinned to core 0 (taskset -c 0); wrk runs
@@ -12,7 +14,8 @@ finally block, also on Ctrl-C. The results are printed and written as Markdown t
 benchmarks/RESULTS.md (benchmarks/RESULTS-quick.md with --quick). See benchmarks/README.md.
 
 Exit status: 0 when every check passed, 1 when a check failed (a server did not answer,
-the pages differ, the mixed load saw errors or lost comments, a sub-benchmark crashed),
+the pages differ, the mixed load saw errors or lost comments, a live comment did not
+reach a socket, a sub-benchmark crashed),
 2 for a usage or set-up problem (no wrk, fewer than 2 cores), 3 with --strict when a
 throughput target was missed (here or in benchmarks/orm.py).
 """
@@ -122,6 +125,9 @@ def write_config(workdir: Path, name: str, db_url: str, per_page: int) -> Path:
         "blog": {"per_page": per_page},
         "db": {"url": db_url},
         "logging": {"level": "WARNING", "access_log": False},
+        # A stopped server's cleanup (the page cache's counts) comes before stop_group's
+        # SIGKILL; nothing is in flight by then.
+        "server": {"shutdown_timeout": 5},
         "session": {"secret": secrets.token_urlsafe(30), "secret_file": None},  # 40 chars
         "uploads": {"directory": str(workdir / "uploads")},
     }
