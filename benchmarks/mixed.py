@@ -254,7 +254,7 @@ def render_mixed(results: list[MixedResult], args: argparse.Namespace) -> list[s
         "Page cache hits: of the server's lookups in its page cache (www/cache.py: the home "
         "page's and each post page's data), the share answered from memory, as the server "
         "logged them at shutdown (QueryCache.log_summary). Every comment empties the cache "
-        "(it is never stale), so this is what 10% writes leave of it.",
+        f"(it is never stale), so this is what {args.write_share:.0%} writes leave of it.",
     ]
     for mixed in results:
         lines += [f"- **FAIL** ({mixed.database}): {failure}" for failure in mixed.failures]
