@@ -31,8 +31,7 @@ from common import ROOT, SERVER_CPU, clean_env, free_port, run_bounded
 
 SCHEMA = "www_bench"
 # The rows run.py adds when there is a PostgreSQL: (key, server, page label, path; None =
-# the post page), as its own TARGETS, SERVER_LABELS and RATIOS (a target of None is
-# reported, not judged).
+# the post page), as its own TARGETS, SERVER_LABELS and RATIOS.
 TARGETS = (
     ("pg-scaffold-home", "scaffold-pg", "home /", "/"),
     ("pg-scaffold-post", "scaffold-pg", "post", None),
@@ -43,9 +42,12 @@ LABELS = {
     "scaffold-pg": "scaffold on PostgreSQL (python -m www, asyncpg)",
     "flask-pg": "Flask + psycopg on PostgreSQL (gunicorn -w 1 -k sync)",
 }
+# The target is lower than SQLite's 2.0: in the first five runs (2 cores shared with other
+# work) the ratios were 2.5 to 4.0 (home) and 1.9 to 4.0 (post): 2.0 would fail on noise
+# alone, 1.5 still catches a real regression.
 RATIOS = (
-    ("PostgreSQL: home ÷ Flask home", "pg-scaffold-home", "pg-flask-home", None),
-    ("PostgreSQL: post ÷ Flask post", "pg-scaffold-post", "pg-flask-post", None),
+    ("PostgreSQL: home ÷ Flask home", "pg-scaffold-home", "pg-flask-home", 1.5),
+    ("PostgreSQL: post ÷ Flask post", "pg-scaffold-post", "pg-flask-post", 1.5),
 )
 HTML_PAIRS = [  # the same pages as on SQLite, from the same seed
     ("pg-scaffold-home", "pg-flask-home"),
