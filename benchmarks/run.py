@@ -3,7 +3,7 @@ hello-world, on SQLite and on PostgreSQL (postgres.py); a mixed read/write load 
 page cache's hit rate (mixed.py); live comments across gunicorn workers
 (live_latency.py); then the ORM and upload-memory benchmarks.
 
-    .venv/bin/python benchmarks/run.py            # the full suite (about 8 minutes)
+    .venv/bin/python benchmarks/run.py            # the full suite (about 10 minutes)
     .venv/bin/python benchmarks/run.py --quick    # short runs, to check that it all works
 
 Every server is its own process on 127.0.0.1, pinned to core 0 (taskset -c 0); wrk runs
