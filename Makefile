@@ -14,7 +14,7 @@ PY ?= 3.13
 WWW_TEST_DB_URL ?= $(shell .ci/postgres.sh url)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run dev routes init-db test test-py test-all test-pg e2e lint format bench bench-orm clean
+.PHONY: help install run dev routes init-db migrate migration test test-py test-all test-pg e2e lint format bench bench-orm clean
 
 help: ## Show this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,8 +41,15 @@ dev: install $(DB_FILE) ## Serve with auto-reload on code changes (aiohttp-devto
 routes: install ## List every route (name, methods, path, handler) as a Markdown table
 	@$(BIN)/python -m www routes --markdown
 
-init-db: install ## Create the tables of the configured database (ARGS=--sample, --drop)
+init-db: install ## Migrate the configured database to the newest schema (ARGS=--sample, --drop)
 	$(BIN)/python init_db.py $(ARGS)
+
+migrate: install ## Apply the pending migrations to the configured database
+	$(BIN)/python -m www.migrate up
+
+migration: install ## Write the next migration from the models' changes: make migration NAME=add_color
+	@test -n "$(NAME)" || { echo 'Say what it does: make migration NAME=add_color' >&2; exit 2; }
+	$(BIN)/python -m www.migrate make $(NAME) $(ARGS)
 
 test: install ## Run the test suite with coverage
 	$(BIN)/pytest $(ARGS)

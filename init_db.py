@@ -1,12 +1,14 @@
-"""Create the tables of the configured database; optionally start over or add sample data.
+"""Bring the configured database to the newest schema; optionally start over or add samples.
 
-    python init_db.py                   # create missing tables (safe to run again)
+    python init_db.py                   # apply the pending migrations (safe to run again)
     python init_db.py --sample          # ... and add demo users, posts and comments
     python init_db.py --drop [--yes]    # drop every table first (asks unless --yes)
     python init_db.py --config config/local.yaml
 
 The database is the one the application uses: `db.url` from config/default.yaml, the
---config overlay (or $WWW_CONFIG) and WWW_* environment variables.
+--config overlay (or $WWW_CONFIG) and WWW_* environment variables. The schema comes from
+the migrations in migrations/ (`python -m www.migrate up` does the same), so a new
+database and an upgraded old one end up with exactly the same tables.
 """
 
 import argparse
@@ -16,6 +18,8 @@ from datetime import timedelta
 
 from www.accounts.models import User
 from www.db import BaseDatabase, Database, DatabaseError
+from www.migrate import runner
+from www.migrate.operations import MigrationError
 from www.models import MODELS
 from www.orm import utcnow
 from www.passwords import hash_password_sync
@@ -94,7 +98,9 @@ SAMPLE_COMMENTS = [
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Create the tables of the configured database.")
+    parser = argparse.ArgumentParser(
+        description="Migrate the configured database to the newest schema."
+    )
     parser.add_argument("--config", metavar="PATH", help="an overlay config file (YAML)")
     parser.add_argument("--sample", action="store_true", help="add sample users and posts")
     parser.add_argument("--drop", action="store_true", help="drop all tables first")
@@ -170,10 +176,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             if not (args.yes or confirm_drop(db)):
                 print("Nothing dropped.")
                 return 1
-            await db.drop_all(MODELS)
+            await db.drop_all([runner.SchemaMigration, *MODELS])
             print(f"Dropped tables: {', '.join(model._meta.table for model in MODELS)}.")
-        await db.create_all(MODELS)
-        print(f"Tables ready: {', '.join(model._meta.table for model in MODELS)}.")
+        applied = await runner.up(db, runner.load())
+        print(f"Migrations applied: {', '.join(applied)}." if applied else "Schema up to date.")
         if args.sample:
             await add_sample_data(db, settings)
     return 0
@@ -184,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         return asyncio.run(run(args, settings))
-    except (ConfigError, DatabaseError, ValueError, OSError) as exc:
+    except (ConfigError, DatabaseError, MigrationError, ValueError, OSError) as exc:
         print(f"init_db.py: error: {exc}", file=sys.stderr)
         return 1
     except (EOFError, KeyboardInterrupt):

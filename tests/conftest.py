@@ -15,6 +15,8 @@ from tests.services import redis_server  # noqa: F401 (a fixture, for every test
 from www import CONFIG, DB
 from www.accounts.models import User
 from www.app import create_app, database_ctx
+from www.keys import MIGRATIONS
+from www.migrate.runner import up
 from www.models import MODELS
 from www.passwords import hash_password_sync
 from www.settings import load_settings
@@ -71,11 +73,12 @@ def settings(tmp_path, db_url):
 
 
 def with_tables(app):
-    """`app`, creating its tables at start-up: once the database is open, before the
-    broker looks for its newest message (www/app.py's cleanup contexts, in order)."""
+    """`app`, migrating its database at start-up, as init_db.py does: once the database
+    is open, before the schema is checked and the broker looks for its newest message
+    (www/app.py's cleanup contexts, in order)."""
 
     async def tables(app):
-        await app[DB].create_all(MODELS)
+        await up(app[DB], app[MIGRATIONS])
         yield
 
     app.cleanup_ctx.insert(app.cleanup_ctx.index(database_ctx) + 1, tables)

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from www.db import BaseDatabase, Database
+from www.migrate.runner import load, up
 from www.settings import PROJECT_ROOT
 
 URL = os.environ.get("WWW_TEST_DB_URL", "")
@@ -103,6 +104,12 @@ def fresh_database_url(tmp_path: Any) -> Iterator[str]:
         yield f"{URL}{'&' if '?' in URL else '?'}search_path={schema}"
     finally:
         _admin(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+async def migrate(db: BaseDatabase) -> None:
+    """Bring ``db`` to the newest schema through the migrations, as init_db.py does: what a
+    server started on it checks (the ``db`` fixture's create_all does not record them)."""
+    await up(db, load())
 
 
 def open_database(url: str, **options: Any) -> BaseDatabase:

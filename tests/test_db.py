@@ -389,6 +389,46 @@ async def test_outer_failure_undoes_released_savepoints(database):
     assert await labels(database) == []
 
 
+async def test_after_commit_runs_what_commits_and_forgets_what_rolls_back(database, caplog):
+    ran = []
+
+    def note(label):
+        async def callback():  # notes whether other connections see the row yet
+            ran.append((label, label in await labels(database)))
+
+        return callback
+
+    async with database.transaction() as outer:
+        await outer.execute("INSERT INTO children (label) VALUES ('a')")
+        await database.after_commit(note("a"))
+        with pytest.raises(RuntimeError):
+            async with outer.transaction():
+                await database.after_commit(note("never"))
+                raise RuntimeError
+        async with outer.transaction():
+            await database.after_commit(note("a"))  # a kept savepoint's go with the outer
+        assert ran == []  # nothing before the COMMIT
+    assert ran == [("a", True), ("a", True)]
+
+    with pytest.raises(RuntimeError):
+        async with database.transaction():
+            await database.after_commit(note("never"))
+            raise RuntimeError
+    assert ran == [("a", True), ("a", True)]
+
+    async def broken():
+        raise OSError("the mail server is down")
+
+    async with database.transaction() as tx:  # a failing callback: logged, not raised
+        await tx.execute("INSERT INTO children (label) VALUES ('b')")
+        await database.after_commit(broken)
+        await database.after_commit(note("b"))
+    assert ran[2:] == [("b", True)] and "the transaction is committed" in caplog.text
+
+    await database.after_commit(note("c"))  # in no transaction: at once
+    assert ran[3:] == [("c", False)]
+
+
 async def test_concurrent_transactions_are_isolated(database):
     """100 transactions at once, two inserts each; every third fails between its inserts."""
 

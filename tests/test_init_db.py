@@ -13,10 +13,12 @@ from argon2 import PasswordHasher
 import init_db
 from tests import databases
 from www.accounts.models import User
+from www.migrate.runner import load
 from www.models import MODELS
 from www.settings import PROJECT_ROOT
 
-TABLES = {model._meta.table for model in MODELS}
+TABLES = {model._meta.table for model in MODELS} | {"schema_migrations"}
+MIGRATIONS = ", ".join(migration.name for migration in load())
 TABLE_LIST = ", ".join(model._meta.table for model in MODELS)
 
 
@@ -55,7 +57,7 @@ def test_creates_the_tables_and_can_run_again(config, capsys):
     assert init_db.main(["--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert f"Database: {databases.open_database(url_of(config)).location}" in out
-    assert f"Tables ready: {TABLE_LIST}." in out
+    assert f"Migrations applied: {MIGRATIONS}." in out
     assert tables(config) == TABLES
 
     async def add_user(db):
@@ -63,6 +65,7 @@ def test_creates_the_tables_and_can_run_again(config, capsys):
 
     query(config, None, add_user)
     assert init_db.main(["--config", str(config)]) == 0  # idempotent: data kept
+    assert "Schema up to date." in capsys.readouterr().out
     assert query(config, "SELECT name FROM users") == [("kept",)]
 
 
@@ -88,7 +91,9 @@ def test_sample_data(config, capsys):
 def test_drop_with_yes_recreates_empty_tables(config, capsys):
     assert init_db.main(["--config", str(config), "--sample"]) == 0
     assert init_db.main(["--config", str(config), "--drop", "--yes"]) == 0
-    assert f"Dropped tables: {TABLE_LIST}." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"Dropped tables: {TABLE_LIST}." in out
+    assert f"Migrations applied: {MIGRATIONS}." in out.split("Dropped tables")[1]
     assert tables(config) == TABLES
     assert query(config, "SELECT count(*) FROM users") == [(0,)]
 
@@ -128,5 +133,5 @@ def test_runs_as_a_script(config):
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "Tables ready" in result.stdout
+    assert "Migrations applied" in result.stdout
     assert tables(config) == TABLES

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.databases import open_database, sql
-from www.db import IntegrityError
+from www.db import DatabaseError, IntegrityError
 from www.orm import (
     BooleanField,
     DateTimeField,
@@ -580,7 +580,8 @@ async def test_save_inserts_then_updates_only_changed_fields(database):
     item.title = "final"
     await item.save(recorder)
     update = recorder.sql[-1]
-    assert update == sql(database, 'UPDATE "items" SET "title" = ?, "edited" = ? WHERE "id" = ?')
+    expected = 'UPDATE "items" SET "title" = ?, "edited" = ? WHERE "items"."id" = ?'
+    assert update == sql(database, expected)
     assert '"count"' not in update
     assert item.changed_fields == frozenset()
     loaded = await Item.get(database, item.id)
@@ -785,3 +786,35 @@ async def test_queries_run_in_a_transaction(items):
             await Item.select(tx).where(count__gte=0).update(note="gone")
             raise RuntimeError
     assert await Item.select(items).where(note="gone").count() == 0
+
+
+async def test_a_column_missing_from_the_database_is_an_error_not_its_name(database):
+    """SQLite reads a double-quoted name that is no column as a string literal: unqualified,
+    `SELECT "color" FROM "tags"` would return the text 'color' as every row's colour."""
+
+    class Before(Model):
+        __table__ = "tags"
+        name = TextField()
+
+    class After(Model):  # the model gained a column; the database did not
+        __table__ = "tags"
+        name = TextField()
+        color = TextField(default="gray")
+
+    await database.create_all([Before])
+    await Before.create(database, name="a")
+    tag = After(name="b")
+    for read in (
+        lambda: After.select(database).all(),
+        lambda: After.select(database).where(color="color").all(),
+        lambda: After.select(database).where(color__contains="o").count(),
+        lambda: After.select(database).order_by("color").first(),
+        lambda: After.get(database, 1),
+        lambda: After.get_many(database, [1]),
+        lambda: After.select(database).where(color="gray").update(name="c"),
+        lambda: After.select(database).where(color="gray").delete(),
+        lambda: tag.save(database),
+    ):
+        with pytest.raises(DatabaseError, match="color"):
+            await read()
+    assert [t.name for t in await Before.select(database).all()] == ["a"]

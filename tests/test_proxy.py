@@ -28,12 +28,12 @@ from cryptography.x509.oid import NameOID
 from multidict import CIMultiDict
 
 from tests.conftest import TOKEN, Auth, overrides_for
+from tests.databases import migrate
 from tests.serving import ROOT, clean_env, free_port, serving, write_config
 from www.__main__ import main
 from www.accounts.models import User
 from www.db import Database
 from www.middlewares import STRICT_TRANSPORT_SECURITY, error_middleware
-from www.models import MODELS
 from www.passwords import hash_password_sync
 from www.posts.models import Post
 from www.proxy import parse_address
@@ -413,7 +413,7 @@ def wait_for_port(proc: subprocess.Popen, port: int, log: Path, timeout: float =
 async def prepare(url: str) -> int:
     """The tables, a user (alice) and a post of hers; returns the post's id."""
     async with Database.from_url(url, PROJECT_ROOT) as db:
-        await db.create_all(MODELS)
+        await migrate(db)
         settings = load_settings(environ={}).passwords
         user = await User.create(
             db,

@@ -17,10 +17,9 @@ from pathlib import Path
 import aiohttp
 
 from tests.conftest import overrides_for
-from tests.databases import open_database
+from tests.databases import migrate, open_database
 from tests.serving import clean_env, free_port, serving, write_config
 from www.accounts.models import User
-from www.models import MODELS
 from www.passwords import hash_password_sync
 from www.settings import Settings, load_settings
 
@@ -35,7 +34,7 @@ CHUNKS = 40  # sent 0.1 s apart: the body is still arriving well after SIGTERM
 async def prepare(settings: Settings) -> None:
     """The tables and one user, made before the server starts."""
     async with open_database(settings.db.url) as db:
-        await db.create_all(MODELS)
+        await migrate(db)
         password_hash = hash_password_sync(settings.passwords, PASSWORD)
         await User.create(db, name="alice", email="alice@example.com", password_hash=password_hash)
 

@@ -3,7 +3,8 @@
 
 Stops gracefully on SIGINT/SIGTERM: in-flight requests get `server.shutdown_timeout`
 seconds to finish, then cleanup closes the database. A configuration mistake exits with
-status 2 and one line on stderr naming the file and the key.
+status 2 and one line on stderr naming the file and the key; so does a database whose
+schema does not match the models (a pending migration: `python -m www.migrate up`).
 """
 
 import argparse
@@ -14,8 +15,10 @@ import sys
 from aiohttp import web
 
 from .app import create_app
+from .migrate.check import SchemaNotReady
+from .migrate.operations import MigrationError
 from .routing import route_table
-from .settings import ConfigError, load_settings
+from .settings import ConfigError, Settings, load_settings
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,9 +67,21 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
+    except MigrationError as exc:  # a migration file that cannot be read
+        print(f"migration error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "routes":
         print(format_routes(route_table(app), markdown=args.markdown))
         return 0
+    try:
+        serve(app, settings, args)
+    except SchemaNotReady as exc:
+        print(f"database not ready: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def serve(app: web.Application, settings: Settings, args: argparse.Namespace) -> None:
     web.run_app(
         app,
         host=args.host or settings.server.host,
@@ -77,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         loop=new_event_loop(),
         print=functools.partial(print, flush=True),  # "Running on http://..." at once
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ from .brokers import broker_for
 from .cache import QueryCache
 from .csrf import csrf_middleware
 from .db import Database
-from .keys import API, CONFIG, DB, ERRORS, PUBSUB, QUERIES, SOCKETS, URLS
+from .keys import API, CONFIG, DB, ERRORS, MIGRATIONS, PUBSUB, QUERIES, SOCKETS, URLS
 from .middlewares import error_middleware, error_page, security_headers
+from .migrate import check, runner
+from .models import MODELS
 from .posts.live import close_sockets
 from .proxy import ForwardedAccessLogger, behind_proxies
 from .routes import setup_routes
@@ -50,6 +52,8 @@ def create_app(config: Settings | None = None) -> web.Application:
         config.db.url, PROJECT_ROOT, **config.db.model_dump(exclude={"url"})
     )
     app.cleanup_ctx.append(database_ctx)
+    app[MIGRATIONS] = runner.load()  # and the schema they build must be the database's:
+    app.cleanup_ctx.append(schema_ctx)  # no serving on a schema the models do not match
     app[QUERIES] = QueryCache(app[DB])
     # New comments to the live sockets of every process: through Redis if redis.url is
     # set, else through the database (www/brokers/).
@@ -70,6 +74,15 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[DB].open()
     yield
     await app[DB].close()
+
+
+async def schema_ctx(app: web.Application) -> AsyncIterator[None]:
+    try:
+        await check.require_ready(app[DB], app[MIGRATIONS], MODELS)
+    except BaseException:
+        await app[DB].close()  # as in pubsub_ctx
+        raise
+    yield
 
 
 async def pubsub_ctx(app: web.Application) -> AsyncIterator[None]:

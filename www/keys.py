@@ -29,6 +29,7 @@ SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 ERRORS = web.AppKey("errors", Callable[..., web.Response])
 API = web.AppKey("api", web.Application)  # the JSON API, mounted at /api (www/api.py)
 OPENAPI = web.AppKey("openapi", bytes)  # the API's OpenAPI document, as served
+MIGRATIONS = web.AppKey("migrations", list)  # migrations/, loaded at start (www/migrate/)
 
 # On each request
 SESSION = web.RequestKey("session", Session)

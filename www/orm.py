@@ -212,7 +212,7 @@ class Schema:
         self.pk = self.fields[0]
         self.auto_now = tuple((i, f) for i, f in enumerate(self.fields) if f.auto_now)
         self.nocase = frozenset(f.name for f in self.fields if f.nocase)
-        self._sql: dict[str, tuple[str, dict[str, str], str]] = {}
+        self._sql: dict[str, TableSQL] = {}
 
     def field(self, name: Any) -> Field:
         field = self.by_name.get(name) if isinstance(name, str) else None
@@ -220,14 +220,29 @@ class Schema:
             raise FieldError(f"{self.model_name} has no field {name!r}")
         return field
 
-    def sql(self, dialect: Any) -> tuple[str, dict[str, str], str]:
-        """(table, {field name: column}, SELECT of every column), quoted, made once per dialect.
-        The only identifiers in the ORM's SQL: declared names, quoted; values are parameters."""
+    def sql(self, dialect: Any) -> TableSQL:
+        """The model's quoted names for ``dialect``, made once. The only identifiers in the
+        ORM's SQL: declared names, quoted; values are parameters."""
         if dialect.name not in self._sql:
             table, columns = dialect.quote(self.table), {n: dialect.quote(n) for n in self.names}
-            select = f"SELECT {', '.join(columns.values())} FROM {table}"
-            self._sql[dialect.name] = (table, columns, select)
+            qualified = {name: f"{table}.{column}" for name, column in columns.items()}
+            select = f"SELECT {', '.join(qualified.values())} FROM {table}"
+            self._sql[dialect.name] = TableSQL(table, columns, qualified, select)
         return self._sql[dialect.name]
+
+
+class TableSQL(NamedTuple):
+    """A model's table and columns, quoted for one dialect.
+
+    In expressions (SELECT lists, WHERE, ORDER BY) every column is qualified with its table:
+    SQLite reads a double-quoted name that is no column as a string literal, so a column
+    missing from the database would silently read as its own name; ``"posts"."color"``
+    is an error instead ("no such column"). INSERT and UPDATE ... SET take bare names."""
+
+    table: str  # "posts"
+    columns: dict[str, str]  # field name -> "title"
+    qualified: dict[str, str]  # field name -> "posts"."title"
+    select: str  # SELECT "posts"."id", ... FROM "posts"
 
 
 def _table_name(class_name: str) -> str:
@@ -338,17 +353,19 @@ class Model(metaclass=ModelMeta):
     @classmethod
     async def get(cls, db: Any, pk: int) -> Any:
         """The row with this primary key, or None."""
-        _, columns, select = cls._meta.sql(db.dialect)
-        sql = f"{select} WHERE {columns[cls._meta.pk.name]} = {db.dialect.placeholder(1)}"
+        names = cls._meta.sql(db.dialect)
+        column = names.qualified[cls._meta.pk.name]
+        sql = f"{names.select} WHERE {column} = {db.dialect.placeholder(1)}"
         rows = await db.fetchall(sql, (cls._meta.pk.to_db(pk),))
         return cls._from_rows(rows)[0] if rows else None
 
     @classmethod
     async def get_many(cls, db: Any, ids: Iterable[int]) -> dict[int, Any]:
         """The rows with these primary keys (one query), by primary key; missing ones left out."""
-        pk, (_, columns, select) = cls._meta.pk, cls._meta.sql(db.dialect)
+        pk, names = cls._meta.pk, cls._meta.sql(db.dialect)
         ids = [pk.to_db(value) for value in set(ids)]  # a direct query: a page runs this
-        sql = f"{select} WHERE {columns[pk.name]} IN ({db.dialect.placeholders(1, len(ids))})"
+        marks = db.dialect.placeholders(1, len(ids))
+        sql = f"{names.select} WHERE {names.qualified[pk.name]} IN ({marks})"
         rows = cls._from_rows(await db.fetchall(sql, ids)) if ids else []
         return {getattr(row, pk.name): row for row in rows}
 
@@ -422,7 +439,7 @@ async def _insert(db: Any, meta: Schema, fields: Sequence[Field], rows: list) ->
     """INSERT ``rows`` (lists of database values for ``fields``): one execute, whose
     ``lastrowid`` is the new id (the dialect may ask for it with RETURNING), or one
     executemany."""
-    dialect, (table, columns, _) = db.dialect, meta.sql(db.dialect)
+    dialect, (table, columns, _, _) = db.dialect, meta.sql(db.dialect)
     names = ", ".join(columns[field.name] for field in fields)
     sql = f"INSERT INTO {table} ({names}) VALUES ({dialect.placeholders(1, len(fields))})"
     if len(rows) > 1:
@@ -497,7 +514,7 @@ class Query:
 
     def _sql(self, start: str, params: list, *, order: bool = True) -> str:
         """``start`` (SELECT ... FROM, DELETE FROM, UPDATE ... SET) + WHERE, ORDER BY, LIMIT."""
-        dialect, (_, columns, _) = self.db.dialect, self.meta.sql(self.db.dialect)
+        dialect, columns = self.db.dialect, self.meta.sql(self.db.dialect).qualified
         # nocase columns compare and sort case-insensitively: by themselves in SQLite
         # (COLLATE NOCASE), through the dialect's folding elsewhere (PostgreSQL: lower()).
         folded = self.meta.nocase if dialect.nocase else frozenset()
@@ -530,7 +547,7 @@ class Query:
 
     async def all(self) -> list:
         params: list = []
-        sql = self._sql(self.meta.sql(self.db.dialect)[2], params)
+        sql = self._sql(self.meta.sql(self.db.dialect).select, params)
         return self.model._from_rows(await self.db.fetchall(sql, params))
 
     async def first(self) -> Any:
@@ -540,7 +557,8 @@ class Query:
     async def count(self) -> int:
         """How many rows ``all()`` would return (SQLite flattens the subquery)."""
         params: list = []
-        sql = self._sql(f"SELECT 1 FROM {self.meta.sql(self.db.dialect)[0]}", params, order=False)
+        table = self.meta.sql(self.db.dialect).table
+        sql = self._sql(f"SELECT 1 FROM {table}", params, order=False)
         return (await self.db.fetchone(f"SELECT COUNT(*) FROM ({sql}) AS q", params))[0]
 
     async def exists(self) -> bool:
@@ -563,7 +581,7 @@ class Query:
         """Delete the matching rows; returns how many."""
         self._check_bulk("delete", all_rows)
         params: list = []
-        sql = self._sql(f"DELETE FROM {self.meta.sql(self.db.dialect)[0]}", params)
+        sql = self._sql(f"DELETE FROM {self.meta.sql(self.db.dialect).table}", params)
         return (await self.db.execute(sql, params)).rowcount
 
     async def update(self, *, all_rows: bool = False, **values: Any) -> int:
@@ -579,7 +597,7 @@ class Query:
 
     async def _update(self, values: dict[str, Any]) -> int:
         """UPDATE the matching rows, SET ``values`` (already in database form)."""
-        params, (table, columns, _) = list(values.values()), self.meta.sql(self.db.dialect)
+        params, (table, columns, _, _) = list(values.values()), self.meta.sql(self.db.dialect)
         mark = self.db.dialect.placeholder
         assignments = ", ".join(f"{columns[n]} = {mark(i)}" for i, n in enumerate(values, 1))
         sql = self._sql(f"UPDATE {table} SET {assignments}", params)

@@ -104,8 +104,12 @@ class RedisBroker(Broker):
 
     async def _listen(self, listening: asyncio.Future) -> None:
         async def session(connected: Any) -> None:
-            async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
+            # Subscription replies and PONGs are read too: None then only means "quiet".
+            async with self.client.pubsub() as pubsub:
                 await pubsub.subscribe(self.channel)
+                # After a Redis restart the pool's idle connections still lead to the old
+                # server, and the next PUBLISH on one would be lost: let them go.
+                await self.client.connection_pool.disconnect(inuse_connections=False)
                 if not listening.done():
                     listening.set_result(None)
                 connected()

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from .schema import tables_of
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 _background: set[asyncio.Task] = set()  # strong references to clean-up tasks while they run
@@ -199,6 +201,13 @@ class BaseDatabase:
         else:
             await _run_callbacks([callback])
 
+    def schema_transaction(self) -> Transaction:
+        """A top-level transaction for changing tables (www/migrate/). PostgreSQL changes
+        them in place, within an ordinary transaction; SQLite's engine says otherwise."""
+        if self._active_transaction() is not None:
+            raise DatabaseError("a schema change cannot be nested in a transaction")
+        return self.transaction_class(self)
+
     def _active_transaction(self) -> Transaction | None:
         tx = self._current_tx.get()  # tasks inherit it: check it is this task's own
         return tx if tx is not None and tx._task is asyncio.current_task() else None
@@ -218,8 +227,8 @@ class BaseDatabase:
         async with self.transaction() as tx:
             for sql in self.dialect.setup_sql:
                 await tx.execute(sql)
-            for model in models:
-                for sql in self.dialect.create_table_sql(model._meta.table, model._meta.fields):
+            for table in tables_of(models).values():
+                for sql in self.dialect.create_table_sql(table, if_not_exists=True):
                     await tx.execute(sql)
 
     async def drop_all(self, models: Iterable[Any]) -> None:

@@ -58,11 +58,14 @@ class SQLiteTransaction(Transaction):
     tasks queue for the writer instead of joining it."""
 
     _db: SQLiteDatabase
+    _foreign_keys = True  # False in a schema change: see SQLiteDatabase.schema_transaction
 
     async def _begin(self) -> None:
         self._conn = self._db._connection()
         await self._db._write_lock.acquire()
         try:
+            if not self._foreign_keys:  # a no-op inside a transaction: set before BEGIN
+                await self._run("PRAGMA foreign_keys = OFF")
             await self._run("BEGIN IMMEDIATE")
         except BaseException:
             await self._recover()
@@ -77,7 +80,11 @@ class SQLiteTransaction(Transaction):
                 raise
             log.exception("ROLLBACK failed")  # not raised over the error that brought us here
         else:
-            self._db._write_lock.release()
+            try:
+                if not self._foreign_keys:  # back on before another task gets the writer
+                    await run_to_completion(self._conn.execute("PRAGMA foreign_keys = ON"))
+            finally:
+                self._db._write_lock.release()
 
     async def _recover(self) -> None:
         """After a failed or interrupted BEGIN, COMMIT or ROLLBACK (which still runs on the
@@ -90,6 +97,8 @@ class SQLiteTransaction(Transaction):
                     await conn.execute_fetchall("SELECT 1")  # queued after that statement
                     if conn.in_transaction:
                         await conn.execute("ROLLBACK")
+                    if not self._foreign_keys:
+                        await conn.execute("PRAGMA foreign_keys = ON")
             except Exception:
                 log.exception("could not roll back an interrupted transaction")
             finally:
@@ -172,6 +181,16 @@ class SQLiteDatabase(BaseDatabase):
         if not self._readers:
             raise DatabaseError("the database is not open")
         return (await self._readers[0].execute_fetchall("PRAGMA data_version"))[0][0]
+
+    def schema_transaction(self) -> SQLiteTransaction:
+        """A transaction that changes tables, with foreign keys unenforced until it ends:
+        rebuilding a table drops the old one, which would otherwise cascade to the rows
+        that point to it. The caller checks them (PRAGMA foreign_key_check) before commit."""
+        if self._active_transaction() is not None:
+            raise DatabaseError("a schema change cannot be nested in a transaction")
+        tx = SQLiteTransaction(self)
+        tx._foreign_keys = False
+        return tx
 
     def _connection(self) -> aiosqlite.Connection:
         if self._writer is None:
