@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/seed.py --db /tmp/bench.db [--posts 1000] [--comments 10]
     .venv/bin/python benchmarks/seed.py --db 'postgresql://u:pw@127.0.0.1/db?search_path=s'
 
-Creates the tables with ``Database.create_all(MODELS)``, then inserts ``--users`` users
+Creates the tables with the app's migrations (as init_db.py does: the app refuses a
+database that has not had them), then inserts ``--users`` users
 (all with the password ``--password``, hashed once and reused), ``--posts`` posts of
 realistic Markdown (about 2 KB each: headings, lists, links, code, sometimes a table) and
 ``--comments`` comments per post, with ``insert_many``. The content is deterministic
@@ -25,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from www.accounts.models import User  # noqa: E402
 from www.db import Database  # noqa: E402
-from www.models import MODELS  # noqa: E402
+from www.migrate import runner  # noqa: E402
 from www.passwords import hash_password_sync  # noqa: E402
 from www.posts.models import Comment, Post  # noqa: E402
 from www.settings import load_settings  # noqa: E402
@@ -160,7 +161,7 @@ async def seed(args: argparse.Namespace) -> dict[str, int]:
     else:
         db = Database(args.db, busy_timeout_ms=settings.db.busy_timeout_ms)
     async with db:
-        await db.create_all(MODELS)
+        await runner.up(db, runner.load())
         if await User.select(db).exists():
             raise SystemExit(f"{db.location} already holds data: give a new path or --force")
         await User.insert_many(db, users_rows(args.users, password_hash))
