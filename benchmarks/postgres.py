@@ -100,7 +100,12 @@ class Postgres:
         self.run(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'CREATE SCHEMA "{schema}"')
 
     def drop_schema(self, schema: str = SCHEMA) -> None:
-        self.run(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        """Drop `schema`, as the run's last step: a failure here is printed, and does not
+        hide how the run went."""
+        try:
+            self.run(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        except Exception as exc:
+            print(f"could not drop schema {schema} of {self.location}: {exc}", flush=True)
 
     def count_comments(self, schema: str = SCHEMA) -> int:
         return self.run(f'SELECT COUNT(*) FROM "{schema}".comments')[0][0]

@@ -440,7 +440,7 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
 
         r["sections"] = []
         if not args.skip_live:
-            print("live comments across processes (gunicorn on CPU 0, client on CPU 1)")
+            print("live comments across processes (gunicorn on CPU 0, client on CPU 1)", flush=True)
             has_pg = isinstance(pg, postgres.Postgres)
             live = live_latency.run_all(servers, config, pg_config if has_pg else pg, args)
             r["sections"].append(
