@@ -107,7 +107,9 @@ format: install ## Reformat the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## Benchmarks vs Flask, mixed load, ORM, uploads (not part of test)
+# PostgreSQL rows: WWW_BENCH_PG_URL=postgresql://... if given, else a throwaway server
+# (.ci/postgres.sh) when PostgreSQL is installed, else skipped; Redis rows need redis-server.
+bench: install ## Benchmarks vs Flask (SQLite, PostgreSQL), mixed load, live comments, ORM, uploads
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py $(ARGS)
 

@@ -1,7 +1,9 @@
 """The benchmark suite: the scaffold's pages against Flask, a render-only ceiling and a
-hello-world, a mixed read/write load, then the ORM and upload-memory benchmarks.
+hello-world, on SQLite and on PostgreSQL (postgres.py); a mixed read/write load with the
+page cache's hit rate (mixed.py); live comments across gunicorn workers
+(live_latency.py); then the ORM and upload-memory benchmarks.
 
-    .venv/bin/python benchmarks/run.py            # the full suite (about 5 minutes)
+    .venv/bin/python benchmarks/run.py            # the full suite (about 10 minutes)
     .venv/bin/python benchmarks/run.py --quick    # short runs, to check that it all works
 
 Every server is its own process on 127.0.0.1, pinned to core 0 (taskset -c 0); wrk runs
@@ -12,47 +14,53 @@ finally block, also on Ctrl-C. The results are printed and written as Markdown t
 benchmarks/RESULTS.md (benchmarks/RESULTS-quick.md with --quick). See benchmarks/README.md.
 
 Exit status: 0 when every check passed, 1 when a check failed (a server did not answer,
-the pages differ, the mixed load saw errors or lost comments, a sub-benchmark crashed),
+the pages differ, the mixed load saw errors or lost comments, a live comment did not
+reach a socket, a sub-benchmark crashed),
 2 for a usage or set-up problem (no wrk, fewer than 2 cores), 3 with --strict when a
 throughput target was missed (here or in benchmarks/orm.py).
 """
 
 import argparse
 import contextlib
-import html
-import http.client
-import importlib.metadata
-import json
+import functools
 import os
-import platform
 import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import live_latency
+import postgres
 import yaml
+from common import (
+    BENCH,
+    LOAD_CPU,
+    PYTHON,
+    ROOT,
+    SERVER_CPU,
+    CheckFailed,
+    Measurement,
+    Server,
+    Servers,
+    SetupError,
+    best,
+    clean_env,
+    fetch,
+    free_port,
+    run_bounded,
+    run_wrk,
+)
+from mixed import PASSWORD, run_mixed, sqlite_comments
+from report import machine, render_report, wrk_version
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-PYTHON = sys.executable
-SERVER_CPU = "0"
-LOAD_CPU = "1"
-SESSION_COOKIE = "www_session"
-PASSWORD = "bench-password-1234"  # noqa: S105 -- must match seed.py's default
 TITLE = re.compile(r'<h2><a href="/posts/(\d+)">(.*?)</a></h2>')
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
-BENCH_JSON = re.compile(r"^BENCH_JSON (\{.*\})\s*$", re.MULTILINE)
 
 TARGETS = (  # (key, server, page label, path; None = the post page)
     ("scaffold-home", "scaffold", "home /", "/"),
@@ -73,132 +81,6 @@ RATIOS = (  # (label, numerator, denominator, target)
     ("post ÷ Flask post", "scaffold-post", "flask-post", 2.0),
     ("home ÷ render-only ceiling", "scaffold-home", "render-home", 0.8),
 )
-
-
-class SetupError(Exception):
-    """Something the suite needs is missing (exit status 2)."""
-
-
-class CheckFailed(Exception):
-    """A server misbehaved or a result is wrong (exit status 1)."""
-
-
-# --- processes -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without the developer's WWW_* settings, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WWW_")}
-    env.update(extra)
-    return env
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-    proc: subprocess.Popen
-    log: Path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-class Servers:
-    """Starts servers in their own process groups and always stops them (SIGTERM, SIGKILL)."""
-
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
-        self.running: dict[str, Server] = {}
-
-    def start(self, name: str, args: list[str], port: int, env: dict[str, str]) -> Server:
-        log = self.workdir / f"{name}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                ["taskset", "-c", SERVER_CPU, *args],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: killpg gets its children too
-            )
-        server = self.running[name] = Server(name, port, proc, log)
-        return server
-
-    def wait_ready(self, server: Server, path: str = "/", timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if server.proc.poll() is not None:
-                raise CheckFailed(
-                    f"{server.name} exited with {server.proc.returncode}:\n{server.log_tail()}"
-                )
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                status, _, _ = fetch(server.port, "GET", path, timeout=2)
-                if status < 500:
-                    return
-            time.sleep(0.1)
-        raise CheckFailed(f"{server.name} did not answer within {timeout:.0f}s")
-
-    def stop_all(self) -> None:
-        for server in self.running.values():
-            stop_group(server.proc)
-        self.running.clear()
-
-    def __enter__(self) -> "Servers":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop_all()
-
-
-def stop_group(proc: subprocess.Popen, grace: float = 10) -> None:
-    """SIGTERM the process group of `proc` (started with start_new_session), then SIGKILL."""
-    pgid = proc.pid
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-    with contextlib.suppress(ProcessLookupError):  # stragglers (gunicorn's worker...) too
-        os.killpg(pgid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
-
-
-def fetch(
-    port: int,
-    method: str,
-    path: str,
-    body: str | None = None,
-    headers: dict[str, str] | None = None,
-    timeout: float = 10,
-) -> tuple[int, http.client.HTTPMessage, str]:
-    """One request, redirects not followed: (status, headers, body text)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.headers, response.read().decode("utf-8", "replace")
-    finally:
-        conn.close()
-
-
-def run_bounded(args: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
-    """subprocess.run with a time limit; the child is killed on timeout or Ctrl-C."""
-    return subprocess.run(args, timeout=timeout, check=False, text=True, **kwargs)
 
 
 # --- set-up --------------------------------------------------------------------------------
@@ -237,21 +119,26 @@ def ensure_wrk() -> str:
     return found
 
 
-def write_config(workdir: Path, db_path: Path, per_page: int) -> Path:
+def write_config(workdir: Path, name: str, db_url: str, per_page: int) -> Path:
+    """The scaffold's config overlay for the database at `db_url` (sqlite:////abs/path)."""
     config = {
         "blog": {"per_page": per_page},
-        "db": {"url": f"sqlite:///{db_path}"},  # db_path is absolute: sqlite:////abs/path
+        "db": {"url": db_url},
         "logging": {"level": "WARNING", "access_log": False},
+        # A stopped server's cleanup (the page cache's counts) comes before stop_group's
+        # SIGKILL; nothing is in flight by then.
+        "server": {"shutdown_timeout": 5},
         "session": {"secret": secrets.token_urlsafe(30), "secret_file": None},  # 40 chars
         "uploads": {"directory": str(workdir / "uploads")},
     }
-    path = workdir / "bench.yaml"
+    path = workdir / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
 
-def seed_database(db_path: Path, config: Path, args: argparse.Namespace) -> str:
-    command = [PYTHON, str(BENCH / "seed.py"), "--db", str(db_path), "--config", str(config)]
+def seed_database(db: str, config: Path, args: argparse.Namespace) -> str:
+    """benchmarks/seed.py into `db`: a SQLite file, or a PostgreSQL URL (an empty schema)."""
+    command = [PYTHON, str(BENCH / "seed.py"), "--db", db, "--config", str(config)]
     command += ["--posts", str(args.posts), "--comments", str(args.comments)]
     command += ["--users", str(args.users), "--password", PASSWORD]
     result = run_bounded(command, 300, cwd=ROOT, env=clean_env(), capture_output=True)
@@ -260,26 +147,49 @@ def seed_database(db_path: Path, config: Path, args: argparse.Namespace) -> str:
     return result.stdout.strip()
 
 
-def start_servers(
-    servers: Servers, db_path: Path, config: Path, per_page: int
-) -> dict[str, Server]:
+def scaffold_command(config: Path, port: int) -> list[str]:
+    return ["-m", "www", "--config", str(config), "--port", str(port)]
+
+
+def flask_command(port: int) -> list[str]:
+    peer = ["-b", f"127.0.0.1:{port}", "--chdir", str(BENCH / "peers"), "flask_app:app"]
+    return ["-m", "gunicorn", "-w", "1", "-k", "sync", "--log-level", "warning", *peer]
+
+
+def sqlite_servers(db_path: Path, config: Path, per_page: int) -> dict[str, tuple]:
+    """{name: (arguments after python, environment, port)} of the SQLite contenders."""
     ports = {name: free_port() for name in SERVER_LABELS}
     peers = BENCH / "peers"
-    flask = ["-b", f"127.0.0.1:{ports['flask']}", "--chdir", str(peers), "flask_app:app"]
     render = ["--port", str(ports["render-only"]), "--per-page", str(per_page)]
     commands = {
-        "scaffold": ["-m", "www", "--config", str(config), "--port", str(ports["scaffold"])],
-        "flask": ["-m", "gunicorn", "-w", "1", "-k", "sync", "--log-level", "warning", *flask],
+        "scaffold": scaffold_command(config, ports["scaffold"]),
+        "flask": flask_command(ports["flask"]),
         "render-only": [str(peers / "render_only.py"), "--db", str(db_path), *render],
         "hello": [str(peers / "hello.py"), "--port", str(ports["hello"])],
     }
     env = clean_env()
     flask_env = clean_env(BENCH_DB=str(db_path), BENCH_PER_PAGE=str(per_page))
-    started = {
-        name: servers.start(
-            name, [PYTHON, *command], ports[name], flask_env if name == "flask" else env
-        )
+    return {
+        name: (command, flask_env if name == "flask" else env, ports[name])
         for name, command in commands.items()
+    }
+
+
+def pg_servers(pg: postgres.Postgres, config: Path, per_page: int) -> dict[str, tuple]:
+    """The scaffold and the Flask peer on PostgreSQL (same commands, another database)."""
+    ports = {name: free_port() for name in postgres.LABELS}
+    scaffold, flask = ports["scaffold-pg"], ports["flask-pg"]
+    flask_env = clean_env(BENCH_PER_PAGE=str(per_page), **pg.peer_env())
+    return {
+        "scaffold-pg": (scaffold_command(config, scaffold), clean_env(), scaffold),
+        "flask-pg": (flask_command(flask), flask_env, flask),
+    }
+
+
+def start_servers(servers: Servers, commands: dict[str, tuple]) -> dict[str, Server]:
+    started = {
+        name: servers.start(name, [PYTHON, *command], port, env)
+        for name, (command, env, port) in commands.items()
     }
     for server in started.values():
         servers.wait_ready(server)
@@ -296,33 +206,41 @@ def first_difference(a: str, b: str) -> str:
     return f"lengths {len(a)} vs {len(b)}"
 
 
-def sanity_checks(servers: dict[str, Server], post_path: str, per_page: int) -> list[str]:
-    """Every page answers 200; Flask's and the scaffold's home pages list the same posts.
+def sanity_checks(
+    targets: tuple, servers: dict[str, Server], post_path: str, per_page: int
+) -> list[str]:
+    """Every page answers 200; Flask's and the scaffold's home pages list the same posts
+    (on PostgreSQL too, and the same as on SQLite).
 
     Returns notes for the report; raises CheckFailed when a check fails.
     """
     pages = {}
-    for key, server_name, _, path in TARGETS:
+    for key, server_name, _, path in targets:
         server = servers[server_name]
         path = path or post_path
         status, _, body = fetch(server.port, "GET", path)
         if status != 200:
             raise CheckFailed(f"{server_name} answered {status} to GET {path}")
         pages[key] = body
-    titles = {key: TITLE.findall(pages[key]) for key in ("scaffold-home", "flask-home")}
+    homes = [key for key in pages if key.endswith("home") and "render" not in key]
+    titles = {key: TITLE.findall(pages[key]) for key in homes}
     if len(titles["scaffold-home"]) != per_page:
         raise CheckFailed(f"the scaffold's home page lists {len(titles['scaffold-home'])} posts")
-    if titles["scaffold-home"] != titles["flask-home"]:
-        raise CheckFailed("the Flask and scaffold home pages do not list the same posts")
+    for key in homes:
+        if titles[key] != titles["scaffold-home"]:
+            raise CheckFailed(f"{key} and scaffold-home do not list the same posts")
     notes = [
         "every server answered 200 on every measured page",
-        f"the scaffold's and Flask's home pages list the same {per_page} post titles",
+        f"the home pages ({', '.join(homes)}) list the same {per_page} post titles",
     ]
-    for a, b in (
+    pairs = [
         ("scaffold-home", "flask-home"),
         ("scaffold-home", "render-home"),
         ("scaffold-post", "flask-post"),
-    ):
+    ]
+    if "pg-scaffold-home" in pages:
+        pairs += postgres.HTML_PAIRS
+    for a, b in pairs:
         same = pages[a] == pages[b]
         detail = "" if same else f" (first difference: {first_difference(pages[a], pages[b])})"
         notes.append(f"HTML of {a} and {b}: {'identical' if same else 'DIFFERENT'}{detail}")
@@ -332,54 +250,10 @@ def sanity_checks(servers: dict[str, Server], post_path: str, per_page: int) -> 
 # --- wrk -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Measurement:
-    requests: int
-    seconds: float
-    errors: dict[str, int]
-    latency_us: dict[str, float]
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    @property
-    def socket_errors(self) -> int:
-        return sum(self.errors[k] for k in ("connect", "read", "write", "timeout"))
-
-
-def run_wrk(
-    wrk: str,
-    url: str,
-    seconds: int,
-    connections: int,
-    timeout: int,
-    script: Path,
-    script_args: list[str] = (),
-) -> Measurement:
-    command = ["taskset", "-c", LOAD_CPU, wrk, "-t1", f"-c{connections}", f"-d{seconds}s"]
-    command += [f"--timeout={timeout}s", "-s", str(script), url]
-    if script_args:
-        command += ["--", *script_args]
-    result = run_bounded(command, seconds + timeout + 30, capture_output=True)
-    match = BENCH_JSON.search(result.stdout)
-    if result.returncode != 0 or not match:
-        raise CheckFailed(f"wrk failed on {url} ({result.returncode}):\n{result.stderr}")
-    data = json.loads(match.group(1))
-    return Measurement(
-        requests=data["requests"],
-        seconds=data["duration_us"] / 1e6,
-        errors=data["errors"],
-        latency_us=data["latency_us"],
-        counts=data.get("counts", {}),
-    )
-
-
 def measure_pages(
-    wrk: str, servers: dict[str, Server], post_path: str, args: argparse.Namespace
+    wrk: str, targets: tuple, servers: dict[str, Server], post_path: str, args: argparse.Namespace
 ) -> dict[str, list[Measurement]]:
-    urls = {key: servers[name].base + (path or post_path) for key, name, _, path in TARGETS}
+    urls = {key: servers[name].base + (path or post_path) for key, name, _, path in targets}
     report = BENCH / "report.lua"
     for key, url in urls.items():
         print(f"  warm-up {key:<14} {args.warmup}s  {url}", flush=True)
@@ -396,141 +270,6 @@ def measure_pages(
                 flush=True,
             )
     return results
-
-
-def best(measurements: list[Measurement]) -> Measurement:
-    return max(measurements, key=lambda m: m.rps)
-
-
-# --- mixed load ----------------------------------------------------------------------------
-
-
-def session_cookie(headers: http.client.HTTPMessage) -> str | None:
-    for value in headers.get_all("Set-Cookie") or ():
-        name_value = value.split(";", 1)[0].strip()
-        if name_value.startswith(SESSION_COOKIE + "="):
-            return name_value
-    return None
-
-
-def log_in(port: int, email: str) -> dict[str, str]:
-    """Log in over HTTP as a browser would; returns the session cookie and its CSRF token."""
-    status, headers, body = fetch(port, "GET", "/login")
-    cookie, token = session_cookie(headers), CSRF_FIELD.search(body)
-    if status != 200 or not cookie or not token:
-        raise CheckFailed(f"GET /login: {status}, cookie {bool(cookie)}, token {bool(token)}")
-    form = {"email": email, "password": PASSWORD, "csrf_token": html.unescape(token.group(1))}
-    status, headers, _ = fetch(
-        port,
-        "POST",
-        "/login",
-        body=urllib.parse.urlencode(form),
-        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-        timeout=30,
-    )
-    cookie = session_cookie(headers)
-    if status != 303 or not cookie:
-        raise CheckFailed(f"POST /login as {email}: {status} (expected 303 and a new cookie)")
-    status, _, body = fetch(port, "GET", "/", headers={"Cookie": cookie})
-    token = CSRF_META.search(body)
-    if status != 200 or not token:
-        raise CheckFailed(f"GET / as {email} after logging in: {status}, no CSRF token")
-    return {"cookie": cookie, "token": html.unescape(token.group(1))}
-
-
-def lua_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def count_comments(db_path: Path) -> int:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
-    finally:
-        conn.close()
-
-
-@dataclass
-class MixedResult:
-    measurement: Measurement
-    rps: float  # answers during the load itself, per second (the drain left out)
-    sessions: int
-    new_comments: int
-    drain: int
-    failures: list[str]
-
-
-def mixed_load(
-    wrk: str,
-    server: Server,
-    db_path: Path,
-    post_ids: list[int],
-    emails: list[str],
-    workdir: Path,
-    args: argparse.Namespace,
-) -> MixedResult:
-    print(f"  logging in {len(emails)} users over HTTP", flush=True)
-    sessions = [log_in(server.port, email) for email in emails]
-    # After the load, a drain: wrk holds its connections back (mixed_load.lua's delay())
-    # until it stops, so every request in flight is answered and counted. wrk's timeout
-    # must exceed the drain: wrk counts a connection idle for longer than the timeout as a
-    # timeout error, pending request or not.
-    drain = args.mixed_drain
-    timeout = drain + 5
-    data = workdir / "mixed_data.lua"
-    entries = ",\n".join(
-        f"  {{cookie = {lua_string(s['cookie'])}, token = {lua_string(s['token'])}}}"
-        for s in sessions
-    )
-    data.write_text(
-        f"return {{\nsessions = {{\n{entries}\n}},\n"
-        f"post_ids = {{{', '.join(map(str, post_ids))}}},\n"
-        f"write_share = {args.write_share!r},\nload_seconds = {args.mixed_duration},\n"
-        "seed = 6,\n}\n",
-        encoding="utf-8",
-    )
-    before = count_comments(db_path)
-    print(
-        f"  mixed load: {args.mixed_connections} connections, {args.mixed_duration}s "
-        f"(+{drain}s drain), {args.write_share:.0%} comment posts",
-        flush=True,
-    )
-    m = run_wrk(
-        wrk,
-        server.base,
-        args.mixed_duration + drain,
-        args.mixed_connections,
-        timeout,
-        BENCH / "mixed_load.lua",
-        [str(data)],
-    )
-    time.sleep(1)  # let any request still running finish, so a stray write would show
-    new_comments = count_comments(db_path) - before
-    c = m.counts
-    sent, answered = c.get("POST sent", 0), c.get("303", 0)
-    failures = []
-    if m.socket_errors:
-        failures.append(f"{m.socket_errors} socket errors {m.errors}")
-    server_errors = sum(v for k, v in c.items() if k.startswith("5"))
-    if server_errors:
-        failures.append(f"{server_errors} answers with a 5xx status")
-    if new_comments != answered:
-        why = ""
-        if answered < new_comments <= sent:
-            why = (
-                f": {new_comments - answered} comment posts were saved but still unanswered "
-                f"after the {drain} s drain (none was lost)"
-            )
-        elif new_comments < answered:
-            why = f": {answered - new_comments} comments answered 303 are NOT in the database"
-        failures.append(f"{new_comments} new comments in the database, {answered} 303s{why}")
-    elif answered != sent:
-        failures.append(f"{sent} comment posts sent, {answered} answered 303")
-    unexpected = {k: v for k, v in c.items() if k.isdigit() and k not in ("200", "303")}
-    if unexpected:
-        failures.append(f"unexpected statuses {unexpected}")
-    rps = c.get("answered in load", 0) / args.mixed_duration
-    return MixedResult(m, rps, len(sessions), new_comments, drain, failures)
 
 
 # --- the other engineers' benchmarks -------------------------------------------------------
@@ -576,127 +315,6 @@ def orm_args(quick: bool) -> list[str]:
     return []
 
 
-# --- the report ----------------------------------------------------------------------------
-
-
-def version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def wrk_version(wrk: str) -> str:
-    result = run_bounded([wrk, "-v"], 10, capture_output=True)
-    match = re.search(r"wrk (\S+)", result.stdout + result.stderr)
-    return match.group(1) if match else "?"
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} logical cores, Linux {platform.release()}"
-
-
-def ms(us: float) -> str:
-    return f"{us / 1000:.2f}"
-
-
-def render_report(r: dict) -> str:
-    args = r["args"]
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Written by `benchmarks/run.py`{' --quick' if args.quick else ''} on "
-        f"{r['date']}. How to run and how to read it: [README.md](README.md).",
-        "",
-        f"- **Machine**: {r['machine']}. Servers pinned to CPU {SERVER_CPU}, wrk to CPU "
-        f"{LOAD_CPU}. Load average {r['load_before']} before, {r['load_after']} after "
-        "(other work on the machine makes the numbers noisy).",
-        f"- **Versions**: Python {platform.python_version()}, aiohttp {version('aiohttp')}, "
-        f"Flask {version('flask')}, gunicorn {version('gunicorn')}, wrk {r['wrk_version']}; "
-        f"Jinja2 {version('jinja2')}, uvloop {version('uvloop')}, "
-        f"markdown-it-py {version('markdown-it-py')}.",
-        f"- **Data**: {r['seeded']}; per_page {args.per_page}; post page "
-        f"`{r['post_path']}` (its {args.comments} comments shown).",
-        f"- **Load**: `wrk -t1 -c{args.connections} -d{args.duration}s`, "
-        f"{args.rounds} measurements per row after a {args.warmup} s warm-up, the rounds "
-        "interleaving the servers. **req/s is the better of the measurements** (noise only "
-        "ever slows a run down); its p50/p99 come from that same measurement.",
-    ]
-    if args.quick:
-        lines += ["", "> **Quick mode**: short runs to check the suite, not representative."]
-    lines += [
-        "",
-        "## Pages",
-        "",
-        "| server | page | req/s | req/s each run | p50 ms | p99 ms | errors |",
-        "| --- | --- | ---: | --- | ---: | ---: | ---: |",
-    ]
-    for key, server, page, _ in TARGETS:
-        runs = r["pages"][key]
-        b = best(runs)
-        each = " / ".join(f"{m.rps:.0f}" for m in runs)
-        errors = sum(sum(m.errors.values()) for m in runs)
-        lines.append(
-            f"| {SERVER_LABELS[server]} | {page} | **{b.rps:.0f}** | {each} | "
-            f"{ms(b.latency_us['p50'])} | {ms(b.latency_us['p99'])} | {errors} |"
-        )
-    lines += [
-        "",
-        "## Ratios (same run, better measurements)",
-        "",
-        "| ratio | value | target | result |",
-        "| --- | ---: | ---: | --- |",
-    ]
-    for label, value, target, ok in r["ratios"]:
-        lines.append(f"| {label} | {value:.2f} | ≥ {target:.1f} | {'PASS' if ok else 'MISS'} |")
-    lines += ["", "## Sanity checks", ""] + [f"- {note}" for note in r["notes"]]
-    lines += ["", "## Mixed load", ""]
-    mixed: MixedResult | None = r["mixed"]
-    if mixed is None:
-        lines.append("not run (--skip-mixed)")
-    else:
-        m, c = mixed.measurement, mixed.measurement.counts
-        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.isdigit())
-        lines += [
-            f"`wrk -t1 -c{args.mixed_connections}` on the scaffold for {args.mixed_duration} s, "
-            f"then a {mixed.drain} s drain (no new requests; those in flight finish and are "
-            f"counted). {mixed.sessions} users logged in over HTTP first; every request "
-            f"carries one of their session cookies. {args.write_share:.0%} are comment posts "
-            "(`POST /posts/<id>/comments`, form body with the session's CSRF token), the "
-            "rest `GET /` or `GET /posts/<random id>` (half each).",
-            "",
-            "| req/s | p50 ms | p99 ms | GETs sent | comments sent | answers by status | "
-            "socket errors | 5xx | new comments in db | result |",
-            "| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
-            f"| {mixed.rps:.0f} | {ms(m.latency_us['p50'])} | {ms(m.latency_us['p99'])} | "
-            f"{c.get('GET sent', 0)} | {c.get('POST sent', 0)} | {statuses} | "
-            f"{m.socket_errors} | {sum(v for k, v in c.items() if k.startswith('5'))} | "
-            f"{mixed.new_comments} | {'PASS' if not mixed.failures else 'FAIL'} |",
-            "",
-            "req/s counts the answers during the load (not the drain). Checked: zero socket "
-            "errors, zero 5xx, new comments in the database = 303 answers = comments sent. "
-            f"wrk's timeout is {mixed.drain + 5} s: a slower answer counts as a socket error "
-            f"(timeout) and is left out of the percentiles. Slowest answer: "
-            f"{m.latency_us['max'] / 1e6:.1f} s.",
-        ]
-        lines += [f"- **FAIL**: {failure}" for failure in mixed.failures]
-    for sub in r["subs"]:
-        lines += ["", f"## {sub.title} (`benchmarks/{sub.script}`)", ""]
-        if sub.status == "missing":
-            lines.append("not run (missing)")
-            continue
-        if sub.status != "ok":
-            lines += [f"**{sub.status}**", ""]
-        lines += ["```text", sub.output, "```"]
-    return "\n".join(lines) + "\n"
-
-
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -722,6 +340,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--post-id", type=int, help="the measured post page (default: the middle)")
     p.add_argument("--output", type=Path, help="Markdown report (default benchmarks/RESULTS.md)")
     p.add_argument("--skip-mixed", action="store_true", help="no mixed-load run")
+    p.add_argument("--skip-pg", action="store_true", help="no PostgreSQL rows")
+    p.add_argument("--skip-live", action="store_true", help="no live-comment latency")
+    live_latency.add_arguments(p)
     p.add_argument("--skip-sub", action="store_true", help="no ORM or upload-memory benchmark")
     p.add_argument("--strict", action="store_true", help="exit 3 when a target is missed")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, db)")
@@ -734,6 +355,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.mixed_drain = args.mixed_drain or (5 if quick else 10)
     args.output = args.output or BENCH / ("RESULTS-quick.md" if quick else "RESULTS.md")
     args.post_id = args.post_id or max(1, args.posts // 2)
+    live_latency.fill_defaults(args, quick)
     if min(args.duration, args.warmup, args.rounds, args.mixed_duration, args.mixed_drain) < 1:
         p.error("durations and --rounds must be at least 1")
     if not 0 <= args.write_share <= 1 or not 1 <= args.sessions <= args.users:
@@ -754,28 +376,50 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
     r["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     r["load_before"] = load_str()
     r["post_path"] = post_path = f"/posts/{args.post_id}"
-
-    db_path = workdir / "bench.db"
-    config = write_config(workdir, db_path, args.per_page)
-    print(f"seeding {db_path}", flush=True)
-    seeded = seed_database(db_path, config, args)
-    print(f"  {seeded}", flush=True)
     r["seeded"] = (
         f"{args.users} users, {args.posts} posts of ~2 KB Markdown, "
         f"{args.comments} comments each (benchmarks/seed.py)"
     )
     failed = []
-    with Servers(workdir) as servers:
+    with contextlib.ExitStack() as stack:  # stopped in reverse: servers, then PostgreSQL
+        pg = "not run (--skip-pg)" if args.skip_pg else stack.enter_context(postgres.provide())
+        if isinstance(pg, postgres.Postgres) and postgres.missing_driver():
+            pg = postgres.missing_driver()
+        r["pg"] = pg
+        if isinstance(pg, str):
+            print(f"PostgreSQL rows skipped: {pg}", flush=True)
+
+        db_path = workdir / "bench.db"
+        config = write_config(workdir, "bench", f"sqlite:///{db_path}", args.per_page)
+        print(f"seeding {db_path}", flush=True)
+        print(f"  {seed_database(str(db_path), config, args)}", flush=True)
+        commands = sqlite_servers(db_path, config, args.per_page)
+        targets, labels = TARGETS, dict(SERVER_LABELS)
+        if isinstance(pg, postgres.Postgres):
+            print(f"seeding schema {postgres.SCHEMA} of {pg.location}", flush=True)
+            pg.fresh_schema()
+            stack.callback(pg.drop_schema)
+            pg_config = write_config(workdir, "bench-pg", pg.app_url(), args.per_page)
+            print(f"  {seed_database(pg.app_url(), pg_config, args)}", flush=True)
+            commands |= pg_servers(pg, pg_config, args.per_page)
+            targets, labels = targets + postgres.TARGETS, labels | postgres.LABELS
+        r["targets"], r["labels"] = targets, labels
+
+        servers = stack.enter_context(Servers(workdir))
         print("starting servers (CPU 0)", flush=True)
-        running = start_servers(servers, db_path, config, args.per_page)
+        running = start_servers(servers, commands)
         for name, server in running.items():
             print(f"  {name:<12} {server.base}  pid {server.proc.pid}", flush=True)
-        r["notes"] = sanity_checks(running, post_path, args.per_page)
+        r["notes"] = sanity_checks(targets, running, post_path, args.per_page)
         for note in r["notes"]:
             print(f"  check: {note}", flush=True)
         print("measuring pages (wrk on CPU 1)", flush=True)
-        r["pages"] = measure_pages(wrk, running, post_path, args)
-        r["mixed"] = None
+        r["pages"] = measure_pages(wrk, targets, running, post_path, args)
+        for name, server in running.items():
+            if server.proc.poll() is not None:
+                failed.append(f"{name} exited during the run:\n{server.log_tail()}")
+
+        r["mixed"] = []
         if not args.skip_mixed:
             conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
             try:
@@ -783,15 +427,26 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
                 emails = [row[0] for row in conn.execute("SELECT email FROM users ORDER BY id")]
             finally:
                 conn.close()
-            mixed = mixed_load(
-                wrk, running["scaffold"], db_path, post_ids, emails[: args.sessions], workdir,
-                args,
-            )  # fmt: skip
-            r["mixed"] = mixed
-            failed += [f"mixed load: {failure}" for failure in mixed.failures]
-        for name, server in running.items():
-            if server.proc.poll() is not None:
-                failed.append(f"{name} exited during the run:\n{server.log_tail()}")
+            runs = [("SQLite", config, functools.partial(sqlite_comments, db_path))]
+            if isinstance(pg, postgres.Postgres):  # seeded alike: same ids and users
+                runs.append(("PostgreSQL", pg_config, pg.count_comments))
+            for database, database_config, count in runs:
+                mixed = run_mixed(
+                    wrk, servers, database, database_config, count, post_ids,
+                    emails[: args.sessions], workdir, args,
+                )  # fmt: skip
+                r["mixed"].append(mixed)
+                failed += [f"mixed load ({database}): {failure}" for failure in mixed.failures]
+
+        r["sections"] = []
+        if not args.skip_live:
+            print("live comments across processes (gunicorn on CPU 0, client on CPU 1)", flush=True)
+            has_pg = isinstance(pg, postgres.Postgres)
+            live = live_latency.run_all(servers, config, pg_config if has_pg else pg, args)
+            r["sections"].append(
+                ("Live comments across processes", live_latency.render(live, args))
+            )
+            failed += [f"live comments ({x.label}): {f}" for x in live for f in x.failures]
     r["load_after"] = load_str()
 
     r["subs"] = []
@@ -807,9 +462,10 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
                 failed.append(f"{name}: {sub.status}")
 
     rps = {key: best(runs).rps for key, runs in r["pages"].items()}
-    r["ratios"] = [
-        (label, rps[a] / rps[b], target, rps[a] / rps[b] >= target)
-        for label, a, b, target in RATIOS
+    ratios = RATIOS + (postgres.RATIOS if "pg-scaffold-home" in rps else ())
+    r["ratios"] = [  # a target of None: reported, not judged
+        (label, rps[a] / rps[b], target, None if target is None else rps[a] / rps[b] >= target)
+        for label, a, b, target in ratios
     ]
     report = render_report(r)
     args.output.write_text(report, encoding="utf-8")
@@ -819,7 +475,7 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
         print(f"FAILED: {failure}", file=sys.stderr)
     if failed:
         return 1
-    missed = not all(ok for *_, ok in r["ratios"]) or any(
+    missed = any(ok is False for *_, ok in r["ratios"]) or any(
         sub.status.startswith("targets missed") for sub in r["subs"]
     )
     if args.strict and missed:

@@ -1,12 +1,16 @@
 """Seed a benchmark database through the app's own ORM.
 
     .venv/bin/python benchmarks/seed.py --db /tmp/bench.db [--posts 1000] [--comments 10]
+    .venv/bin/python benchmarks/seed.py --db 'postgresql://u:pw@127.0.0.1/db?search_path=s'
 
-Creates the tables with ``Database.create_all(MODELS)``, then inserts ``--users`` users
+Creates the tables with the app's migrations (as init_db.py does: the app refuses a
+database that has not had them), then inserts ``--users`` users
 (all with the password ``--password``, hashed once and reused), ``--posts`` posts of
 realistic Markdown (about 2 KB each: headings, lists, links, code, sometimes a table) and
 ``--comments`` comments per post, with ``insert_many``. The content is deterministic
 (``--seed``), so two runs produce the same pages. Post ids are 1..posts, user ids 1..users.
+On PostgreSQL (``--db`` a ``postgresql://`` URL, its schema empty) the same rows get the same
+ids, so the pages are the same on both databases.
 """
 
 import argparse
@@ -22,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from www.accounts.models import User  # noqa: E402
 from www.db import Database  # noqa: E402
-from www.models import MODELS  # noqa: E402
+from www.migrate import runner  # noqa: E402
 from www.passwords import hash_password_sync  # noqa: E402
 from www.posts.models import Comment, Post  # noqa: E402
 from www.settings import load_settings  # noqa: E402
@@ -152,10 +156,14 @@ async def seed(args: argparse.Namespace) -> dict[str, int]:
     settings = load_settings(args.config)
     rng = random.Random(args.seed)
     password_hash = hash_password_sync(settings.passwords, args.password)  # once, reused
-    async with Database(args.db, busy_timeout_ms=settings.db.busy_timeout_ms) as db:
-        await db.create_all(MODELS)
+    if isinstance(args.db, str):  # a PostgreSQL URL
+        db = Database.from_url(args.db, ROOT, busy_timeout_ms=settings.db.busy_timeout_ms)
+    else:
+        db = Database(args.db, busy_timeout_ms=settings.db.busy_timeout_ms)
+    async with db:
+        await runner.up(db, runner.load())
         if await User.select(db).exists():
-            raise SystemExit(f"{args.db} already holds data: give a new path or --force")
+            raise SystemExit(f"{db.location} already holds data: give a new path or --force")
         await User.insert_many(db, users_rows(args.users, password_hash))
         await Post.insert_many(db, posts_rows(rng, args.posts, args.users))
         post_ids = [row[0] for row in await db.fetchall("SELECT id FROM posts ORDER BY id")]
@@ -169,7 +177,7 @@ async def seed(args: argparse.Namespace) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", required=True, type=Path, help="SQLite file to create")
+    parser.add_argument("--db", required=True, help="SQLite file to create, or a postgresql:// URL")
     parser.add_argument("--config", help="config overlay (for the password hash parameters)")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--posts", type=int, default=1000)
@@ -180,17 +188,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.users < 1 or args.posts < 1 or args.comments < 0:
         parser.error("--users and --posts must be at least 1, --comments at least 0")
-    args.db = args.db.resolve()
-    if args.force:
+    on_postgres = args.db.startswith("postgresql://")
+    args.db = args.db if on_postgres else Path(args.db).resolve()
+    if args.force and not on_postgres:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{args.db}{suffix}").unlink(missing_ok=True)
     started = time.perf_counter()
     counts = asyncio.run(seed(args))
-    size = args.db.stat().st_size
+    where = Database.from_url(args.db, ROOT).location if on_postgres else args.db  # no password
+    size = "" if on_postgres else f" ({args.db.stat().st_size / 1e6:.1f} MB)"
     print(
-        f"seeded {args.db}: {counts['users']} users, {counts['posts']} posts, "
-        f"{counts['comments']} comments ({size / 1e6:.1f} MB) "
-        f"in {time.perf_counter() - started:.1f}s"
+        f"seeded {where}: {counts['users']} users, {counts['posts']} posts, "
+        f"{counts['comments']} comments{size} in {time.perf_counter() - started:.1f}s"
     )
     return 0
 

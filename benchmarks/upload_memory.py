@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from www.accounts.models import User  # noqa: E402
 from www.db import Database  # noqa: E402
-from www.models import MODELS  # noqa: E402
+from www.migrate import runner  # noqa: E402
 from www.passwords import hash_password_sync  # noqa: E402
 from www.settings import load_settings  # noqa: E402
 
@@ -87,10 +87,11 @@ def write_config(folder: Path, max_size: int) -> Path:
 
 
 async def prepare(config: Path) -> None:
-    """The tables (as init_db.py makes them) and the user the benchmark logs in as."""
+    """The tables (the migrations, as init_db.py applies them: the app refuses a database
+    without them) and the user the benchmark logs in as."""
     settings = load_settings(config, environ={})
     async with Database.from_url(settings.db.url, ROOT) as db:
-        await db.create_all(MODELS)
+        await runner.up(db, runner.load())
         password_hash = hash_password_sync(settings.passwords, PASSWORD)
         await User.create(db, name="bench", email=EMAIL, password_hash=password_hash)
 

@@ -1,5 +1,7 @@
 """The query cache: shared results, emptied by any committed change, from any connection."""
 
+import logging
+
 from tests.databases import open_database
 from www import DB
 from www.accounts.models import User
@@ -77,3 +79,21 @@ async def test_pages_show_a_change_at_once(client, app):
     await post.save(app[DB])
     assert "Second title" in await (await client.get("/")).text()
     assert "Second title" in await (await client.get(f"/posts/{post.id}")).text()
+
+
+async def test_summary_counts_hits_and_misses(db, caplog):
+    cache = QueryCache(db)
+    assert cache.summary() == "Page cache: 0 hits, 0 misses (no lookups)"
+
+    async def load():
+        return 1
+
+    await cache.get("k", load)
+    for _ in range(1233):
+        await cache.get("k", load)
+    with caplog.at_level(logging.INFO, logger="www.cache"):
+        await cache.log_summary()  # as an on_cleanup handler would be called, with the app
+        await cache.log_summary(object())
+    assert [r.getMessage() for r in caplog.records] == [
+        "Page cache: 1,233 hits, 1 misses (99.9%)"
+    ] * 2

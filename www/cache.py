@@ -7,13 +7,19 @@ whenever any connection commits, in this process or another (several gunicorn wo
 One cheap round trip replaces the page's queries, and a write anywhere is seen by the very
 next read. Only cache what is the same for every user, and never modify the
 objects it returns.
+
+How well it works depends on the traffic (how often writes empty it), so it counts its
+hits and misses and can say so in one log line (``log_summary``).
 """
 
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from .db import BaseDatabase
+
+log = logging.getLogger(__name__)
 
 
 class QueryCache:
@@ -41,3 +47,15 @@ class QueryCache:
             if len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return value
+
+    def summary(self) -> str:
+        """The counts so far, as one line: "Page cache: 12,345 hits, 678 misses (94.8%)"."""
+        lookups = self.hits + self.misses
+        rate = f"{self.hits / lookups:.1%}" if lookups else "no lookups"
+        return f"Page cache: {self.hits:,} hits, {self.misses:,} misses ({rate})"
+
+    async def log_summary(self, _app: object = None) -> None:
+        """Log summary() at INFO. Shaped as an aiohttp on_cleanup handler, so that each
+        process (each gunicorn worker has its own cache) can report at shutdown; the
+        benchmarks read these lines to give the hit rate under their mixed load."""
+        log.info(self.summary())

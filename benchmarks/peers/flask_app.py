@@ -1,22 +1,26 @@
-"""The baseline: the scaffold's home and post pages as a minimal Flask + sqlite3 app.
+"""The baseline: the scaffold's home and post pages as a minimal Flask app, on SQLite
+(sqlite3) or on PostgreSQL (psycopg 3).
 
     BENCH_DB=/path/bench.db gunicorn -w 1 -k sync -b 127.0.0.1:8000 \
         --chdir benchmarks/peers flask_app:app
+    BENCH_DB_URL=postgresql://user:pw@127.0.0.1:5432/db BENCH_DB_SCHEMA=www_bench gunicorn ...
 
 It renders the scaffold's own templates (../../templates) with the same Jinja2 options,
 the same helpers (www.templating.configure: `url()` built from the scaffold's own router,
 `static()`, the date filter) and the same context an anonymous visitor gets (current_user
 None, csrf_token, flashes []), and Markdown through www/markdown.py, so the HTML is
 byte-for-byte the scaffold's. The SQL is what the scaffold's ORM sends: the page of posts
-(all columns), their authors, the count; the post, its comments, their users. One sqlite3
-connection per worker process, opened once: the fastest way to use sqlite3 from Flask, so
-the baseline is not handicapped.
+(all columns), their authors, the count; the post, its comments, their users. One
+connection per worker process, opened once: the fastest way to use either driver from
+Flask, so the baseline is not handicapped. Only the connection, the placeholders and how
+timestamps arrive differ between the two databases (``connect``, ``sql``, ``timestamp``):
+the pages are the same code.
 """
 
 import os
 import sqlite3
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,7 +40,11 @@ from www.templating import TEMPLATES_DIR as TEMPLATES  # noqa: E402
 from www.templating import configure, static_urls  # noqa: E402
 
 DB_PATH = os.environ.get("BENCH_DB", str(ROOT / "data" / "www.db"))
+DB_URL = os.environ.get("BENCH_DB_URL", "")  # postgresql://...: PostgreSQL instead
+DB_SCHEMA = os.environ.get("BENCH_DB_SCHEMA", "public")  # its schema holding the tables
 PER_PAGE = int(os.environ.get("BENCH_PER_PAGE", "20"))
+ON_POSTGRES = DB_URL.startswith("postgresql://")
+MARK = "%s" if ON_POSTGRES else "?"  # the driver's placeholder
 
 POST_COLUMNS = "id, user_id, title, summary, content, created_at, updated_at"
 USER_COLUMNS = "id, name, email, password_hash, is_admin, session_epoch, created_at"
@@ -80,17 +88,30 @@ class Page(NamedTuple):
     total: int
 
 
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# sqlite3 returns the ORM's UTC ISO text; psycopg a datetime in the session's time zone
+# (UTC, set in connect()), converted to the very tzinfo the scaffold's ORM produces.
+timestamp = _utc if ON_POSTGRES else datetime.fromisoformat
+
+
+def sql(text: str) -> str:
+    """A statement written with sqlite3's `?` placeholders, for the driver in use."""
+    return text.replace("?", MARK)
+
+
 def user_from(row) -> User:
-    return User(*row[:4], bool(row[4]), row[5], datetime.fromisoformat(row[6]))
+    return User(*row[:4], bool(row[4]), row[5], timestamp(row[6]))
 
 
 def post_from(row, author: User) -> Post:
-    created, updated = datetime.fromisoformat(row[5]), datetime.fromisoformat(row[6])
-    return Post(*row[:5], created, updated, author)
+    return Post(*row[:5], timestamp(row[5]), timestamp(row[6]), author)
 
 
 def comment_from(row, author: User) -> Comment:
-    return Comment(*row[:4], datetime.fromisoformat(row[4]), author)
+    return Comment(*row[:4], timestamp(row[4]), author)
 
 
 def route_urls() -> Urls:
@@ -110,20 +131,43 @@ app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=None)
 app.jinja_options = {**app.jinja_options, "trim_blocks": True, "lstrip_blocks": True}
 configure(app.jinja_env, route_urls(), static_urls())
 
-_conn: sqlite3.Connection | None = None
+INDEX_SQL = sql(
+    f"SELECT {POST_COLUMNS} FROM posts ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+)
+POST_SQL = sql(f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?")
+COMMENTS_SQL = sql(
+    f"SELECT {COMMENT_COLUMNS} FROM comments WHERE post_id = ? ORDER BY created_at, id"
+)
+
+_conn = None  # sqlite3's or psycopg's connection: both have execute() -> cursor
 
 
-def db() -> sqlite3.Connection:
+def connect():
+    """Read-only and without transactions (each statement commits alone), as the scaffold
+    reads outside a transaction."""
+    if ON_POSTGRES:
+        import psycopg  # only the PostgreSQL peer needs it (benchmarks/requirements.txt)
+
+        conn = psycopg.connect(DB_URL, autocommit=True)
+        conn.execute("SELECT set_config('search_path', %s, false)", (DB_SCHEMA,))
+        conn.execute("SET TIME ZONE 'UTC'")
+        conn.execute("SET default_transaction_read_only = on")
+        return conn
+    conn = sqlite3.connect(DB_PATH, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+def db():
     global _conn
     if _conn is None:
-        _conn = sqlite3.connect(DB_PATH, isolation_level=None, check_same_thread=False)
-        _conn.execute("PRAGMA query_only=ON")
+        _conn = connect()
     return _conn
 
 
 def users_by_id(ids) -> dict[int, User]:
     ids = list(set(ids))
-    marks = ", ".join("?" * len(ids))
+    marks = ", ".join([MARK] * len(ids))
     rows = db().execute(f"SELECT {USER_COLUMNS} FROM users WHERE id IN ({marks})", ids)
     return {user.id: user for user in map(user_from, rows)}
 
@@ -143,8 +187,7 @@ def index():
         abort(404)
     number = int(number)
     offset = (number - 1) * PER_PAGE
-    sql = f"SELECT {POST_COLUMNS} FROM posts ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
-    rows = db().execute(sql, (PER_PAGE, offset)).fetchall()
+    rows = db().execute(INDEX_SQL, (PER_PAGE, offset)).fetchall()
     if number > 1 and not rows:
         abort(404)
     if 0 < len(rows) < PER_PAGE or (number == 1 and not rows):
@@ -163,11 +206,10 @@ def index():
 
 @app.get("/posts/<int:post_id>")
 def post_page(post_id: int):
-    row = db().execute(f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?", (post_id,)).fetchone()
+    row = db().execute(POST_SQL, (post_id,)).fetchone()
     if row is None:
         abort(404)
-    sql = f"SELECT {COMMENT_COLUMNS} FROM comments WHERE post_id = ? ORDER BY created_at, id"
-    comment_rows = db().execute(sql, (post_id,)).fetchall()
+    comment_rows = db().execute(COMMENTS_SQL, (post_id,)).fetchall()
     users = users_by_id([row[1], *(c[2] for c in comment_rows)])  # the user_id columns
     post = post_from(row, users[row[1]])
     return render_template(

@@ -1,0 +1,261 @@
+"""The mixed load: logged-in users reading pages and posting comments under wrk
+(mixed_load.lua), checked for errors and lost comments, on SQLite and on PostgreSQL.
+
+Each run gets a server of its own (serve_www.py: `python -m www` that logs its page
+cache's hits and misses at shutdown), so the hit rate is the mixed load's alone, not
+mixed with the fixed pages measured before. See benchmarks/README.md ("What runs").
+"""
+
+import argparse
+import html
+import http.client
+import re
+import sqlite3
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import (
+    BENCH,
+    PYTHON,
+    CheckFailed,
+    Measurement,
+    Server,
+    Servers,
+    clean_env,
+    fetch,
+    free_port,
+    ms,
+    run_wrk,
+)
+
+SESSION_COOKIE = "www_session"
+PASSWORD = "bench-password-1234"  # noqa: S105 -- must match seed.py's default
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+CACHE_LINE = re.compile(r"Page cache: ([\d,]+) hits, ([\d,]+) misses")
+
+
+def session_cookie(headers: http.client.HTTPMessage) -> str | None:
+    for value in headers.get_all("Set-Cookie") or ():
+        name_value = value.split(";", 1)[0].strip()
+        if name_value.startswith(SESSION_COOKIE + "="):
+            return name_value
+    return None
+
+
+def log_in(port: int, email: str) -> dict[str, str]:
+    """Log in over HTTP as a browser would; returns the session cookie and its CSRF token."""
+    status, headers, body = fetch(port, "GET", "/login")
+    cookie, token = session_cookie(headers), CSRF_FIELD.search(body)
+    if status != 200 or not cookie or not token:
+        raise CheckFailed(f"GET /login: {status}, cookie {bool(cookie)}, token {bool(token)}")
+    form = {"email": email, "password": PASSWORD, "csrf_token": html.unescape(token.group(1))}
+    status, headers, _ = fetch(
+        port,
+        "POST",
+        "/login",
+        body=urllib.parse.urlencode(form),
+        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        timeout=30,
+    )
+    cookie = session_cookie(headers)
+    if status != 303 or not cookie:
+        raise CheckFailed(f"POST /login as {email}: {status} (expected 303 and a new cookie)")
+    status, _, body = fetch(port, "GET", "/", headers={"Cookie": cookie})
+    token = CSRF_META.search(body)
+    if status != 200 or not token:
+        raise CheckFailed(f"GET / as {email} after logging in: {status}, no CSRF token")
+    return {"cookie": cookie, "token": html.unescape(token.group(1))}
+
+
+def lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def sqlite_comments(db_path: Path) -> int:
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
+    finally:
+        conn.close()
+
+
+@dataclass
+class MixedResult:
+    measurement: Measurement
+    rps: float  # answers during the load itself, per second (the drain left out)
+    sessions: int
+    new_comments: int
+    drain: int
+    failures: list[str]
+    database: str = ""  # SQLite, PostgreSQL
+    cache: tuple[int, int] | None = None  # the page cache's (hits, misses), if it said
+
+
+def cache_counts(log_text: str) -> tuple[int, int] | None:
+    """The page cache's (hits, misses) from a server's log: the sum of every process's
+    line (one per gunicorn worker), None when no process logged one."""
+    found = CACHE_LINE.findall(log_text)
+    if not found:
+        return None
+    return tuple(
+        sum(int(count.replace(",", "")) for count in column) for column in zip(*found, strict=True)
+    )
+
+
+def run_mixed(
+    wrk: str,
+    servers: Servers,
+    database: str,
+    config: Path,
+    count: Callable[[], int],
+    post_ids: list[int],
+    emails: list[str],
+    workdir: Path,
+    args: argparse.Namespace,
+) -> MixedResult:
+    """The mixed load on a server of its own for `database`, stopped after it so that it
+    logs its page cache's counts (the drain has let every request finish by then)."""
+    name, port = f"mixed-{database.lower()}", free_port()
+    command = [PYTHON, str(BENCH / "serve_www.py"), "--config", str(config), "--port", str(port)]
+    server = servers.start(name, command, port, clean_env())
+    servers.wait_ready(server)
+    print(f"mixed load on {database} ({name}, pid {server.proc.pid})", flush=True)
+    result = mixed_load(wrk, server, count, post_ids, emails, workdir, args)
+    servers.stop(name)
+    result.database, result.cache = database, cache_counts(server.log_tail(lines=1000))
+    if result.cache is None:
+        result.failures.append(f"{name} logged no page cache counts:\n{server.log_tail()}")
+    else:
+        hits, misses = result.cache
+        print(f"  page cache: {hits} hits, {misses} misses", flush=True)
+    return result
+
+
+def mixed_load(
+    wrk: str,
+    server: Server,
+    count_comments: Callable[[], int],
+    post_ids: list[int],
+    emails: list[str],
+    workdir: Path,
+    args: argparse.Namespace,
+) -> MixedResult:
+    print(f"  logging in {len(emails)} users over HTTP", flush=True)
+    sessions = [log_in(server.port, email) for email in emails]
+    # After the load, a drain: wrk holds its connections back (mixed_load.lua's delay())
+    # until it stops, so every request in flight is answered and counted. wrk's timeout
+    # must exceed the drain: wrk counts a connection idle for longer than the timeout as a
+    # timeout error, pending request or not.
+    drain = args.mixed_drain
+    timeout = drain + 5
+    data = workdir / "mixed_data.lua"
+    entries = ",\n".join(
+        f"  {{cookie = {lua_string(s['cookie'])}, token = {lua_string(s['token'])}}}"
+        for s in sessions
+    )
+    data.write_text(
+        f"return {{\nsessions = {{\n{entries}\n}},\n"
+        f"post_ids = {{{', '.join(map(str, post_ids))}}},\n"
+        f"write_share = {args.write_share!r},\nload_seconds = {args.mixed_duration},\n"
+        "seed = 6,\n}\n",
+        encoding="utf-8",
+    )
+    before = count_comments()
+    print(
+        f"  mixed load: {args.mixed_connections} connections, {args.mixed_duration}s "
+        f"(+{drain}s drain), {args.write_share:.0%} comment posts",
+        flush=True,
+    )
+    m = run_wrk(
+        wrk,
+        server.base,
+        args.mixed_duration + drain,
+        args.mixed_connections,
+        timeout,
+        BENCH / "mixed_load.lua",
+        [str(data)],
+    )
+    time.sleep(1)  # let any request still running finish, so a stray write would show
+    new_comments = count_comments() - before
+    c = m.counts
+    sent, answered = c.get("POST sent", 0), c.get("303", 0)
+    failures = []
+    if m.socket_errors:
+        failures.append(f"{m.socket_errors} socket errors {m.errors}")
+    server_errors = sum(v for k, v in c.items() if k.startswith("5"))
+    if server_errors:
+        failures.append(f"{server_errors} answers with a 5xx status")
+    if new_comments != answered:
+        why = ""
+        if answered < new_comments <= sent:
+            why = (
+                f": {new_comments - answered} comment posts were saved but still unanswered "
+                f"after the {drain} s drain (none was lost)"
+            )
+        elif new_comments < answered:
+            why = f": {answered - new_comments} comments answered 303 are NOT in the database"
+        failures.append(f"{new_comments} new comments in the database, {answered} 303s{why}")
+    elif answered != sent:
+        failures.append(f"{sent} comment posts sent, {answered} answered 303")
+    unexpected = {k: v for k, v in c.items() if k.isdigit() and k not in ("200", "303")}
+    if unexpected:
+        failures.append(f"unexpected statuses {unexpected}")
+    rps = c.get("answered in load", 0) / args.mixed_duration
+    return MixedResult(m, rps, len(sessions), new_comments, drain, failures)
+
+
+def render_mixed(results: list[MixedResult], args: argparse.Namespace) -> list[str]:
+    """The report's Markdown for the mixed-load runs (one row per database)."""
+    if not results:
+        return ["not run (--skip-mixed)"]
+    drain = results[0].drain
+    lines = [
+        f"`wrk -t1 -c{args.mixed_connections}` on a fresh scaffold server "
+        f"(`benchmarks/serve_www.py`) for {args.mixed_duration} s, then a {drain} s drain (no "
+        f"new requests; those in flight finish and are counted). {results[0].sessions} users "
+        "logged in over HTTP first; every request carries one of their session cookies. "
+        f"{args.write_share:.0%} are comment posts (`POST /posts/<id>/comments`, form body "
+        "with the session's CSRF token), the rest `GET /` or `GET /posts/<random id>` (half "
+        "each).",
+        "",
+        "| database | req/s | p50 ms | p99 ms | GETs sent | comments sent | answers by status "
+        "| socket errors | 5xx | new comments in db | page cache hits | result |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for mixed in results:
+        m, c = mixed.measurement, mixed.measurement.counts
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.isdigit())
+        if mixed.cache:
+            hits, misses = mixed.cache
+            cache = f"{hits / max(1, hits + misses):.1%} ({hits:,} hits, {misses:,} misses)"
+        else:
+            cache = "not logged"
+        lines.append(
+            f"| {mixed.database} | {mixed.rps:.0f} | {ms(m.latency_us['p50'])} | "
+            f"{ms(m.latency_us['p99'])} | {c.get('GET sent', 0)} | {c.get('POST sent', 0)} | "
+            f"{statuses} | {m.socket_errors} | "
+            f"{sum(v for k, v in c.items() if k.startswith('5'))} | {mixed.new_comments} | "
+            f"{cache} | {'PASS' if not mixed.failures else 'FAIL'} |"
+        )
+    slowest = ", ".join(
+        f"{m.database} {m.measurement.latency_us['max'] / 1e6:.1f} s" for m in results
+    )
+    lines += [
+        "",
+        "req/s counts the answers during the load (not the drain). Checked: zero socket "
+        "errors, zero 5xx, new comments in the database = 303 answers = comments sent. "
+        f"wrk's timeout is {drain + 5} s: a slower answer counts as a socket error "
+        f"(timeout) and is left out of the percentiles. Slowest answer: {slowest}.",
+        "",
+        "Page cache hits: of the server's lookups in its page cache (www/cache.py: the home "
+        "page's and each post page's data), the share answered from memory, as the server "
+        "logged them at shutdown (QueryCache.log_summary). Every comment empties the cache "
+        f"(it is never stale), so this is what {args.write_share:.0%} writes leave of it.",
+    ]
+    for mixed in results:
+        lines += [f"- **FAIL** ({mixed.database}): {failure}" for failure in mixed.failures]
+    return lines
