@@ -1,6 +1,6 @@
-"""www.brokers.database: live messages through the database. Two Database objects on one file stand
-for two processes (each has its own connections, as workers do); tests/test_workers.py
-runs the real thing under gunicorn."""
+"""www.brokers.database: live messages through the database. Two Database objects on one
+file stand for two processes (each has its own connections, as workers do);
+tests/test_workers.py runs the real thing under gunicorn."""
 
 import asyncio
 import logging
@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.brokers.conftest import drain
 from tests.conftest import with_tables
 from www import DB
 from www.app import create_app
@@ -25,13 +26,6 @@ SETTINGS = LiveSettings(poll_interval=0.01, keep_seconds=60, keep_rows=100, reco
 
 
 @pytest.fixture
-async def other_db(db):
-    """The same database file, as another process sees it."""
-    async with Database(db.path) as other:
-        yield other
-
-
-@pytest.fixture
 async def brokers(db, other_db):
     """One started broker per "process", polled by hand (their tasks are stopped)."""
     made = [DatabaseBroker(db, SETTINGS), DatabaseBroker(other_db, SETTINGS)]
@@ -39,14 +33,6 @@ async def brokers(db, other_db):
         await broker.start()
         await broker.stop()  # the tests call poll() themselves; last_id stays
     return made
-
-
-def drain(subscription) -> list:
-    """Every message waiting in a subscription, without waiting."""
-    messages = []
-    while not subscription.queue.empty():
-        messages.append(subscription.queue.get_nowait())
-    return messages
 
 
 async def test_every_process_gets_each_message_once_in_commit_order(brokers):

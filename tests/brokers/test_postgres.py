@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from tests.brokers.conftest import WAIT, nothing_more, receive
 from tests.databases import open_database
 from www.brokers import BrokerMessage, NotifyBroker
 from www.brokers.postgres import APPLICATION_NAME
@@ -16,14 +17,6 @@ from www.settings import LiveSettings
 pytestmark = pytest.mark.postgres_only
 
 SETTINGS = LiveSettings(poll_interval=0.05, keep_seconds=60, keep_rows=1000, reconnect_max=0.5)
-WAIT = 5  # seconds for a message to arrive
-
-
-@pytest.fixture
-async def other_db(db_url, db):
-    """The same schema, as another process sees it."""
-    async with open_database(db_url) as other:
-        yield other
 
 
 @pytest.fixture
@@ -35,16 +28,6 @@ async def brokers(db, other_db):
     yield made
     for broker in made:
         await broker.stop()
-
-
-async def receive(subscription, count: int) -> list:
-    async with asyncio.timeout(WAIT):
-        return [await subscription.get() for _ in range(count)]
-
-
-async def nothing_more(subscription) -> bool:
-    await asyncio.sleep(0.2)  # for a duplicate to show
-    return subscription.queue.empty()
 
 
 async def test_every_process_gets_each_message_once_in_order(brokers):

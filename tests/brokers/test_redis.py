@@ -7,22 +7,15 @@ import logging
 
 import pytest
 
-from tests.databases import open_database
+from tests.brokers.conftest import WAIT, nothing_more, receive
 from www.brokers import RedisBroker
 from www.settings import LiveSettings, RedisSettings
 
 LIVE = LiveSettings(poll_interval=0.05, keep_seconds=60, keep_rows=1000, reconnect_max=0.5)
-WAIT = 5  # seconds for a message to arrive
 
 
 def settings(url: str, prefix: str = "test") -> RedisSettings:
     return RedisSettings(url=url, key_prefix=prefix, timeout=1.0)
-
-
-@pytest.fixture
-async def other_db(db_url, db):
-    async with open_database(db_url) as other:
-        yield other
 
 
 @pytest.fixture
@@ -36,16 +29,6 @@ async def brokers(db, other_db, redis_server):
     yield made
     for broker in made:
         await broker.stop()
-
-
-async def receive(subscription, count: int) -> list:
-    async with asyncio.timeout(WAIT):
-        return [await subscription.get() for _ in range(count)]
-
-
-async def nothing_more(subscription) -> bool:
-    await asyncio.sleep(0.2)  # for a duplicate to show
-    return subscription.queue.empty()
 
 
 async def test_every_process_gets_each_message_once_in_order(db, brokers):

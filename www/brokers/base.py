@@ -6,6 +6,7 @@ bounded queue, so a slow socket only ever delays itself.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -28,6 +29,27 @@ class Broker:
 
     def subscribers(self, channel: str) -> int:
         return self.local.subscribers(channel)
+
+
+async def cancel(*tasks: asyncio.Task | None) -> None:
+    """Cancel the tasks (None: none) and wait until each has ended."""
+    for task in tasks:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def listening(listen: Callable[[asyncio.Future], Awaitable[None]], name: str) -> asyncio.Task:
+    """Start `listen(ready)` as a task, and return it once it has set `ready`: from then on
+    no message is missed. RuntimeError if it stops before (its error is logged)."""
+    ready = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(listen(ready), name=name)
+    await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
+    if not ready.done():
+        await cancel(task)
+        raise RuntimeError("the live-comment listener stopped before it listened")
+    return task
 
 
 async def stay_connected(

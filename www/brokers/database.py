@@ -16,13 +16,12 @@ sequence makes no such promise: there, www/brokers/postgres.py is the broker.)
 """
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from ..db import BaseDatabase
 from ..settings import LiveSettings
-from .base import Broker
+from .base import Broker, cancel
 from .messages import BrokerMessage, MessageTable, decode
 
 log = logging.getLogger(__name__)
@@ -49,10 +48,7 @@ class DatabaseBroker(Broker):
         self._task = asyncio.create_task(self._run(), name="broker-poll")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
         self._task = None
         await self.messages.stop()
 

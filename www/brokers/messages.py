@@ -9,7 +9,6 @@ them.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 from datetime import timedelta
@@ -18,6 +17,7 @@ from typing import Any
 from ..db import BaseDatabase, DatabaseError
 from ..orm import DateTimeField, Model, TextField, utcnow
 from ..settings import LiveSettings
+from .base import cancel
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,5 @@ class MessageTable:
             log.exception("Could not trim live messages")
 
     async def stop(self) -> None:
-        if self._trimming is not None:
-            self._trimming.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._trimming
-            self._trimming = None
+        await cancel(self._trimming)
+        self._trimming = None

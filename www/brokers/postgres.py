@@ -28,7 +28,7 @@ import asyncpg
 
 from ..db.postgres import PostgresDatabase
 from ..settings import LiveSettings
-from .base import Broker, stay_connected
+from .base import Broker, cancel, listening, stay_connected
 from .messages import BrokerMessage, MessageTable, decode
 
 log = logging.getLogger(__name__)
@@ -63,22 +63,14 @@ class NotifyBroker(Broker):
         self.last_id = await self.messages.newest_id()
         schema = (await self.db.fetchone("SELECT current_schema()"))[0]
         self.channel = f"www_live:{schema}"
-        listening = asyncio.get_running_loop().create_future()
+        # Serve once listening: a comment made after start-up is never missed.
         self._tasks = [
-            asyncio.create_task(self._listen(listening), name="broker-listen"),
+            await listening(self._listen, "broker-listen"),
             asyncio.create_task(self._deliver(), name="broker-deliver"),
         ]
-        # Serve once listening: a comment made after start-up is never missed.
-        done, _ = await asyncio.wait([listening, self._tasks[0]], return_when="FIRST_COMPLETED")
-        if listening not in done:
-            await self.stop()
-            raise RuntimeError("the live-comment listener stopped before it listened")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(*self._tasks)
         self._tasks = []
         await self.messages.stop()
 
@@ -88,17 +80,17 @@ class NotifyBroker(Broker):
         row = await self.messages.add(channel, message)
         await self.db.fetchall("SELECT pg_notify($1, $2)", (self.channel, str(row.id)))
 
-    async def _listen(self, listening: asyncio.Future) -> None:
+    async def _listen(self, ready: asyncio.Future) -> None:
         async def session(connected: Any) -> None:
             conn = await self.db.connect(application_name=APPLICATION_NAME)
             lost = asyncio.Event()
             conn.add_termination_listener(lambda _conn: lost.set())
             try:
                 await conn.add_listener(self.channel, self._notified)
-                if listening.done():
+                if ready.done():
                     self._queue.put_nowait(None)  # back: catch up on what was missed
                 else:
-                    listening.set_result(None)
+                    ready.set_result(None)
                 connected()
                 while not lost.is_set():
                     with contextlib.suppress(TimeoutError):

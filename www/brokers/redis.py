@@ -16,7 +16,6 @@ and sending it again could show a comment twice.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
@@ -28,7 +27,7 @@ from redis.exceptions import RedisError
 
 from ..db import BaseDatabase
 from ..settings import LiveSettings, RedisSettings
-from .base import Broker, stay_connected
+from .base import Broker, cancel, listening, stay_connected
 
 log = logging.getLogger(__name__)
 
@@ -76,19 +75,15 @@ class RedisBroker(Broker):
         except ERRORS as exc:
             await self.client.aclose()
             raise ConnectionError(f"cannot reach Redis at {self.location}: {exc}") from exc
-        listening = asyncio.get_running_loop().create_future()
-        self._task = asyncio.create_task(self._listen(listening), name="broker-listen")
-        done, _ = await asyncio.wait([listening, self._task], return_when="FIRST_COMPLETED")
-        if listening not in done:
-            await self.stop()
-            raise RuntimeError("the live-comment listener stopped before it listened")
+        try:
+            self._task = await listening(self._listen, "broker-listen")
+        except BaseException:
+            await self.client.aclose()
+            raise
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self.client.aclose()
 
     async def publish(self, channel: str, message: Any) -> None:
@@ -102,7 +97,7 @@ class RedisBroker(Broker):
             except ERRORS as exc:  # the comment is saved; only its live copy is lost
                 log.warning("Live: could not publish to Redis at %s (%s)", self.location, exc)
 
-    async def _listen(self, listening: asyncio.Future) -> None:
+    async def _listen(self, ready: asyncio.Future) -> None:
         async def session(connected: Any) -> None:
             # Subscription replies and PONGs are read too: None then only means "quiet".
             async with self.client.pubsub() as pubsub:
@@ -110,8 +105,8 @@ class RedisBroker(Broker):
                 # After a Redis restart the pool's idle connections still lead to the old
                 # server, and the next PUBLISH on one would be lost: let them go.
                 await self.client.connection_pool.disconnect(inuse_connections=False)
-                if not listening.done():
-                    listening.set_result(None)
+                if not ready.done():
+                    ready.set_result(None)
                 connected()
                 while True:
                     message = await pubsub.get_message(timeout=self.KEEPALIVE)
