@@ -12,6 +12,7 @@ How well it works depends on the traffic (how often writes empty it), so it coun
 hits and misses and can say so in one log line (``log_summary``).
 """
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
@@ -29,10 +30,12 @@ class QueryCache:
         self._version: int | None = None
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self.hits = self.misses = 0
+        self._next_read: asyncio.Future[int] | None = None  # the read the next callers share
+        self._reader: asyncio.Task | None = None
 
     async def get(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
         """The cached result for `key`, or `await load()` when missing or out of date."""
-        version = await self.db.data_version()  # read before the data: never newer than it
+        version = await self.version()  # read before the data: never newer than it
         if version != self._version:
             self._entries.clear()
             self._version = version
@@ -48,6 +51,29 @@ class QueryCache:
                 self._entries.popitem(last=False)
         return value
 
+    async def version(self) -> int:
+        """The database's data version, from a read that began after this call did, so no
+        commit before the call is missed. Callers that arrive while a read is running
+        share the next one: under load, one round trip to the database thread serves a
+        whole batch of requests instead of one each."""
+        if self._next_read is None:
+            self._next_read = asyncio.get_running_loop().create_future()
+            self._next_read.add_done_callback(_retrieve)  # if every caller has gone
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read_versions())
+        return await asyncio.shield(self._next_read)
+
+    async def _read_versions(self) -> None:
+        """Read for the callers waiting, again while new ones came during the read."""
+        while self._next_read is not None:
+            waiting, self._next_read = self._next_read, None
+            try:
+                waiting.set_result(await self.db.data_version())
+            except BaseException as exc:
+                waiting.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+
     def summary(self) -> str:
         """The counts so far, as one line: "Page cache: 12,345 hits, 678 misses (94.8%)"."""
         lookups = self.hits + self.misses
@@ -59,3 +85,9 @@ class QueryCache:
         process (each gunicorn worker has its own cache) can report at shutdown; the
         benchmarks read these lines to give the hit rate under their mixed load."""
         log.info(self.summary())
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    """Mark a shared read's error as seen: its callers, if any are left, raise it."""
+    if not future.cancelled():
+        future.exception()

@@ -44,12 +44,17 @@ async def detail(request: web.Request, comment_form: dict | None = None) -> web.
         raise web.HTTPNotFound()
     post, comments = found
     user = request[USER]
+    can_edit = may_edit(user, post.user_id)  # the post's author (or an admin) moderates
     context = {
         "post": post,
         "html": render_markdown(post.content),
         "comments": comments,
-        "can_edit": may_edit(user, post.user_id),
-        "can_delete_comment": lambda c: may_edit(user, c.user_id) or may_edit(user, post.user_id),
+        "can_edit": can_edit,
+        # A set, not a function: Jinja calls a function through Context.call, a cost each
+        # comment of each view would pay; visitors get an empty set.
+        "deletable": {c.id for c in comments if can_edit or may_edit(user, c.user_id)}
+        if user
+        else frozenset(),
         "comment_form": comment_form or {"values": {}, "errors": {}},
         "attrs": form_attrs(CommentIn),
     }
