@@ -3,13 +3,14 @@ HEAD wherever GET, and `python -m www routes`. Routes are read from the app, nev
 
 import re
 
+import aiohttp_jinja2
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from www.__main__ import format_routes, main
 from www.keys import URLS
-from www.routing import route_table, walk
+from www.routing import _compile, route_table, walk
 from www.settings import PROJECT_ROOT
 
 
@@ -62,6 +63,18 @@ def test_urls_are_quoted_and_mistakes_are_loud(app):
     with pytest.raises(TypeError):
         urls("posts.index", id=1)  # a part it does not take
     assert urls("posts.author", id="a b/c") == "/users/a%20b%2Fc"  # parts are quoted
+
+
+def test_the_template_filter_escapes_what_needs_it_once(app):
+    """Paths skip escaping (they are safe as built); a query's & is escaped, once."""
+    render = aiohttp_jinja2.get_env(app).from_string
+    assert render("<a href='{{ 'posts.author'|url(id=x) }}'>").render(x="<'&\">") == (
+        "<a href='/users/%3C%27%26%22%3E'>"
+    )
+    page = render("{{ 'accounts.login'|url(query_={'next': '/a', 'b': '<'}) }}").render()
+    assert page == "/login?next=/a&amp;b=%3C"
+    with pytest.raises(ValueError, match="no &, <"):
+        _compile("/a&b/{id}")
 
 
 FULLWIDTH_ONE, ARABIC_INDIC_ONE = "\uff11", "\u0661"  # digits to Python, not to the router

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from .keys import DB, URLS
 
@@ -49,12 +50,23 @@ class Urls:
         path = self._builders[name](**parts)
         return f"{path}?{urlencode(query_, safe='/')}" if query_ else path
 
+    def markup(self, name: str, query_: dict[str, Any] | None = None, **parts: Any) -> Markup:
+        """The same, for templates: a path is safe HTML as built (its literal pieces are
+        checked when compiled, its parts percent-encoded), so it skips escaping, which
+        cost a page of 40 links more than building them; a query's "&" is escaped."""
+        if query_:
+            return escape(self(name, query_, **parts))
+        return Markup(self._builders[name](**parts))  # noqa: S704 (see above)
+
     def pattern(self, name: str) -> str:
         """The path with its {parts}, e.g. /users/{id}: for scripts that fill it in."""
         return self._patterns[name]
 
     def names(self) -> list[str]:
         return list(self._patterns)
+
+
+HTML_SPECIAL = re.compile(r"[&<>\"']")
 
 
 def _part(value: Any) -> str:
@@ -65,6 +77,8 @@ def _part(value: Any) -> str:
 def _compile(canonical: str) -> Callable[..., str]:
     """`/posts/{id}/edit` -> `def build(*, id): return "/posts/" + _part(id) + "/edit"`.
     The names come from the router, which accepts only identifiers in braces."""
+    if HTML_SPECIAL.search(canonical):  # what Urls.markup relies on
+        raise ValueError(f"route path {canonical!r}: no &, <, >, quotes in a path, please")
     pieces = re.split(r"{(\w+)}", canonical)  # literal, name, literal, name, ..., literal
     names = pieces[1::2]
     body = " + ".join(

@@ -55,7 +55,7 @@ def configure(env: jinja2.Environment, urls, static: dict[str, str]) -> None:
     directly, while a function goes through Context.call: about 25 times the cost, which a
     page with 40 links pays 40 times. `"posts.author"|url_pattern` gives `/users/{id}` for
     scripts. A typo fails loudly (KeyError) instead of linking to a 404."""
-    env.filters["url"] = urls
+    env.filters["url"] = urls.markup
     env.filters["url_pattern"] = urls.pattern
     env.globals["static"] = static.__getitem__
     env.filters["date"] = format_date
