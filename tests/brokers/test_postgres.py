@@ -139,3 +139,13 @@ async def test_start_without_the_table_says_how_to_make_it(db_url):
     async with open_database(db_url) as empty:
         with pytest.raises(DatabaseError, match=r"init_db\.py creates the tables"):
             await NotifyBroker(empty, SETTINGS).start()
+
+
+async def test_start_fails_rather_than_hangs_when_it_cannot_listen(db, monkeypatch):
+    async def refused(**_options):
+        raise OSError("too many connections")
+
+    monkeypatch.setattr(db, "connect", refused)
+    monkeypatch.setattr(db, "connect_timeout", 0.5)
+    with pytest.raises(RuntimeError, match=r"could not listen for live comments within 0\.5 s"):
+        await NotifyBroker(db, SETTINGS).start()

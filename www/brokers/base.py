@@ -40,15 +40,18 @@ async def cancel(*tasks: asyncio.Task | None) -> None:
                 await task
 
 
-async def listening(listen: Callable[[asyncio.Future], Awaitable[None]], name: str) -> asyncio.Task:
+async def listening(
+    listen: Callable[[asyncio.Future], Awaitable[None]], name: str, within: float
+) -> asyncio.Task:
     """Start `listen(ready)` as a task, and return it once it has set `ready`: from then on
-    no message is missed. RuntimeError if it stops before (its error is logged)."""
+    no message is missed. RuntimeError if it has not `within` seconds (start-up
+    fails rather than hangs on a server that takes connections from the pool only)."""
     ready = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(listen(ready), name=name)
-    await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([ready, task], timeout=within, return_when=asyncio.FIRST_COMPLETED)
     if not ready.done():
         await cancel(task)
-        raise RuntimeError("the live-comment listener stopped before it listened")
+        raise RuntimeError(f"could not listen for live comments within {within:g} s")
     return task
 
 

@@ -65,7 +65,7 @@ class NotifyBroker(Broker):
         self.channel = f"www_live:{schema}"
         # Serve once listening: a comment made after start-up is never missed.
         self._tasks = [
-            await listening(self._listen, "broker-listen"),
+            await listening(self._listen, "broker-listen", self.db.connect_timeout),
             asyncio.create_task(self._deliver(), name="broker-deliver"),
         ]
 

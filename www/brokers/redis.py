@@ -76,7 +76,7 @@ class RedisBroker(Broker):
             await self.client.aclose()
             raise ConnectionError(f"cannot reach Redis at {self.location}: {exc}") from exc
         try:
-            self._task = await listening(self._listen, "broker-listen")
+            self._task = await listening(self._listen, "broker-listen", self.settings.timeout)
         except BaseException:
             await self.client.aclose()
             raise
