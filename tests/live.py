@@ -45,7 +45,10 @@ class Live:
         self.changed = asyncio.Condition()  # notified on each arrival
 
     async def __aenter__(self) -> "Live":
-        self.session = aiohttp.ClientSession(timeout=TIMEOUT)
+        # Each socket keeps its connection: the default pool of 100 would make the 101st
+        # handshake wait for one to close, which none does.
+        connector = aiohttp.TCPConnector(limit=MAX_SOCKETS)
+        self.session = aiohttp.ClientSession(connector=connector, timeout=TIMEOUT)
         try:
             await self._open_sockets()
         except BaseException:  # __aexit__ will not run: leave nothing open
