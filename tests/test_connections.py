@@ -7,6 +7,7 @@ and the gunicorn worker really serve through it.
 
 import asyncio
 import contextlib
+import resource
 import socket
 import sys
 import time
@@ -21,7 +22,7 @@ from tests.serving import clean_env, free_port, init_db, serving, write_config
 from www import DB
 from www.accounts.models import User
 from www.app import create_app
-from www.connections import GuardedRunner
+from www.connections import FD_RESERVE, GuardedRunner, connection_cap
 from www.keys import SOCKETS
 
 WAIT = 5.0  # seconds: a generous bound on what should happen well within a second
@@ -186,6 +187,14 @@ async def test_an_open_websocket_outlives_the_read_timeouts(settings):
             with pytest.raises(TimeoutError):  # no message, and not closed either
                 await ws.receive(timeout=SHORT * 4)
             assert not ws.closed
+
+
+def test_the_connection_cap_stays_below_the_open_file_limit(monkeypatch, caplog):
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (1024, 4096))
+    assert connection_cap(500) == 500
+    assert not caplog.text
+    assert connection_cap(1000) == 1024 - FD_RESERVE
+    assert "server.max_connections is 1000 but the open-file limit is 1024" in caplog.text
 
 
 async def login_head(url: str, length: int) -> bytes:
