@@ -94,8 +94,9 @@ class GuardedServer(web.Server):
 class GuardedRequestHandler(web.RequestHandler):
     """aiohttp's protocol with header and body read timeouts, counted by its server.
 
-    One timer per connection, as aiohttp's keep-alive timer: it fires at `_deadline`,
-    which moves (without rescheduling) as bytes arrive, and checks what is late.
+    One timer per connection, like aiohttp's keep-alive timer: `_deadline` moves as
+    bytes arrive, and the timer, when it fires before it, just sets itself again; when
+    the deadline has passed, it checks what is late (a head, or a body being waited for).
     """
 
     def __init__(self, manager: GuardedServer, **kwargs: Any) -> None:
