@@ -15,6 +15,7 @@ from .cache import QueryCache
 from .db import BaseDatabase
 from .pubsub import PubSub
 from .settings import Settings
+from .uploads import InProgress
 
 # On the application
 CONFIG = web.AppKey("config", Settings)
@@ -30,6 +31,8 @@ ERRORS = web.AppKey("errors", Callable[..., web.Response])
 API = web.AppKey("api", web.Application)  # the JSON API, mounted at /api (www/api.py)
 OPENAPI = web.AppKey("openapi", bytes)  # the API's OpenAPI document, as served
 MIGRATIONS = web.AppKey("migrations", list)  # migrations/, loaded at start (www/migrate/)
+# The uploads being received, ended at once (503) when the server shuts down.
+UPLOADS = web.AppKey("uploads", InProgress)
 
 # On each request
 SESSION = web.RequestKey("session", Session)
