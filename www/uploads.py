@@ -353,7 +353,8 @@ async def receive(
         if isinstance(exc, DiskError):
             log.error("Could not store an upload in %s: %s", directory, exc)
             raise web.HTTPInsufficientStorage(
-                text="The server has no room to store this file right now. Try again later."
+                text="The server cannot store files right now: its storage is full or failing. "
+                "Try again later."
             ) from None
         raise
     content_type = sniff(head, complete=size == len(head))

@@ -165,7 +165,7 @@ async def test_a_failed_disk_write_is_507_and_leaves_nothing(
     resp = await upload(auth, b"d" * 90_000, "big.bin")  # two chunks: two writes
     assert resp.status == 507
     body = await resp.text()
-    assert "no room to store this file" in body
+    assert "cannot store files right now: its storage is full or failing" in body
     assert "<html" in body.lower() and "Traceback" not in body and "simulated" not in body
     await assert_nothing_stored(app, settings)
     assert errno.errorcode[code] in caplog.text  # the operator is told what failed

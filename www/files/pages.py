@@ -90,10 +90,8 @@ async def _file_part(request: web.Request) -> tuple[BodyPartReader, str] | None:
         if request.content_type != "multipart/form-data":
             raise web.HTTPBadRequest(text="Send the file as multipart/form-data.")
         reader = await request.multipart()
-    timeout, in_progress = (
-        request.config_dict[CONFIG].uploads.read_timeout,
-        request.config_dict[UPLOADS],
-    )
+    timeout = request.config_dict[CONFIG].uploads.read_timeout
+    in_progress = request.config_dict[UPLOADS]
     for _ in range(MAX_SKIPPED_PARTS):
         part = await uploads.read_or_give_up(reader.next, timeout, in_progress)
         if part is None:
@@ -142,8 +140,10 @@ async def upload(request: web.Request) -> web.Response:
     """Store the `file` part of a multipart form and 303 to /files.
 
     The CSRF middleware has read the first part (the token). Raises 413 over
-    `uploads.max_size` and 400 for a malformed body, leaving no file and no row; answers
-    400 with the page again when there is no file. An empty file is accepted.
+    `uploads.max_size` or the user's quota, 400 for a malformed body, 408 when the client
+    stalls, 503 when the server shuts down, 507 when the disk fails: each leaves no file
+    and no row. Answers 400 with the page again when there is no file. An empty file is
+    accepted.
     """
     stored = await _receive_file(request)
     if stored is None:
