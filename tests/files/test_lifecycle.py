@@ -140,3 +140,30 @@ def test_sigterm_mid_upload_ends_it_at_once_and_cleanly(tmp_path, db_url):
     assert stopped_after < SHUTDOWN_TIMEOUT / 2
     assert asyncio.run(stored_files(db_url)) == []
     assert os.listdir(folder) == []
+
+
+def test_sigterm_under_gunicorn_ends_an_upload_at_once_and_cleanly(tmp_path, db_url):
+    """As deployed: the master passes SIGTERM to its worker, whose shutdown (95% of
+    --graceful-timeout) would otherwise be spent waiting for the upload's bytes."""
+    config = write_config(tmp_path, overrides_for(tmp_path, db_url))
+    settings = load_settings(config, environ={})
+    asyncio.run(prepare(settings))
+    folder = Settings.resolve(settings.uploads.directory)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "-m", "gunicorn", "www.app:create_app()"]
+    args += ["--worker-class", "aiohttp.GunicornWebWorker", "--bind", f"127.0.0.1:{port}"]
+    args += ["--workers", "1", "--graceful-timeout", str(int(SHUTDOWN_TIMEOUT))]
+
+    with serving(args, f"{base}/healthz", env=clean_env(WWW_CONFIG=str(config))) as master:
+        status, signalled, answered_after = asyncio.run(sigterm_mid_upload(master, base, folder))
+        _, err = master.communicate(timeout=SHUTDOWN_TIMEOUT + 15)
+        stopped_after = time.monotonic() - signalled
+
+    assert master.returncode == 0, err
+    assert "Traceback" not in err
+    assert status == 503, err
+    assert answered_after < SHUTDOWN_TIMEOUT / 2
+    assert stopped_after < SHUTDOWN_TIMEOUT / 2
+    assert asyncio.run(stored_files(db_url)) == []
+    assert os.listdir(folder) == []
