@@ -4,8 +4,12 @@ disk; and names that are not UTF-8. Each leaves no row and no file behind."""
 import asyncio
 import errno
 from pathlib import Path
+from urllib.parse import quote_from_bytes
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from tests.conftest import overrides_for
 from tests.files.test_pages import (
@@ -225,3 +229,32 @@ def test_sweeping_keeps_what_is_not_a_partial_upload(tmp_path):
     assert uploads.sweep_partial_files(tmp_path, -60) == [".upload-old.part"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".upload-keep", "0123abcd", "keep.part"]
     assert uploads.sweep_partial_files(tmp_path / "missing", 0) == []
+
+
+@pytest.fixture
+async def alice(auth):
+    """Logged in once for all the examples of a test."""
+    return await auth.login_as()
+
+
+@examples(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # one app for all examples
+)
+@given(
+    name=st.binary(min_size=1, max_size=80).filter(lambda b: not set(b) & set(b'\r\n"\\')),
+    extended=st.booleans(),
+)
+async def test_any_bytes_as_a_file_name_never_5xx(alice, auth, client, app, name, extended):
+    """Raw bytes in filename="..." or percent-encoded in filename*=: stored under a clean,
+    valid name (or refused with a 4xx), never a server error."""
+    encoded = b"UTF-8''" + quote_from_bytes(name).encode() if extended else b'"%s"' % name
+    disposition = b'form-data; name="file"; filename%s=%s' % (b"*" if extended else b"", encoded)
+    body, headers = raw_multipart(await auth.token(), disposition)
+    resp = await client.post("/files", data=body, headers=headers, allow_redirects=False)
+    assert resp.status < 500, (disposition, resp.status)
+    if resp.status == 303:
+        file = (await rows(app))[-1]
+        file.original_name.encode("utf-8")  # no lone surrogate: it could not be stored
+        assert file.original_name == uploads.clean_filename(file.original_name)
