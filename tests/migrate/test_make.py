@@ -28,6 +28,11 @@ def arguments(name: str, **options) -> argparse.Namespace:
     return argparse.Namespace(**{"name": name, "rename": [], "drop": [], "fill": [], **options})
 
 
+def after_the_last(migrations) -> str:
+    """The number `make` gives the next migration in the folder `migrations`."""
+    return f"{int(load(migrations)[-1].name[:4]) + 1:04}"
+
+
 @pytest.fixture
 def migrations(tmp_path):
     """A copy of the project's migrations/, to add to."""
@@ -49,13 +54,14 @@ async def test_adding_a_field_keeps_every_row_and_reads_right(
 
         Tag = tag_model(color=True)
         monkeypatch.setattr(make_module, "MODELS", [*MODELS, Tag])
+        name = f"{after_the_last(migrations)}_add_color"
         assert make(load(migrations), arguments("add_color"), migrations) == 0
         out = capsys.readouterr().out
-        assert "add column tags.color" in out and "0003_add_color.py" in out
-        written = (migrations / "0003_add_color.py").read_text()
+        assert "add column tags.color" in out and f"{name}.py" in out
+        written = (migrations / f"{name}.py").read_text()
         assert 'AddColumn("tags", Column("color", "text"), fill="gray")' in written
 
-        assert await up(db, load(migrations)) == ["0003_add_color"]
+        assert await up(db, load(migrations)) == [name]
         tags = await Tag.select(db).order_by("id").all()
         assert [(t.name, t.color) for t in tags] == [
             ("alpha", "gray"),
@@ -79,7 +85,8 @@ def test_a_rename_is_never_guessed_without_a_terminal(migrations, monkeypatch):
     monkeypatch.setattr(make_module, "MODELS", [*MODELS, after])
     with pytest.raises(MigrationError, match=r"--rename tags\.colour=color"):
         make(load(migrations), arguments("rename"), migrations)
+    name = f"{after_the_last(migrations)}_rename.py"
     assert (
         make(load(migrations), arguments("rename", rename=["tags.colour=color"]), migrations) == 0
     )
-    assert 'RenameColumn("tags", "colour", "color")' in (migrations / "0003_rename.py").read_text()
+    assert 'RenameColumn("tags", "colour", "color")' in (migrations / name).read_text()
