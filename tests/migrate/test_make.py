@@ -28,6 +28,11 @@ def arguments(name: str, **options) -> argparse.Namespace:
     return argparse.Namespace(**{"name": name, "rename": [], "drop": [], "fill": [], **options})
 
 
+def nth_new(n: int) -> str:
+    """The number `make` gives the n-th migration added to a copy of migrations/."""
+    return f"{len(load()) + n:04d}"
+
+
 @pytest.fixture
 def migrations(tmp_path):
     """A copy of the project's migrations/, to add to."""
@@ -51,11 +56,12 @@ async def test_adding_a_field_keeps_every_row_and_reads_right(
         monkeypatch.setattr(make_module, "MODELS", [*MODELS, Tag])
         assert make(load(migrations), arguments("add_color"), migrations) == 0
         out = capsys.readouterr().out
-        assert "add column tags.color" in out and "0003_add_color.py" in out
-        written = (migrations / "0003_add_color.py").read_text()
+        color = f"{nth_new(2)}_add_color"
+        assert "add column tags.color" in out and f"{color}.py" in out
+        written = (migrations / f"{color}.py").read_text()
         assert 'AddColumn("tags", Column("color", "text"), fill="gray")' in written
 
-        assert await up(db, load(migrations)) == ["0003_add_color"]
+        assert await up(db, load(migrations)) == [color]
         tags = await Tag.select(db).order_by("id").all()
         assert [(t.name, t.color) for t in tags] == [
             ("alpha", "gray"),
@@ -82,4 +88,5 @@ def test_a_rename_is_never_guessed_without_a_terminal(migrations, monkeypatch):
     assert (
         make(load(migrations), arguments("rename", rename=["tags.colour=color"]), migrations) == 0
     )
-    assert 'RenameColumn("tags", "colour", "color")' in (migrations / "0003_rename.py").read_text()
+    written = (migrations / f"{nth_new(2)}_rename.py").read_text()
+    assert 'RenameColumn("tags", "colour", "color")' in written
