@@ -7,7 +7,8 @@ folding and IDNA in SQL), between adding the columns and making them unique.
 Rows registered before, which the old rule let through as twins (`Émile` and `émile`),
 keep their accounts: the first one (lowest id) gets the key, each later twin a key made
 unique with `#<id>`, so that its name and address stay its own but no one else can take
-them again. A warning lists them, for an administrator to look at.
+them again. A warning lists them, for an administrator to look at. The columns' own
+unique constraints (ASCII letter case) stay: a twin there is a twin by the keys too.
 """
 
 import logging
@@ -57,16 +58,6 @@ async def nothing(tx) -> None:
 
 
 operations = [
-    AlterColumn(
-        "users",
-        Column("name", "text", unique=True, nocase=True),
-        Column("name", "text", nocase=True),
-    ),
-    AlterColumn(
-        "users",
-        Column("email", "text", unique=True, nocase=True),
-        Column("email", "text", nocase=True),
-    ),
     AddColumn("users", Column("name_key", "text", null=True)),
     AddColumn("users", Column("email_key", "text", null=True)),
     RunPython(fill_keys, nothing),

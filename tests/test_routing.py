@@ -121,7 +121,7 @@ def routes_with_an_id(app):
 
 
 async def test_every_route_with_an_id_takes_ascii_digits_only(client, app, auth):
-    """`/posts/１` (a fullwidth digit, which int() reads as 1) is no post: 404 for every
+    """`/posts/\uff11` (a fullwidth digit, which int() reads as 1) is no post: 404 for every
     route that takes an id, found from the router, page or API, logged in or not."""
     await auth.login_as("alice")
     routes = routes_with_an_id(app)

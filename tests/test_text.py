@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from www.text import BadAddress, canonical, email_key, forbidden, scripts, visible
 
-FULLWIDTH = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}  # "a" -> "ａ"
+FULLWIDTH = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}  # "a" -> "\uff41"
 ASCII_TEXT = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1)
 
 
@@ -43,7 +43,7 @@ def test_invisible_characters_do_not_change_the_key(text, invisible):
     [
         ("Émile", "émile"),
         ("Émile", "E\u0301MILE"),  # NFD, upper case
-        ("ａｄｍｉｎ", "admin"),
+        ("\uff41\uff44\uff4d\uff49\uff4e", "admin"),
         ("ad\u200bmin", "admin"),
         ("Straße", "STRASSE"),
         ("ﬁsh", "fish"),  # a ligature
@@ -55,9 +55,9 @@ def test_twins(one, other):
 
 
 def test_other_scripts_are_not_mapped_but_seen():
-    assert canonical("\u0430dmin") != canonical("admin")  # a Cyrillic "а"
+    assert canonical("\u0430dmin") != canonical("admin")  # a Cyrillic a
     assert scripts("\u0430dmin") == {"CYRILLIC", "LATIN"}
-    assert scripts("ａｄｍｉｎ") == {"LATIN"}
+    assert scripts("\uff41\uff44\uff4d\uff49\uff4e") == {"LATIN"}
     assert scripts("Ωμέγα") == {"GREEK"}
     assert scripts("李 7") == set()
 

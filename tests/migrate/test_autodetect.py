@@ -383,8 +383,8 @@ def test_a_new_table_comes_with_its_columns_one_a_line():
         '            "users",\n'
         "            (\n"
         '                Column("id", "integer", primary_key=True),\n'
-        '                Column("name", "text", nocase=True),\n'
-        '                Column("email", "text", nocase=True),\n'
+        '                Column("name", "text", unique=True, nocase=True),\n'
+        '                Column("email", "text", unique=True, nocase=True),\n'
         '                Column("password_hash", "text"),\n'
         '                Column("is_admin", "boolean"),\n'
         '                Column("session_epoch", "integer"),\n'

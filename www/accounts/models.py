@@ -26,10 +26,11 @@ def normalize_email(email: str) -> str:
 
 
 class User(Model):
-    # Shown as typed; unique by name_key: "Émile", "émile" and "ÉMILE" are one name.
-    name = TextField(max_length=50, nocase=True, normalize=normalize_text)
-    # Stored lower-case; unique by email_key, by which logging in finds it.
-    email = TextField(max_length=254, nocase=True, normalize=normalize_email)
+    # Shown as typed (NFC). Unique in ASCII letter case by the column itself, and by
+    # name_key in every script: "Émile", "émile" and "ÉMILE" are one name.
+    name = TextField(max_length=50, unique=True, nocase=True, normalize=normalize_text)
+    # Stored lower-case; unique by email_key too, by which logging in finds it.
+    email = TextField(max_length=254, unique=True, nocase=True, normalize=normalize_email)
     password_hash = TextField()
     is_admin = BooleanField(default=False)
     # Bumped on logout and password change: sessions carrying an older epoch are void.
