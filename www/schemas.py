@@ -160,7 +160,7 @@ def text(
 
 
 def _blank_if_invisible(value: Any) -> Any:
-    """ "" for text that shows nothing, so that a required field says "is required"."""
+    """Text that shows nothing becomes empty, so that a required field says "is required"."""
     return "" if isinstance(value, str) and not visible(value) else value
 
 

@@ -36,9 +36,10 @@ class User(Model):
     # Bumped on logout and password change: sessions carrying an older epoch are void.
     session_epoch = IntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
-    # The canonical keys (www/text.py), set from name and email on every save.
+    # The canonical keys (www/text.py), set from name and email when they are saved
+    # (lengths are checked on the form: a key the migration made for a twin may be longer).
     name_key = TextField(unique=True)
-    email_key = TextField(max_length=254, unique=True)
+    email_key = TextField(unique=True)
 
     async def save(self, db: Any) -> "User":
         """Save, with new keys for a new row or a changed name or email (only then: a key

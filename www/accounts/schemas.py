@@ -1,7 +1,8 @@
 """What the account forms and the session API accept, and how a user is shown.
 
-Names and email addresses are kept as typed (NFC) and unique by their canonical keys
-(www/text.py, computed by the User model); these rules refuse what no one can read.
+Names are kept as typed (NFC), email addresses lower-case; both are unique by their
+canonical keys (www/text.py, computed by the User model). These rules refuse what no one
+can read, and check the lengths on the normalised text (lower-casing "İ" doubles it).
 """
 
 import re
