@@ -7,6 +7,9 @@ import asyncio
 import logging
 
 import pytest
+from aiohttp import web
+
+from www import protocol
 
 HEAD = b"Host: example.com\r\n"
 MALFORMED = {
@@ -66,3 +69,23 @@ async def test_a_good_request_on_the_same_server_still_works(client):
     resp = await client.get("/healthz")
     assert resp.status == 200
     assert resp.headers["Server"] == "www"
+
+
+async def test_server_error_escaping_the_app_is_logged_in_full_and_names_no_versions(
+    aiohttp_client, caplog
+):
+    """An error no middleware caught (none here) keeps aiohttp's 500 and its traceback in
+    the log, a server error, with the app's headers."""
+
+    async def boom(request):
+        raise RuntimeError("the secret details")
+
+    protocol.install()
+    bare = web.Application()
+    bare.router.add_get("/", boom)
+    client = await aiohttp_client(bare)
+    resp = await client.get("/")
+    assert resp.status == 500
+    assert resp.headers["Server"] == "www"
+    assert "the secret details" not in await resp.text()
+    assert "Traceback" in caplog.text and "the secret details" in caplog.text

@@ -74,8 +74,8 @@ def describe(exc: BaseException) -> str:
 
 
 def refuse(request: web.Request, status: int, reason: object) -> web.HTTPException:
-    """The 400 or 415 for an unreadable body, logged in one line (a client's mistake:
-    INFO, no traceback)."""
+    """The 400, 413 (too many fields) or 415 for a body the app will not read, logged in
+    one line (a client's mistake: INFO, no traceback)."""
     log.info(
         "Unreadable body (%d) on %s %s: %s",
         status,
