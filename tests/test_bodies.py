@@ -6,13 +6,14 @@ looking for the form's token) and with it (the view reads the body). A session w
 CSRF token to compare with gets 403 before its body is read at all.
 """
 
+import asyncio
 import gzip
 import logging
 import zlib
 
 import pytest
 
-from tests.helpers import error_of, token
+from tests.helpers import error_of, replay, token
 from www import DB
 from www.bodies import MAX_FORM_FIELDS
 from www.posts.models import Post
@@ -169,11 +170,14 @@ async def test_unreadable_form_logged_in(auth, client, caplog, case, header):
 
 
 @pytest.mark.parametrize("case", CASES)
-async def test_no_session_token_is_403_without_reading(client, caplog, case):
+@pytest.mark.parametrize("cookie", [None, "forged"], ids=["no cookie", "forged cookie"])
+async def test_no_session_token_is_403_without_reading(client, caplog, case, cookie):
     """Anonymous, with no session (or one without a token): 403 before the body is read,
     so even an unreadable body is a 403. (aiohttp drains the unread body after the
     answer: a broken Content-Encoding met there is logged in one line.)"""
     content_type, headers, body, _ = CASES[case]
+    if cookie:
+        replay(client, cookie)
     caplog.set_level(logging.INFO)
     resp = await client.post("/login", data=body, headers={"Content-Type": content_type, **headers})
     assert resp.status == 403
@@ -184,8 +188,6 @@ async def test_no_session_token_is_403_without_reading(client, caplog, case):
 async def test_no_session_token_is_403_even_when_the_body_never_comes(client):
     """The body is not waited for: a request that announces more bytes than it sends
     is answered at once."""
-    import asyncio
-
     reader, writer = await asyncio.open_connection(client.host, client.port)
     try:
         writer.write(
