@@ -8,6 +8,7 @@ CSRF token to compare with gets 403 before its body is read at all.
 
 import asyncio
 import gzip
+import io
 import logging
 import zlib
 
@@ -82,6 +83,25 @@ CASES = {
         multipart(b"Content-Type: multipart/mixed\r\n\r\nHello\r\n"),
         400,
     ),
+    "multipart part that is itself multipart": (
+        MULTIPART,
+        {},
+        multipart(
+            b"Content-Type: multipart/mixed; boundary=inner\r\n\r\n"
+            + multipart(PART, boundary="inner")
+        ),
+        400,
+    ),
+    "multipart file over the size limit": (
+        MULTIPART,
+        {},
+        multipart(
+            b'Content-Disposition: form-data; name="title"; filename="big"\r\n\r\n'
+            + b"x" * 3 * 1024 * 1024
+            + b"\r\n"
+        ),
+        413,
+    ),
     "multipart with a long _charset_": (
         MULTIPART,
         {},
@@ -143,7 +163,9 @@ async def test_unreadable_form_anonymous(client, caplog, case, header):
     if header:
         headers = {**headers, "X-CSRF-Token": await token(client)}
     caplog.set_level(logging.INFO)
-    resp = await client.post("/login", data=body, headers={"Content-Type": content_type, **headers})
+    resp = await client.post(
+        "/login", data=io.BytesIO(body), headers={"Content-Type": content_type, **headers}
+    )
     assert resp.status == status, await resp.text()
     assert resp.content_type == "text/html"
     assert "Traceback" not in await resp.text()
@@ -160,7 +182,7 @@ async def test_unreadable_form_logged_in(auth, client, caplog, case, header):
     caplog.set_level(logging.INFO)
     resp = await client.post(
         "/posts/new",
-        data=body,
+        data=io.BytesIO(body),
         headers={"Content-Type": content_type, **headers},
         allow_redirects=False,
     )
@@ -179,7 +201,9 @@ async def test_no_session_token_is_403_without_reading(client, caplog, case, coo
     if cookie:
         replay(client, cookie)
     caplog.set_level(logging.INFO)
-    resp = await client.post("/login", data=body, headers={"Content-Type": content_type, **headers})
+    resp = await client.post(
+        "/login", data=io.BytesIO(body), headers={"Content-Type": content_type, **headers}
+    )
     assert resp.status == 403
     assert not [r for r in caplog.records if r.name == "www.bodies"]
     one_line_logs(caplog)
