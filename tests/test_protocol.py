@@ -9,7 +9,9 @@ import logging
 import pytest
 from aiohttp import web
 
-from www import protocol
+from tests.conftest import GuardedTestServer
+from www.keys import CONFIG, LIMITS_LOG
+from www.ratelog import RateLimitedLog
 
 HEAD = b"Host: example.com\r\n"
 MALFORMED = {
@@ -72,7 +74,7 @@ async def test_a_good_request_on_the_same_server_still_works(client):
 
 
 async def test_server_error_escaping_the_app_is_logged_in_full_and_names_no_versions(
-    aiohttp_client, caplog
+    aiohttp_client, settings, caplog
 ):
     """An error no middleware caught (none here) keeps aiohttp's 500 and its traceback in
     the log, a server error, with the app's headers."""
@@ -80,10 +82,10 @@ async def test_server_error_escaping_the_app_is_logged_in_full_and_names_no_vers
     async def boom(request):
         raise RuntimeError("the secret details")
 
-    protocol.install()
     bare = web.Application()
+    bare[CONFIG], bare[LIMITS_LOG] = settings, RateLimitedLog(logging.getLogger("test"))
     bare.router.add_get("/", boom)
-    client = await aiohttp_client(bare)
+    client = await aiohttp_client(GuardedTestServer(bare))
     resp = await client.get("/")
     assert resp.status == 500
     assert resp.headers["Server"] == "www"

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from . import protocol, templating
+from . import templating
 from .api import mount_api
 from .auth import sessions, user_middleware
 from .brokers import broker_for
@@ -46,7 +46,6 @@ def create_app(config: Settings | None = None) -> web.Application:
     """Build the application; `config` defaults to load_settings() (files and WWW_* vars)."""
     config = config or load_settings()
     configure_logging(config)
-    protocol.install()  # aiohttp's own 400s (unparsable requests) answered as ours
     trusted_proxies = config.server.trusted_proxies
     middlewares = [  # outermost first: each sees what the ones after it raise
         # First, so that all the rest (error pages, cookies, the CSRF Origin check,

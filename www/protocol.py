@@ -8,13 +8,12 @@ message (which quotes the client's bytes), and logs a traceback for each one. So
 its `log_exception` when, after the answer, it drains a body the view did not read and
 meets the client's broken framing or Content-Encoding there.
 
-aiohttp has no hook for either (aio-libs/aiohttp#3287, #6463), and it makes its request
-handlers itself (`Server.__call__`, for `web.run_app` and gunicorn's GunicornWebWorker
-alike), so `install()` replaces these two methods on the class: the smallest override
-that reaches both ways of serving. A client's mistake (4xx) is answered with our
-headers and a short body, and logged in one line at INFO, without a traceback; a
-server error (500, 504) keeps aiohttp's handling, which logs it in full, with our
-headers on the answer.
+aiohttp has no hook for either (aio-libs/aiohttp#3287, #6463), so the app's own request
+handler (www/connections.py's GuardedRequestHandler, which `python -m www`, the gunicorn
+worker in www/worker.py and the tests serve with) overrides both with the functions
+below. A client's mistake (4xx) is answered with our headers and a short body, and logged
+in one line at INFO, without a traceback; a server error (500, 504) keeps aiohttp's
+handling, which logs it in full, with our headers on the answer.
 """
 
 import http
@@ -76,10 +75,3 @@ def log_exception(self: RequestHandler, *args: Any, **kwargs: Any) -> None:
         log.info("Unreadable body, left unread by the view: %s", brief(describe(exc)))
         return
     AIOHTTP_LOG_EXCEPTION(self, *args, **kwargs)
-
-
-def install() -> None:
-    """Answer and log aiohttp's own client errors as above, in every server of this
-    process. Idempotent; called by create_app(), however the app is then served."""
-    RequestHandler.handle_error = handle_error  # type: ignore[method-assign]
-    RequestHandler.log_exception = log_exception  # type: ignore[method-assign]
