@@ -12,7 +12,8 @@ from .brokers import broker_for
 from .cache import QueryCache
 from .csrf import csrf_middleware
 from .db import Database
-from .keys import API, CONFIG, DB, ERRORS, MIGRATIONS, PUBSUB, QUERIES, SOCKETS, URLS
+from .keys import API, CONFIG, DB, ERRORS, MARKDOWN, MIGRATIONS, PUBSUB, QUERIES, SOCKETS, URLS
+from .markdown import MarkdownRenderer
 from .middlewares import error_middleware, error_page, security_headers
 from .migrate import check, runner
 from .models import MODELS
@@ -55,6 +56,8 @@ def create_app(config: Settings | None = None) -> web.Application:
     app[MIGRATIONS] = runner.load()  # and the schema they build must be the database's:
     app.cleanup_ctx.append(schema_ctx)  # no serving on a schema the models do not match
     app[QUERIES] = QueryCache(app[DB])
+    app[MARKDOWN] = MarkdownRenderer(config.markdown)  # posts' HTML, in threads of its own
+    app.cleanup_ctx.append(app[MARKDOWN].context)
     # New comments to the live sockets of every process: through Redis if redis.url is
     # set, else through the database (www/brokers/).
     app[PUBSUB] = broker_for(app[DB], config)

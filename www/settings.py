@@ -112,6 +112,13 @@ class UploadSettings(_Model):
 
 class BlogSettings(_Model):
     per_page: int = Field(ge=1, le=100)
+    comments_per_page: int = Field(ge=1, le=100)
+
+
+class MarkdownSettings(_Model):
+    threads: int = Field(ge=1, le=64)
+    queue: int = Field(ge=0, le=10_000)
+    max_html: int = Field(ge=100_000, description="characters")
 
 
 class TemplateSettings(_Model):
@@ -151,6 +158,7 @@ class Settings(_Model):
     passwords: PasswordSettings
     uploads: UploadSettings
     blog: BlogSettings
+    markdown: MarkdownSettings
     templates: TemplateSettings
     live: LiveSettings
     redis: RedisSettings

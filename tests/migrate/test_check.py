@@ -83,13 +83,16 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
 
 def test_the_command_line_moves_the_database_up_and_down(tmp_path, capsys, db_url):
     config = str(write_config(tmp_path, {"db": {"url": db_url}}))
-    assert run_cli(capsys, "--config", config, "status") == (0, f"[ ] {FIRST}  pending\n", "")
+    names = [migration.name for migration in load()]
+    pending = "".join(f"[ ] {name}  pending\n" for name in names)
+    assert run_cli(capsys, "--config", config, "status") == (0, pending, "")
     code, out, _ = run_cli(capsys, "--config", config, "up")
-    assert (code, out) == (0, f"Applied {FIRST}.\n")
+    assert (code, out) == (0, f"Applied {', '.join(names)}.\n")
     assert run_cli(capsys, "--config", config, "up")[1] == "Nothing to apply: up to date.\n"
     code, out, _ = run_cli(capsys, "--config", config, "status")
     assert out.startswith(f"[x] {FIRST}  applied 20")
-    assert run_cli(capsys, "--config", config, "down")[1] == f"Reverted {FIRST}.\n"
+    for name in reversed(names):
+        assert run_cli(capsys, "--config", config, "down")[1] == f"Reverted {name}.\n"
     assert "Nothing to revert" in run_cli(capsys, "--config", config, "down")[1]
     code, _, err = run_cli(capsys, "--config", config, "up", "--to", "9999_nope")
     assert (code, err) == (2, "migration error: there is no migration 9999_nope\n")

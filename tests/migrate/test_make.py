@@ -14,6 +14,9 @@ from www.migrate.runner import DIRECTORY, load, up
 from www.models import MODELS
 from www.orm import Model, TextField
 
+# The number `make` gives the next migration it writes in a copy of migrations/.
+NEXT = max(int(migration.name[:4]) for migration in load()) + 1
+
 
 def tag_model(*, color: bool):
     """The Tag model of a user's resource, before and after they add a colour."""
@@ -51,11 +54,11 @@ async def test_adding_a_field_keeps_every_row_and_reads_right(
         monkeypatch.setattr(make_module, "MODELS", [*MODELS, Tag])
         assert make(load(migrations), arguments("add_color"), migrations) == 0
         out = capsys.readouterr().out
-        assert "add column tags.color" in out and "0003_add_color.py" in out
-        written = (migrations / "0003_add_color.py").read_text()
+        assert "add column tags.color" in out and f"{NEXT + 1:04d}_add_color.py" in out
+        written = (migrations / f"{NEXT + 1:04d}_add_color.py").read_text()
         assert 'AddColumn("tags", Column("color", "text"), fill="gray")' in written
 
-        assert await up(db, load(migrations)) == ["0003_add_color"]
+        assert await up(db, load(migrations)) == [f"{NEXT + 1:04d}_add_color"]
         tags = await Tag.select(db).order_by("id").all()
         assert [(t.name, t.color) for t in tags] == [
             ("alpha", "gray"),
@@ -82,4 +85,5 @@ def test_a_rename_is_never_guessed_without_a_terminal(migrations, monkeypatch):
     assert (
         make(load(migrations), arguments("rename", rename=["tags.colour=color"]), migrations) == 0
     )
-    assert 'RenameColumn("tags", "colour", "color")' in (migrations / "0003_rename.py").read_text()
+    written = (migrations / f"{NEXT + 1:04d}_rename.py").read_text()
+    assert 'RenameColumn("tags", "colour", "color")' in written

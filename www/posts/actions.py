@@ -13,12 +13,15 @@ from typing import Any
 
 from ..accounts.models import User
 from ..db import IntegrityError
-from ..keys import DB, PUBSUB, QUERIES
+from ..keys import DB, MARKDOWN, PUBSUB, QUERIES
+from ..markdown import RENDERER_VERSION, TooLarge, as_plain_text
 from ..orm import DoesNotExist, Page
+from ..schemas import Invalid
 from .models import Comment, Post
 from .schemas import CommentEvent, CommentIn, CommentOut, PostIn
 
 App = Mapping[Any, Any]  # an Application, or a request's config_dict
+TOO_LONG = "Content would make too long a page: repeat long links less often."
 
 
 async def posts_page(app: App, number: int, per_page: int, author_id: int | None = None) -> Page:
@@ -36,32 +39,75 @@ async def posts_page(app: App, number: int, per_page: int, author_id: int | None
     return await app[QUERIES].get(("posts", author_id, number, per_page), load)
 
 
-async def post_with_comments(app: App, post_id: int) -> tuple[Post, list[Comment]] | None:
-    """(post, its comments oldest first), each with its `author`; None if there is no post."""
+async def get_post(app: App, post_id: int) -> Post | None:
+    """The post with its `author`, or None. Its `content_html` may be stale: see post_html."""
     db = app[DB]
 
-    async def load() -> tuple[Post, list[Comment]] | None:
+    async def load() -> Post | None:
         post = await Post.get(db, post_id)
-        if post is None:
-            return None
-        query = Comment.select(db).where(post_id=post.id).order_by("created_at", "id")
-        comments = await query.all()
-        users = await User.get_many(db, [post.user_id, *(c.user_id for c in comments)])
-        for item in (post, *comments):
-            item.author = users[item.user_id]
-        return post, comments
+        if post is not None:
+            post.author = await User.get(db, post.user_id)
+        return post
 
     return await app[QUERIES].get(("post", post_id), load)
 
 
-async def get_post(app: App, post_id: int) -> Post | None:
-    """The post with its `author`, or None."""
-    found = await post_with_comments(app, post_id)
-    return found[0] if found else None
+async def comments_page(app: App, post_id: int, number: int | None, per_page: int) -> Page:
+    """Page `number` of a post's comments, oldest first, each with its `author`; None: the
+    last page, where a new comment is. One query for the page (LIMIT, OFFSET), one count."""
+    db = app[DB]
+
+    async def load() -> Page:
+        query = Comment.select(db).where(post_id=post_id).order_by("created_at", "id")
+        if number is None:
+            total = await query.count()
+            last = max(1, -(-total // per_page))
+            items = await query.limit(per_page).offset((last - 1) * per_page).all()
+            page = Page(items, last, per_page, total)
+        else:
+            page = await query.paginate(number, per_page)
+        users = await User.get_many(db, (comment.user_id for comment in page.items))
+        for comment in page.items:
+            comment.author = users[comment.user_id]
+        return page
+
+    return await app[QUERIES].get(("comments", post_id, number, per_page), load)
+
+
+async def post_html(app: App, post: Post) -> str:
+    """The post's HTML: as stored, unless an older renderer made it (RENDERER_VERSION), or
+    it was never rendered (rows from scripts and the migration); then it is rendered (off
+    the loop) and saved, unless the post changed meanwhile. A post that would render too
+    long is shown as its escaped source."""
+    if post.html_version >= RENDERER_VERSION:  # a newer one: a worker not yet restarted
+        return post.content_html
+    try:
+        html = await app[MARKDOWN].render(post.content)
+    except TooLarge:
+        html = as_plain_text(post.content)
+    unchanged = Post.select(app[DB]).where(
+        id=post.id, content=post.content, html_version__lt=RENDERER_VERSION
+    )  # updated_at as it was: rendering again is no edit
+    await unchanged.update(
+        content_html=html, html_version=RENDERER_VERSION, updated_at=post.updated_at
+    )
+    return html
+
+
+async def render_content(app: App, content: str) -> dict[str, Any]:
+    """The HTML fields of a post with `content`, rendered off the loop. Raises Invalid when
+    the HTML would be longer than markdown.max_html, 503 when the renderer is busy."""
+    try:
+        html = await app[MARKDOWN].render(content)
+    except TooLarge:
+        raise Invalid({"content": TOO_LONG}) from None
+    return {"content_html": html, "html_version": RENDERER_VERSION}
 
 
 async def publish_post(app: App, author: User, values: PostIn) -> Post:
-    post = await Post.create(app[DB], user_id=author.id, **values.model_dump())
+    """Save a new post with its HTML. Raises Invalid (see render_content)."""
+    html = await render_content(app, values.content)
+    post = await Post.create(app[DB], user_id=author.id, **values.model_dump(), **html)
     post.author = author
     return post
 
@@ -69,7 +115,9 @@ async def publish_post(app: App, author: User, values: PostIn) -> Post:
 async def update_post(app: App, post: Post, changes: Mapping[str, Any]) -> Post:
     """Save `changes` (validated PostIn fields) to `post`, a row loaded for this request
     (never one from the cache), and load its `author`. Raises DoesNotExist (404) if a
-    concurrent request deleted it."""
+    concurrent request deleted it, Invalid if its new content is refused (render_content)."""
+    if "content" in changes:
+        changes = {**changes, **await render_content(app, changes["content"])}
     for name, value in changes.items():
         setattr(post, name, value)
     await post.save(app[DB])
