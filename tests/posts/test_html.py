@@ -2,6 +2,7 @@
 stale; a page read never renders on the loop."""
 
 import asyncio
+import hashlib
 import threading
 
 import pytest
@@ -12,7 +13,7 @@ from tests.test_markdown import AMPLIFIED, Spy, wait_for
 from www import DB
 from www.keys import MARKDOWN
 from www.markdown import RENDERER_VERSION, render_markdown
-from www.posts.models import Post
+from www.posts.models import Post, PostHtml
 from www.settings import load_settings
 
 SOURCE = "# Hello\n\nSome *Markdown* with [a link](/x).\n"
@@ -37,6 +38,17 @@ async def row(app, post_id) -> Post:
     return await Post.get(app[DB], post_id)
 
 
+async def stored(app, post_id) -> tuple[str, int, str] | None:
+    """(html, version, source_hash) as stored for the post, or None."""
+    found = await PostHtml.select(app[DB]).where(post_id=post_id).first()
+    return found and (found.html, found.version, found.source_hash)
+
+
+def fresh(html: str, content: str) -> tuple[str, int, str]:
+    """What `stored` gives for `html` made now from `content`."""
+    return html, RENDERER_VERSION, hashlib.sha256(content.encode()).hexdigest()
+
+
 def in_markdown_threads(spy) -> bool:
     return bool(spy.threads) and all(t.name.startswith("markdown") for t in spy.threads)
 
@@ -47,8 +59,7 @@ async def test_a_new_post_stores_its_html_rendered_off_the_loop(auth, client, ap
     resp = await auth.post("/posts/new", form)
     assert resp.status == 303
     post = (await Post.select(app[DB]).all())[0]
-    assert post.content_html == render_markdown(SOURCE)
-    assert post.html_version == RENDERER_VERSION
+    assert await stored(app, post.id) == fresh(render_markdown(SOURCE), SOURCE)
     assert in_markdown_threads(spy)
     spy.threads.clear()
     body = await (await client.get(f"/posts/{post.id}")).text()
@@ -61,36 +72,46 @@ async def test_an_edit_renders_again(auth, client, app, spy):
     post = await make_post(app, alice, content="old")
     resp = await auth.post(f"/posts/{post.id}/edit", {"title": "T", "content": "**new**"})
     assert resp.status == 303
-    assert (await row(app, post.id)).content_html == "<p><strong>new</strong></p>\n"
+    assert await stored(app, post.id) == fresh("<p><strong>new</strong></p>\n", "**new**")
     resp = await send(client, "PATCH", f"/api/posts/{post.id}", {"content": "_api_"})
     assert resp.status == 200
-    assert (await row(app, post.id)).content_html == "<p><em>api</em></p>\n"
+    assert await stored(app, post.id) == fresh("<p><em>api</em></p>\n", "_api_")
     resp = await send(client, "PATCH", f"/api/posts/{post.id}", {"title": "Only the title"})
     assert resp.status == 200
-    saved = await row(app, post.id)
-    assert (saved.content_html, saved.html_version) == ("<p><em>api</em></p>\n", RENDERER_VERSION)
+    assert await stored(app, post.id) == fresh("<p><em>api</em></p>\n", "_api_")
     assert in_markdown_threads(spy)
     assert "<em>api</em>" in await (await client.get(f"/posts/{post.id}")).text()
 
 
-@pytest.mark.parametrize("stored", [0, RENDERER_VERSION - 1])
-async def test_stale_html_is_rendered_again_when_read(auth, client, app, spy, stored):
-    """Rows from the migration (version 0), scripts or an older renderer."""
+@pytest.mark.parametrize(
+    "stale",
+    [
+        None,  # posts from before the migration, or made by a script
+        {"version": RENDERER_VERSION - 1},  # by an older renderer
+        {"source_hash": "0" * 64},  # from other content: an edit around the actions
+    ],
+)
+async def test_stale_html_is_rendered_again_when_read(auth, client, app, spy, stale):
     post = await make_post(app, await auth.create_user(), content="*fresh*")
-    await (
-        Post.select(app[DB])
-        .where(id=post.id)
-        .update(content_html="<p>stale</p>", html_version=stored, updated_at=post.updated_at)
-    )
+    if stale is not None:
+        values = {"source_hash": fresh("", "*fresh*")[2], "version": RENDERER_VERSION, **stale}
+        await PostHtml.create(app[DB], post_id=post.id, html="<p>stale</p>", **values)
     body = await (await client.get(f"/posts/{post.id}")).text()
     assert "<em>fresh</em>" in body and "stale" not in body
     assert in_markdown_threads(spy)
-    saved = await row(app, post.id)
-    assert (saved.content_html, saved.html_version) == ("<p><em>fresh</em></p>\n", RENDERER_VERSION)
-    assert saved.updated_at == post.updated_at  # rendering again is not an edit
+    assert await stored(app, post.id) == fresh("<p><em>fresh</em></p>\n", "*fresh*")
+    assert (await row(app, post.id)).updated_at == post.updated_at  # no edit
     spy.threads.clear()
     assert "<em>fresh</em>" in await (await client.get(f"/posts/{post.id}")).text()
     assert spy.threads == []  # saved: rendered once
+
+
+async def test_deleting_a_post_deletes_its_html(auth, app):
+    post = await make_post(app, await auth.login_as())
+    await auth.client.get(f"/posts/{post.id}")  # rendered and stored
+    assert await stored(app, post.id)
+    assert (await auth.post(f"/posts/{post.id}/delete")).status == 303
+    assert await PostHtml.select(app[DB]).count() == 0
 
 
 async def test_content_saved_without_its_html_is_rendered_when_read(auth, client, app):
@@ -106,11 +127,9 @@ async def test_content_saved_without_its_html_is_rendered_when_read(auth, client
 async def test_a_newer_renderers_html_is_kept(auth, client, app, spy):
     """During a rolling deploy, a worker not yet restarted shows what a newer one saved."""
     post = await make_post(app, await auth.create_user())
-    await (
-        Post.select(app[DB])
-        .where(id=post.id)
-        .update(content_html="<p>newer</p>", html_version=RENDERER_VERSION + 1)
-    )
+    digest = fresh("", post.content)[2]
+    newer = {"version": RENDERER_VERSION + 1, "source_hash": digest}
+    await PostHtml.create(app[DB], post_id=post.id, html="<p>newer</p>", **newer)
     assert "<p>newer</p>" in await (await client.get(f"/posts/{post.id}")).text()
     assert spy.threads == []
 
@@ -158,7 +177,7 @@ async def test_the_loop_answers_while_a_pathological_post_is_saved(auth, client,
     assert spy.threads[0] is not threading.main_thread()
     assert in_markdown_threads(spy)
     post = await Post.select(app[DB]).first()
-    assert post.content_html == f"<p>{PATHOLOGICAL}</p>\n"  # as render_markdown gives
+    assert (await stored(app, post.id))[0] == f"<p>{PATHOLOGICAL}</p>\n"  # as rendered
 
 
 async def test_renders_waiting_past_the_queue_are_503(auth, client, app, monkeypatch, settings):

@@ -8,6 +8,8 @@ Page data is the same for every visitor, so the loaders share it until the datab
 changes (www/cache.py). Never modify what they return.
 """
 
+import contextlib
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +19,7 @@ from ..keys import DB, MARKDOWN, PUBSUB, QUERIES
 from ..markdown import RENDERER_VERSION, TooLarge, as_plain_text
 from ..orm import DoesNotExist, Page
 from ..schemas import Invalid
-from .models import Comment, Post
+from .models import Comment, Post, PostHtml
 from .schemas import CommentEvent, CommentIn, CommentOut, PostIn
 
 App = Mapping[Any, Any]  # an Application, or a request's config_dict
@@ -40,7 +42,7 @@ async def posts_page(app: App, number: int, per_page: int, author_id: int | None
 
 
 async def get_post(app: App, post_id: int) -> Post | None:
-    """The post with its `author`, or None. Its `content_html` may be stale: see post_html."""
+    """The post with its `author`, or None."""
     db = app[DB]
 
     async def load() -> Post | None:
@@ -74,40 +76,62 @@ async def comments_page(app: App, post_id: int, number: int | None, per_page: in
     return await app[QUERIES].get(("comments", post_id, number, per_page), load)
 
 
-async def post_html(app: App, post: Post) -> str:
-    """The post's HTML: as stored, unless an older renderer made it (RENDERER_VERSION), or
-    it was never rendered (rows from scripts and the migration); then it is rendered (off
-    the loop) and saved, unless the post changed meanwhile. A post that would render too
-    long is shown as its escaped source."""
-    if post.html_version >= RENDERER_VERSION:  # a newer one: a worker not yet restarted
-        return post.content_html
+async def stored_html(app: App, post_id: int) -> PostHtml | None:
+    """The post's HTML as last saved (possibly stale: post_html checks), or None."""
+    db = app[DB]
+
+    async def load() -> PostHtml | None:
+        return await PostHtml.select(db).where(post_id=post_id).first()
+
+    return await app[QUERIES].get(("post_html", post_id), load)
+
+
+async def post_html(app: App, post: Post, stored: PostHtml | None) -> str:
+    """The post's HTML: `stored` (stored_html) when it was made from this content by this
+    renderer or a newer one (a worker not yet restarted meets those); else rendered now,
+    off the loop, and saved. A post that would render too long shows its source."""
+    digest = source_hash(post.content)
+    if stored and stored.source_hash == digest and stored.version >= RENDERER_VERSION:
+        return stored.html
     try:
         html = await app[MARKDOWN].render(post.content)
     except TooLarge:
         html = as_plain_text(post.content)
-    unchanged = Post.select(app[DB]).where(
-        id=post.id, content=post.content, html_version__lt=RENDERER_VERSION
-    )  # updated_at as it was: rendering again is no edit
-    await unchanged.update(
-        content_html=html, html_version=RENDERER_VERSION, updated_at=post.updated_at
-    )
+    await _save_html(app, post.id, digest, html)
     return html
 
 
-async def render_content(app: App, content: str) -> dict[str, Any]:
-    """The HTML fields of a post with `content`, rendered off the loop. Raises Invalid when
-    the HTML would be longer than markdown.max_html, 503 when the renderer is busy."""
+def source_hash(content: str) -> str:
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def render_content(app: App, content: str) -> str:
+    """The HTML of `content`, rendered off the loop. Raises Invalid when it would be
+    longer than markdown.max_html, 503 when the renderer is busy."""
     try:
-        html = await app[MARKDOWN].render(content)
+        return await app[MARKDOWN].render(content)
     except TooLarge:
         raise Invalid({"content": TOO_LONG}) from None
-    return {"content_html": html, "html_version": RENDERER_VERSION}
+
+
+async def _save_html(app: App, post_id: int, digest: str, html: str) -> None:
+    """Store the post's HTML, unless a newer renderer's is there. A race (two saves, a
+    save and a read) may keep either: each names its source, so a stale one is replaced
+    when read. Nothing is saved for a post deleted meanwhile."""
+    db, version = app[DB], RENDERER_VERSION
+    row = PostHtml.select(db).where(post_id=post_id, version__lte=version)
+    if not await row.update(source_hash=digest, version=version, html=html):
+        with contextlib.suppress(IntegrityError):  # there is one (newer), or no post
+            await PostHtml.create(
+                db, post_id=post_id, source_hash=digest, version=version, html=html
+            )
 
 
 async def publish_post(app: App, author: User, values: PostIn) -> Post:
-    """Save a new post with its HTML. Raises Invalid (see render_content)."""
+    """Save a new post and its HTML. Raises Invalid (see render_content)."""
     html = await render_content(app, values.content)
-    post = await Post.create(app[DB], user_id=author.id, **values.model_dump(), **html)
+    post = await Post.create(app[DB], user_id=author.id, **values.model_dump())
+    await _save_html(app, post.id, source_hash(post.content), html)
     post.author = author
     return post
 
@@ -116,11 +140,12 @@ async def update_post(app: App, post: Post, changes: Mapping[str, Any]) -> Post:
     """Save `changes` (validated PostIn fields) to `post`, a row loaded for this request
     (never one from the cache), and load its `author`. Raises DoesNotExist (404) if a
     concurrent request deleted it, Invalid if its new content is refused (render_content)."""
-    if "content" in changes:
-        changes = {**changes, **await render_content(app, changes["content"])}
+    html = await render_content(app, changes["content"]) if "content" in changes else None
     for name, value in changes.items():
         setattr(post, name, value)
     await post.save(app[DB])
+    if html is not None:
+        await _save_html(app, post.id, source_hash(post.content), html)
     post.author = await User.get(app[DB], post.user_id)
     return post
 

@@ -1,4 +1,4 @@
-"""The posts and comments tables."""
+"""The posts, their HTML and comments tables."""
 
 from ..accounts.models import User
 from ..orm import DateTimeField, ForeignKey, IntegerField, Model, TextField, utcnow
@@ -11,20 +11,8 @@ class Post(Model):
     title = TextField(max_length=200)
     summary = TextField(max_length=500, default="")
     content = TextField(max_length=100_000, default="")  # Markdown
-    # Its HTML, rendered when saved (actions.py), valid while html_version is the
-    # renderer's RENDERER_VERSION (www/markdown.py); 0: to render when next read.
-    content_html = TextField(default="")
-    html_version = IntegerField(default=0)
     created_at = DateTimeField(default=utcnow, index=True)
     updated_at = DateTimeField(default=utcnow, auto_now=True)
-
-    async def save(self, db):
-        """Save; new content saved without its HTML (an admin's edit, a script) marks the
-        stored HTML stale, so that it is rendered again when next read."""
-        changed = self.changed_fields
-        if self._saved is not None and "content" in changed and "content_html" not in changed:
-            self.html_version = 0
-        return await super().save(db)
 
 
 class Comment(Model):
@@ -34,3 +22,18 @@ class Comment(Model):
     user_id = ForeignKey(User)
     content = TextField(max_length=5000)
     created_at = DateTimeField(default=utcnow)
+
+
+class PostHtml(Model):
+    """A post's content as HTML, rendered off the loop when the post is saved (actions.py).
+    Apart from posts, so that lists of posts never load it; valid while its source_hash
+    is the post's content's and its version the renderer's (www/markdown.py): else the
+    post page renders it again, so an edit made around the actions (a script, the admin)
+    or a new renderer never shows stale HTML."""
+
+    __table__ = "post_html"
+
+    post_id = ForeignKey(Post, unique=True)  # one a post; deleting the post deletes it
+    source_hash = TextField(max_length=64)  # sha256 of the content, in hex
+    version = IntegerField()  # the RENDERER_VERSION that made it
+    html = TextField()

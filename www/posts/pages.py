@@ -44,8 +44,10 @@ async def detail(request: web.Request, comment_form: dict | None = None) -> web.
     app, post_id = request.config_dict, int(request.match_info["id"])
     number = page_number(request) if "page" in request.query else None
     per_page = app[CONFIG].blog.comments_per_page
-    post, comments = await asyncio.gather(  # together: they share one cache check
-        actions.get_post(app, post_id), actions.comments_page(app, post_id, number, per_page)
+    post, comments, stored = await asyncio.gather(  # together: one cache check for all
+        actions.get_post(app, post_id),
+        actions.comments_page(app, post_id, number, per_page),
+        actions.stored_html(app, post_id),
     )
     if post is None or (number is not None and number > 1 and not comments.items):
         raise web.HTTPNotFound()
@@ -53,7 +55,7 @@ async def detail(request: web.Request, comment_form: dict | None = None) -> web.
     can_edit = may_edit(user, post.user_id)  # the post's author (or an admin) moderates
     context = {
         "post": post,
-        "html": await actions.post_html(app, post),
+        "html": await actions.post_html(app, post, stored),  # rendered when saved
         "comments": comments,
         "last_page": max(1, -(-comments.total // per_page)),
         "can_edit": can_edit,
