@@ -55,7 +55,7 @@ def create_app(config: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
     app[MIGRATIONS] = runner.load()  # and the schema they build must be the database's:
     app.cleanup_ctx.append(schema_ctx)  # no serving on a schema the models do not match
-    app[QUERIES] = QueryCache(app[DB])
+    app[QUERIES] = QueryCache(app[DB], **config.cache.model_dump())
     app[MARKDOWN] = MarkdownRenderer(config.markdown)  # posts' HTML, in threads of its own
     app.cleanup_ctx.append(app[MARKDOWN].context)
     # New comments to the live sockets of every process: through Redis if redis.url is

@@ -115,6 +115,11 @@ class BlogSettings(_Model):
     comments_per_page: int = Field(ge=1, le=100)
 
 
+class CacheSettings(_Model):
+    max_entries: int = Field(ge=1)
+    max_bytes: int = Field(ge=0, description="bytes")
+
+
 class MarkdownSettings(_Model):
     threads: int = Field(ge=1, le=64)
     queue: int = Field(ge=0, le=10_000)
@@ -159,6 +164,7 @@ class Settings(_Model):
     uploads: UploadSettings
     blog: BlogSettings
     markdown: MarkdownSettings
+    cache: CacheSettings
     templates: TemplateSettings
     live: LiveSettings
     redis: RedisSettings

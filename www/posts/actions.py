@@ -38,7 +38,7 @@ async def posts_page(app: App, number: int, per_page: int, author_id: int | None
             post.author = authors[post.user_id]
         return page
 
-    return await app[QUERIES].get(("posts", author_id, number, per_page), load)
+    return await app[QUERIES].get(("posts", author_id, number, per_page), load, _page_size)
 
 
 async def get_post(app: App, post_id: int) -> Post | None:
@@ -51,7 +51,7 @@ async def get_post(app: App, post_id: int) -> Post | None:
             post.author = await User.get(db, post.user_id)
         return post
 
-    return await app[QUERIES].get(("post", post_id), load)
+    return await app[QUERIES].get(("post", post_id), load, _post_size)
 
 
 async def comments_page(app: App, post_id: int, number: int | None, per_page: int) -> Page:
@@ -73,7 +73,7 @@ async def comments_page(app: App, post_id: int, number: int | None, per_page: in
             comment.author = users[comment.user_id]
         return page
 
-    return await app[QUERIES].get(("comments", post_id, number, per_page), load)
+    return await app[QUERIES].get(("comments", post_id, number, per_page), load, _page_size)
 
 
 async def stored_html(app: App, post_id: int) -> PostHtml | None:
@@ -83,7 +83,28 @@ async def stored_html(app: App, post_id: int) -> PostHtml | None:
     async def load() -> PostHtml | None:
         return await PostHtml.select(db).where(post_id=post_id).first()
 
-    return await app[QUERIES].get(("post_html", post_id), load)
+    return await app[QUERIES].get(("post_html", post_id), load, _html_size)
+
+
+# What a cached value weighs (www/cache.py), about: its text, and some for each object.
+ROW_BYTES = 500
+
+
+def _post_size(post: Post | None) -> int:
+    if post is None:
+        return 0
+    return len(post.title) + len(post.summary) + len(post.content) + ROW_BYTES
+
+
+def _page_size(page: Page) -> int:
+    return sum(
+        _post_size(item) if isinstance(item, Post) else len(item.content) + ROW_BYTES
+        for item in page.items
+    )
+
+
+def _html_size(stored: PostHtml | None) -> int:
+    return 0 if stored is None else len(stored.html) + ROW_BYTES
 
 
 async def post_html(app: App, post: Post, stored: PostHtml | None) -> str:
