@@ -216,7 +216,7 @@ def run_variant(servers: Servers, variant: Variant, args) -> LiveResult:
             env["WWW_REDIS__URL"] = f"redis://127.0.0.1:{redis_port}/0"
         port = free_port()
         command = [PYTHON, "-m", "gunicorn", "www.app:create_app()", "--workers", "2"]
-        command += ["--worker-class", "aiohttp.GunicornWebWorker", "--log-level", "warning"]
+        command += ["--worker-class", "www.worker.GunicornWebWorker", "--log-level", "warning"]
         command += ["--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5"]
         names.append(f"gunicorn-{port}")
         server = servers.start(names[-1], command, port, env)

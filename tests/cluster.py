@@ -202,7 +202,7 @@ async def gunicorn(
     """gunicorn with `workers` aiohttp workers on a free port, stopped with `stack`."""
     port = free_port()
     args = [sys.executable, "-m", "gunicorn", "www.app:create_app()"]
-    args += ["--worker-class", "aiohttp.GunicornWebWorker"]
+    args += ["--worker-class", "www.worker.GunicornWebWorker"]  # www/worker.py
     args += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     env = {**env, "WWW_CONFIG": str(config)}
     forked: dict[int, str] = {}  # the workers, killed with the master if it hangs

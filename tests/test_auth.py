@@ -2,7 +2,8 @@
 
 import pytest
 
-from www.auth import safe_next
+from tests.helpers import cookie_value
+from www.auth import MAX_FLASHES, safe_next
 from www.markdown import render_markdown
 
 
@@ -50,3 +51,21 @@ def test_markdown_features():
     assert "<table>" in html
     assert "<s>old</s>" in html
     assert '<a href="/posts/1" rel="nofollow noopener ugc">l</a>' in html
+
+
+async def test_flash_messages_unread_by_a_client_that_never_views_a_page_stay_few(auth, client):
+    """Each form POST leaves a message in the session cookie until a page shows it. A script
+    that never views a page must not grow the cookie until every request is refused."""
+    await auth.login_as("alice")
+    token = await auth.token()
+
+    async def publish(count: int) -> int:
+        for n in range(count):
+            form = {"title": f"Post {n}", "csrf_token": token}
+            resp = await client.post("/posts/new", data=form, allow_redirects=False)
+            assert resp.status == 303
+        return len(cookie_value(client))
+
+    assert await publish(MAX_FLASHES + 2) == await publish(3 * MAX_FLASHES)
+    page = await (await client.get("/")).text()
+    assert page.count("Your post is published.") == MAX_FLASHES

@@ -72,7 +72,7 @@ def test_gunicorn_with_two_workers(config):
         "--bind",
         f"127.0.0.1:{port}",
         "--worker-class",
-        "aiohttp.GunicornWebWorker",
+        "www.worker.GunicornWebWorker",
         "--workers",
         "2",
     ]

@@ -1,17 +1,18 @@
 """The Markdown renderer: its output bound, and rendering in threads of its own."""
 
 import asyncio
+import logging
 import threading
 
 import pytest
-from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it.renderer import RendererHTML
 
 from www import markdown
+from www.executors import BoundedExecutor, ExecutorBusy
 from www.markdown import MarkdownRenderer, TooLarge, render_markdown
-from www.settings import MarkdownSettings
+from www.ratelog import RateLimitedLog
 
 PLAIN = markdown._build(RendererHTML)  # the same rules, markdown-it-py's own renderer
 MARKDOWNISH = st.text(st.sampled_from("ab *_[]()!<>&#`-|>:\n/ \t1."), max_size=300)
@@ -35,8 +36,19 @@ def test_rendering_stops_at_the_bound_not_after():
         render_markdown(AMPLIFIED, max_chars=100_000)
 
 
-def renderer(threads=1, queue=0) -> MarkdownRenderer:
-    return MarkdownRenderer(MarkdownSettings(threads=threads, queue=queue, max_html=100_000))
+@pytest.fixture
+def renderer():
+    """make(threads, queue): a MarkdownRenderer on its own pool, shut down after the test."""
+    made = []
+
+    def make(threads=1, queue=0) -> MarkdownRenderer:
+        log = RateLimitedLog(logging.getLogger("test"))
+        made.append(BoundedExecutor(threads, queue, "markdown", log))
+        return MarkdownRenderer(made[-1], max_html=100_000)
+
+    yield make
+    for pool in made:
+        pool.shutdown()
 
 
 class Spy:
@@ -63,26 +75,22 @@ async def wait_for(event: threading.Event) -> None:
             await asyncio.sleep(0.01)
 
 
-async def test_renders_in_its_own_threads(monkeypatch):
+async def test_renders_in_its_own_threads(monkeypatch, renderer):
     spy, md = Spy(monkeypatch), renderer()
-    contexts = md.context(web.Application())
-    await anext(contexts)
     assert await md.render("*hi*") == "<p><em>hi</em></p>\n"
     with pytest.raises(TooLarge):
         await md.render(AMPLIFIED)
     assert [thread.name.startswith("markdown") for thread in spy.threads] == [True, True]
     assert threading.main_thread() not in spy.threads
-    with pytest.raises(StopAsyncIteration):
-        await anext(contexts)  # the threads stop with the app
 
 
-async def test_one_render_for_readers_of_the_same_text_and_503_past_the_queue(monkeypatch):
+async def test_one_render_for_readers_of_the_same_text_and_503_past_the_queue(
+    monkeypatch, renderer
+):
     spy, md = Spy(monkeypatch, hold=True), renderer(threads=1, queue=0)
-    contexts = md.context(web.Application())
-    await anext(contexts)
     readers = [asyncio.create_task(md.render("same")) for _ in range(5)]
     await wait_for(spy.started)
-    with pytest.raises(web.HTTPServiceUnavailable) as busy:
+    with pytest.raises(ExecutorBusy) as busy:
         await md.render("other")  # one thread, no queue: no room
     assert busy.value.headers["Retry-After"]
     readers[0].cancel()  # one reader leaving does not end the others' render
@@ -90,5 +98,3 @@ async def test_one_render_for_readers_of_the_same_text_and_503_past_the_queue(mo
     assert await asyncio.gather(*readers[1:]) == ["<p>same</p>\n"] * 4
     assert len(spy.threads) == 1
     assert await md.render("other") == "<p>other</p>\n"  # room again
-    with pytest.raises(StopAsyncIteration):
-        await anext(contexts)

@@ -9,12 +9,13 @@ schema does not match the models (a pending migration: `python -m www.migrate up
 
 import argparse
 import asyncio
-import functools
+import contextlib
 import sys
 
 from aiohttp import web
 
 from .app import create_app
+from .connections import GuardedRunner
 from .migrate.check import SchemaNotReady
 from .migrate.operations import MigrationError
 from .routing import route_table
@@ -82,16 +83,45 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(app: web.Application, settings: Settings, args: argparse.Namespace) -> None:
-    web.run_app(
+    """web.run_app(), with the runner that limits connections (www/connections.py):
+    run_app cannot be given another runner. Returns once SIGINT/SIGTERM stopped it."""
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    main = loop.create_task(_serve(app, settings, args))
+    try:
+        loop.run_until_complete(main)
+    except (web.GracefulExit, KeyboardInterrupt):  # the runner's signal handlers
+        pass
+    finally:
+        if not main.done():  # stopped by a signal: its cleanup runs now
+            main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(main)
+        leftover = asyncio.all_tasks(loop)
+        for task in leftover:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _serve(app: web.Application, settings: Settings, args: argparse.Namespace) -> None:
+    runner = GuardedRunner(
         app,
-        host=args.host or settings.server.host,
-        port=settings.server.port if args.port is None else args.port,
-        backlog=settings.server.backlog,
-        shutdown_timeout=settings.server.shutdown_timeout,
+        handle_signals=True,  # SIGINT/SIGTERM raise GracefulExit, as under run_app
         access_log=web.access_logger if settings.logging.access_log else None,
-        loop=new_event_loop(),
-        print=functools.partial(print, flush=True),  # "Running on http://..." at once
+        shutdown_timeout=settings.server.shutdown_timeout,
     )
+    await runner.setup()  # the app's start-up: SchemaNotReady comes from here
+    try:
+        host = args.host or settings.server.host
+        port = settings.server.port if args.port is None else args.port
+        site = web.TCPSite(runner, host, port, backlog=settings.server.backlog)
+        await site.start()
+        print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)", flush=True)
+        await asyncio.Future()  # until a signal
+    finally:
+        await runner.cleanup()  # in-flight requests get server.shutdown_timeout seconds
 
 
 if __name__ == "__main__":

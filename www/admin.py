@@ -15,7 +15,7 @@ import sys
 from .accounts.models import User
 from .accounts.schemas import Registration
 from .db import Database, DatabaseError, IntegrityError
-from .passwords import hash_password
+from .passwords import hash_password_sync
 from .schemas import Invalid
 from .settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
@@ -60,7 +60,10 @@ async def create_admin(settings: Settings, args: argparse.Namespace) -> str:
             values = Registration.parse({"name": name, "email": email, "password": password})
         except Invalid as exc:
             raise SystemExit("error: " + " ".join(exc.errors.values())) from None
-        password_hash = await hash_password(settings.passwords, values.password)
+        # One hash, in a thread: a command has no app, and no other request to serve.
+        password_hash = await asyncio.to_thread(
+            hash_password_sync, settings.passwords, values.password
+        )
         try:
             await User.create(
                 db,

@@ -1,7 +1,9 @@
 """The application factory: `create_app(config)` wires everything in a fixed order."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
@@ -12,13 +14,29 @@ from .brokers import broker_for
 from .cache import QueryCache
 from .csrf import csrf_middleware
 from .db import Database
-from .keys import API, CONFIG, DB, ERRORS, MARKDOWN, MIGRATIONS, PUBSUB, QUERIES, SOCKETS, URLS
+from .executors import BoundedExecutor, hashing_workers
+from .keys import (
+    API,
+    CONFIG,
+    DB,
+    ERRORS,
+    FILE_IO,
+    HASHING,
+    LIMITS_LOG,
+    MARKDOWN,
+    MIGRATIONS,
+    PUBSUB,
+    QUERIES,
+    SOCKETS,
+    URLS,
+)
 from .markdown import MarkdownRenderer
 from .middlewares import error_middleware, error_page, security_headers
 from .migrate import check, runner
 from .models import MODELS
 from .posts.live import close_sockets
 from .proxy import ForwardedAccessLogger, behind_proxies
+from .ratelog import RateLimitedLog
 from .routes import setup_routes
 from .routing import Urls
 from .settings import PROJECT_ROOT, Settings, load_settings
@@ -43,11 +61,19 @@ def create_app(config: Settings | None = None) -> web.Application:
         middlewares=middlewares,
         # Forms are small; uploads are streamed and limited by uploads.max_size instead.
         client_max_size=2 * 1024 * 1024,
-        # aiohttp logs the request it made, not the proxy middleware's clone: this access
-        # log class logs the client's address instead, however the app is served.
-        handler_args={"access_log_class": ForwardedAccessLogger} if trusted_proxies else None,
+        handler_args={
+            # Idle connections go after this, however the app is served (it overrides
+            # run_app's 75 s and gunicorn's --keep-alive). www/connections.py adds the
+            # header and body timeouts and the connection cap (python -m www, gunicorn).
+            "keepalive_timeout": config.server.keepalive_timeout,
+            # aiohttp logs the request it made, not the proxy middleware's clone: this
+            # access log class logs the client's address instead.
+            **({"access_log_class": ForwardedAccessLogger} if trusted_proxies else {}),
+        },
     )
     app[CONFIG] = config
+    app[LIMITS_LOG] = RateLimitedLog(logging.getLogger("www.limits"))
+    app.cleanup_ctx.append(executors_ctx)  # hashing, file I/O and Markdown thread pools
     # SQLite or PostgreSQL, as db.url says; opened at start-up, closed at cleanup.
     app[DB] = Database.from_url(
         config.db.url, PROJECT_ROOT, **config.db.model_dump(exclude={"url"})
@@ -56,8 +82,6 @@ def create_app(config: Settings | None = None) -> web.Application:
     app[MIGRATIONS] = runner.load()  # and the schema they build must be the database's:
     app.cleanup_ctx.append(schema_ctx)  # no serving on a schema the models do not match
     app[QUERIES] = QueryCache(app[DB], **config.cache.model_dump())
-    app[MARKDOWN] = MarkdownRenderer(config.markdown)  # posts' HTML, in threads of its own
-    app.cleanup_ctx.append(app[MARKDOWN].context)
     # New comments to the live sockets of every process: through Redis if redis.url is
     # set, else through the database (www/brokers/).
     app[PUBSUB] = broker_for(app[DB], config)
@@ -77,6 +101,21 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[DB].open()
     yield
     await app[DB].close()
+
+
+async def executors_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    workers = hashing_workers(config.passwords.workers)
+    app[HASHING] = BoundedExecutor(workers, config.passwords.queue, "hashing", app[LIMITS_LOG])
+    app[FILE_IO] = ThreadPoolExecutor(config.uploads.io_workers, thread_name_prefix="file-io")
+    markdown = config.markdown  # posts' HTML, rendered when saved (www/markdown.py)
+    pool = BoundedExecutor(markdown.threads, markdown.queue, "markdown", app[LIMITS_LOG])
+    app[MARKDOWN] = MarkdownRenderer(pool, markdown.max_html)
+    yield
+    # After the last request: let the running jobs end, off the loop.
+    await asyncio.to_thread(app[HASHING].shutdown)
+    await asyncio.to_thread(app[MARKDOWN].executor.shutdown)
+    await asyncio.to_thread(app[FILE_IO].shutdown, wait=True, cancel_futures=True)
 
 
 async def schema_ctx(app: web.Application) -> AsyncIterator[None]:

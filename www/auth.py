@@ -124,10 +124,16 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+# Flash messages wait in the session cookie until a page shows them. A client that posts
+# without ever reading a page (a script, a flood) would otherwise grow the cookie past the
+# 8 KB browsers and servers accept, and every later request would fail until it is cleared.
+MAX_FLASHES = 5  # the newest are kept; nobody reads more than a few at once
+
+
 def flash(request: web.Request, message: str, category: str = "info") -> None:
     """Show `message` once, on the next page rendered for this session."""
     session = request[SESSION]
-    session["flash"] = [*session.get("flash", []), [category, message]]
+    session["flash"] = [*session.get("flash", []), [category, message]][-MAX_FLASHES:]
 
 
 def pop_flashes(request: web.Request) -> list[list[str]]:

@@ -6,6 +6,7 @@ checker know that `app[DB]` is a database. Views read them through
 """
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp_session import Session
@@ -13,8 +14,10 @@ from aiohttp_session import Session
 from .accounts.models import User
 from .cache import QueryCache
 from .db import BaseDatabase
+from .executors import BoundedExecutor
 from .markdown import MarkdownRenderer
 from .pubsub import PubSub
+from .ratelog import RateLimitedLog
 from .settings import Settings
 
 # On the application
@@ -32,6 +35,11 @@ ERRORS = web.AppKey("errors", Callable[..., web.Response])
 API = web.AppKey("api", web.Application)  # the JSON API, mounted at /api (www/api.py)
 OPENAPI = web.AppKey("openapi", bytes)  # the API's OpenAPI document, as served
 MIGRATIONS = web.AppKey("migrations", list)  # migrations/, loaded at start (www/migrate/)
+# Thread pools, made at start-up (www/executors.py): argon2 hashing, bounded; file I/O.
+HASHING = web.AppKey("hashing", BoundedExecutor)
+FILE_IO = web.AppKey("file_io", ThreadPoolExecutor)
+# Log lines for limits being reached (connections, sockets, queues), one a minute per kind.
+LIMITS_LOG = web.AppKey("limits_log", RateLimitedLog)
 
 # On each request
 SESSION = web.RequestKey("session", Session)

@@ -14,16 +14,14 @@ of Markdown could make 80 MB of HTML; past `markdown.max_html` characters render
 
 import asyncio
 import html
-from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any
 
-from aiohttp import web
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 
-from .settings import MarkdownSettings
+from .executors import BoundedExecutor
 
 # Bump whenever the HTML for the same source changes (a rule, an option, markdown-it-py's
 # own output): stored HTML of an older version is rendered again when next read.
@@ -100,40 +98,23 @@ def as_plain_text(source: str) -> str:
 
 
 class MarkdownRenderer:
-    """Renders in threads of its own (`markdown.threads`), never the loop's nor the
-    default executor's, which file I/O shares. At most `markdown.queue` renders wait for a
-    thread; past that, 503 with Retry-After. The same text asked for again while it is being
+    """Renders in a bounded pool of its own (www/executors.py: `markdown.threads`, at most
+    `markdown.queue` renders waiting, then 503 with Retry-After), never on the loop nor
+    with the hashing or file I/O threads. The same text asked for again while it is being
     rendered shares that render, so a burst of readers costs one. No cache: the HTML is
     stored with the post, and a cache of outputs would hold their size in memory."""
 
-    def __init__(self, settings: MarkdownSettings) -> None:
-        self.settings = settings
-        self._executor: ThreadPoolExecutor | None = None
+    def __init__(self, executor: BoundedExecutor, max_html: int) -> None:
+        self.executor, self.max_html = executor, max_html
         self._running: dict[str, asyncio.Future[str]] = {}
 
-    async def context(self, _app: web.Application) -> AsyncIterator[None]:
-        """A cleanup_ctx: its threads start with the app, and stop with it."""
-        self._executor = ThreadPoolExecutor(self.settings.threads, "markdown")
-        yield
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._executor = None
-
     async def render(self, source: str) -> str:
-        """render_markdown(source) in a thread, bounded by `markdown.max_html` (TooLarge)."""
-        if self._executor is None:
-            raise RuntimeError("MarkdownRenderer.render before the app started")
+        """render_markdown(source) in a thread, bounded by `markdown.max_html` (TooLarge).
+        Raises ExecutorBusy (503) when the pool and its queue are full."""
         future = self._running.get(source)
         if future is None:
-            if len(self._running) >= self.settings.threads + self.settings.queue:
-                raise web.HTTPServiceUnavailable(
-                    text="The server is busy: please try again in a moment.",
-                    headers={"Retry-After": "5"},
-                )
-            loop = asyncio.get_running_loop()
-            call = loop.run_in_executor(
-                self._executor, render_markdown, source, self.settings.max_html
-            )
-            future = self._running[source] = asyncio.ensure_future(call)
+            job = self.executor.run(render_markdown, source, self.max_html)
+            future = self._running[source] = asyncio.ensure_future(job)
             future.add_done_callback(self._forget)
         return await asyncio.shield(future)  # one reader giving up ends no other's wait
 

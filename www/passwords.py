@@ -1,15 +1,16 @@
 """Password hashing with argon2id, off the event loop.
 
-Hashing is deliberately slow (tens of milliseconds), so the async helpers run it in the
-default thread-pool executor; the event loop keeps serving other requests meanwhile.
+Hashing is deliberately slow (tens of milliseconds), so the async helpers run it on the
+app's hashing pool (app[HASHING], www/executors.py), not the default one: the event loop
+and file I/O keep going meanwhile, and a full queue is a 503 (ExecutorBusy), not a backlog.
 """
 
-import asyncio
 import functools
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from .executors import BoundedExecutor
 from .settings import PasswordSettings
 
 # A valid hash of a random password, verified against when the email is unknown, so a
@@ -48,18 +49,18 @@ def _verify(params: PasswordSettings, stored: str | None, password: str) -> tupl
     return True, ph.check_needs_rehash(stored)
 
 
-async def hash_password(params: PasswordSettings, password: str) -> str:
-    return await asyncio.get_running_loop().run_in_executor(
-        None, hash_password_sync, params, password
-    )
+async def hash_password(executor: BoundedExecutor, params: PasswordSettings, password: str) -> str:
+    """The hash of `password`, made on `executor`; raises ExecutorBusy when it is full."""
+    return await executor.run(hash_password_sync, params, password)
 
 
 async def verify_password(
-    params: PasswordSettings, stored: str | None, password: str
+    executor: BoundedExecutor, params: PasswordSettings, stored: str | None, password: str
 ) -> tuple[bool, bool]:
     """Check `password` against the `stored` hash; returns (matches, needs_rehash).
 
     Pass stored=None for an unknown account: the same work is done and (False, False)
-    comes back, so response times do not reveal which emails are registered.
+    comes back, so response times do not reveal which emails are registered. Raises
+    ExecutorBusy when `executor` is full.
     """
-    return await asyncio.get_running_loop().run_in_executor(None, _verify, params, stored, password)
+    return await executor.run(_verify, params, stored, password)

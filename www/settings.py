@@ -81,6 +81,12 @@ class ServerSettings(_Model):
     # Peers whose X-Forwarded-For/-Proto/-Host are believed (www/proxy.py). A YAML list,
     # kept as a tuple so that the section stays hashable (lax only to take the list).
     trusted_proxies: tuple[IPNetwork, ...] = Field(strict=False)
+    # Slow and idle clients (www/connections.py).
+    header_timeout: float = Field(gt=0, description="seconds")
+    body_timeout: float = Field(gt=0, description="seconds")
+    keepalive_timeout: float = Field(gt=0, description="seconds")
+    max_connections: int = Field(ge=1)
+    max_websockets: int = Field(ge=1)
 
 
 class DbSettings(_Model):
@@ -103,11 +109,14 @@ class PasswordSettings(_Model):
     time_cost: int = Field(ge=1)
     memory_cost: int = Field(ge=8, description="KiB")  # a description is shown as the unit
     parallelism: int = Field(ge=1)
+    workers: int = Field(ge=0, le=256)  # 0: one per CPU
+    queue: int = Field(ge=0)
 
 
 class UploadSettings(_Model):
     directory: str
     max_size: int = Field(gt=0)
+    io_workers: int = Field(ge=1, le=256)
 
 
 class BlogSettings(_Model):

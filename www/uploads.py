@@ -2,7 +2,8 @@
 
 An upload is written chunk by chunk to a temporary file in the uploads folder, hashed and
 counted on the way, then renamed to a random name (no extension). All file-system calls
-run in the default executor, so the event loop never waits on the disk. The name the
+run in the executor given (the app's FILE_IO pool, never shared with password hashing),
+so the event loop never waits on the disk. The name the
 client sent is only metadata, cleaned by `clean_filename()`; the type served back is the
 one `sniff()` found in the first bytes, from a short allow-list.
 """
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, TypeVar
 from urllib.parse import quote
@@ -112,16 +114,16 @@ def human_size(size: int) -> str:
     return f"{value:.1f} GiB"
 
 
-async def in_thread(func: Callable[..., T], *args: Any) -> T:
-    """Run `func(*args)` in the default executor, to the end even if the caller is
+async def in_thread(executor: Executor, func: Callable[..., T], *args: Any) -> T:
+    """Run `func(*args)` in `executor`, to the end even if the caller is
     cancelled (a half-done rename or unlink must not be abandoned)."""
     loop = asyncio.get_running_loop()
-    return await asyncio.shield(loop.run_in_executor(None, func, *args))
+    return await asyncio.shield(loop.run_in_executor(executor, func, *args))
 
 
-async def remove(path: Path) -> None:
+async def remove(path: Path, *, executor: Executor) -> None:
     """Delete a stored file; one that is already gone is not an error."""
-    await in_thread(functools.partial(path.unlink, missing_ok=True))
+    await in_thread(executor, functools.partial(path.unlink, missing_ok=True))
 
 
 class _Spool:
@@ -178,7 +180,9 @@ class _Spool:
                 self.path.unlink(missing_ok=True)
 
 
-async def receive(part: BodyPartReader, directory: Path, max_size: int) -> Received:
+async def receive(
+    part: BodyPartReader, directory: Path, max_size: int, *, executor: Executor
+) -> Received:
     """Stream `part` into `directory` and return what was stored; memory use stays flat.
 
     Raises HTTPRequestEntityTooLarge (413) once more than `max_size` bytes arrived. On any
@@ -190,7 +194,7 @@ async def receive(part: BodyPartReader, directory: Path, max_size: int) -> Recei
     size, head = 0, b""
     pending: asyncio.Future[None] | None = None
     try:
-        await loop.run_in_executor(None, spool.open)
+        await loop.run_in_executor(executor, spool.open)
         while chunk := await part.read_chunk(CHUNK_SIZE):
             size += len(chunk)
             if size > max_size:
@@ -201,14 +205,14 @@ async def receive(part: BodyPartReader, directory: Path, max_size: int) -> Recei
             # overlap, and at most two chunks are held in memory.
             if pending is not None:
                 await pending
-            pending = loop.run_in_executor(None, spool.write, chunk)
+            pending = loop.run_in_executor(executor, spool.write, chunk)
         if pending is not None:
             await pending
-        path = await loop.run_in_executor(None, spool.keep)
+        path = await loop.run_in_executor(executor, spool.keep)
     except BaseException:
         if pending is not None:
             pending.cancel()  # its outcome no longer matters; the lock orders it anyway
-        await in_thread(spool.discard)
+        await in_thread(executor, spool.discard)
         raise
     content_type = sniff(head, complete=size == len(head))
     return Received(path, size, spool.sha256.hexdigest(), content_type)

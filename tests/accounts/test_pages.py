@@ -163,7 +163,8 @@ async def test_password_rehashed_when_parameters_change(auth, app):
     from www.settings import PasswordSettings
 
     old_hash = hash_password_sync(
-        PasswordSettings(time_cost=1, memory_cost=16, parallelism=1), "correct horse"
+        PasswordSettings(time_cost=1, memory_cost=16, parallelism=1, workers=1, queue=0),
+        "correct horse",
     )
     user = await User.create(
         app[DB], name="alice", email="alice@example.com", password_hash=old_hash

@@ -191,7 +191,7 @@ async def test_renders_waiting_past_the_queue_are_503(auth, client, app, monkeyp
     try:
         await wait_for(spy.started)
         async with asyncio.timeout(10):
-            while len(app[MARKDOWN]._running) < room:  # each has reached the renderer
+            while len(app[MARKDOWN]._running) < room:  # each has reached the pool
                 await asyncio.sleep(0.01)
             resp = await auth.post("/posts/new", {"title": "T", "content": "one too many"})
         assert resp.status == 503

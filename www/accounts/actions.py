@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..db import IntegrityError
-from ..keys import CONFIG, DB
+from ..keys import CONFIG, DB, HASHING
 from ..passwords import hash_password, verify_password
 from ..schemas import Errors, Invalid
 from .models import User
@@ -25,7 +25,7 @@ async def register(app: App, values: Registration) -> User:
     db = app[DB]
     if errors := await _taken(db, values):
         raise Invalid(errors)
-    password_hash = await hash_password(app[CONFIG].passwords, values.password)
+    password_hash = await hash_password(app[HASHING], app[CONFIG].passwords, values.password)
     try:
         return await User.create(
             db, name=values.name, email=values.email, password_hash=password_hash
@@ -52,12 +52,12 @@ async def authenticate(app: App, values: Login) -> User:
     db, params = app[DB], app[CONFIG].passwords
     user = await User.select(db).where(email=values.email).first()
     ok, needs_rehash = await verify_password(
-        params, user.password_hash if user else None, values.password
+        app[HASHING], params, user.password_hash if user else None, values.password
     )
     if not ok or user is None:
         raise Invalid({"password": WRONG_LOGIN})
     if needs_rehash:
-        user.password_hash = await hash_password(params, values.password)
+        user.password_hash = await hash_password(app[HASHING], params, values.password)
         await user.save(db)
     return user
 
@@ -66,9 +66,9 @@ async def change_password(app: App, user: User, values: PasswordChange) -> None:
     """Set a new password and end every session of the user (the caller logs the current
     one in again). Raises Invalid when the current password is wrong."""
     params = app[CONFIG].passwords
-    ok, _ = await verify_password(params, user.password_hash, values.current_password)
+    ok, _ = await verify_password(app[HASHING], params, user.password_hash, values.current_password)
     if not ok:
         raise Invalid({"current_password": "Your current password is not right."})
-    user.password_hash = await hash_password(params, values.new_password)
+    user.password_hash = await hash_password(app[HASHING], params, values.new_password)
     user.session_epoch += 1  # every other session of this user stops working
     await user.save(app[DB])

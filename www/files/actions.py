@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import uploads
 from ..accounts.models import User
-from ..keys import CONFIG, DB
+from ..keys import CONFIG, DB, FILE_IO
 from ..settings import Settings
 from .models import File
 
@@ -30,11 +30,11 @@ async def record_upload(app: App, owner: User, name: str, received: uploads.Rece
             sha256=received.sha256,
         )
     except BaseException:
-        await uploads.remove(received.path)
+        await uploads.remove(received.path, executor=app[FILE_IO])
         raise
 
 
 async def delete_file(app: App, file: File) -> None:
     """Delete the row, then the bytes on disk."""
     await file.delete(app[DB])
-    await uploads.remove(uploads_dir(app) / file.stored_name)
+    await uploads.remove(uploads_dir(app) / file.stored_name, executor=app[FILE_IO])

@@ -16,7 +16,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 from .. import uploads
 from ..auth import check_owner, flash, login_required, may_edit
 from ..csrf import streams_multipart
-from ..keys import CONFIG, DB, MULTIPART, USER
+from ..keys import CONFIG, DB, FILE_IO, MULTIPART, USER
 from ..routing import get_or_404, page_number, url_for
 from ..templating import render
 from . import actions
@@ -91,7 +91,9 @@ async def _receive_file(request: web.Request) -> tuple[str, uploads.Received] | 
         if part is None:
             return None
         max_size = request.config_dict[CONFIG].uploads.max_size
-        received = await uploads.receive(part, actions.uploads_dir(request.config_dict), max_size)
+        directory = actions.uploads_dir(request.config_dict)
+        io = request.config_dict[FILE_IO]
+        received = await uploads.receive(part, directory, max_size, executor=io)
     except (BadHttpMessage, ValueError) as exc:  # what aiohttp raises for a broken body
         raise web.HTTPBadRequest(text="The upload could not be read.") from exc
     return uploads.clean_filename(part.filename), received
@@ -119,7 +121,7 @@ async def upload(request: web.Request) -> web.Response:
 
 async def _serve(request: web.Request, file: File, disposition: str) -> web.FileResponse:
     path = actions.uploads_dir(request.config_dict) / file.stored_name
-    if not await uploads.in_thread(path.is_file):
+    if not await uploads.in_thread(request.config_dict[FILE_IO], path.is_file):
         log.warning("File %s is in the database but not on disk: %s", file.id, path)
         raise web.HTTPNotFound()
     headers = {

@@ -11,7 +11,7 @@ import logging
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..csrf import same_origin
-from ..keys import PUBSUB, SOCKETS
+from ..keys import CONFIG, LIMITS_LOG, PUBSUB, SOCKETS
 from ..routing import get_or_404
 from .actions import channel
 from .models import Post
@@ -21,19 +21,30 @@ log = logging.getLogger(__name__)
 HEARTBEAT = 25.0  # seconds between pings; a peer that stops answering is dropped
 MAX_MESSAGE = 4096  # clients only listen: anything they send is small or wrong
 SEND_TIMEOUT = 10.0  # a client that cannot take a message this fast is disconnected
+RETRY_AFTER = 10  # seconds a client refused for server.max_websockets is asked to wait
 
 
 async def post_socket(request: web.Request) -> web.WebSocketResponse:
     """The live feed of a post's comments. 404 if the post is missing, 403 if the
-    Origin header names another site (any page on the web could otherwise open it)."""
+    Origin header names another site (any page on the web could otherwise open it), 503
+    with Retry-After when this process holds server.max_websockets sockets already."""
     post = await get_or_404(Post, request)
     if not same_origin(request):
         raise web.HTTPForbidden(text="Cross-site WebSocket refused.")
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE)
-    await ws.prepare(request)
     sockets = request.config_dict[SOCKETS]
-    sockets.add(ws)
+    limit = request.config_dict[CONFIG].server.max_websockets
+    if len(sockets) >= limit:
+        request.config_dict[LIMITS_LOG].warning(
+            "websockets", "server.max_websockets (%d) reached: refusing new ones (503)", limit
+        )
+        raise web.HTTPServiceUnavailable(
+            headers={"Retry-After": str(RETRY_AFTER)},
+            text="Too many live connections right now. Please try again later.",
+        )
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE)
+    sockets.add(ws)  # before prepare(), which yields: the check and the add are one step
     try:
+        await ws.prepare(request)
         async with request.config_dict[PUBSUB].subscribe(channel(post.id)) as subscription:
             sender = asyncio.create_task(_send(ws, subscription))
             try:
