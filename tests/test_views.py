@@ -35,4 +35,7 @@ async def test_healthz_unavailable_when_database_is_down(client, app):
     await app[DB].close()
     resp = await client.get("/healthz")
     assert resp.status == 503
-    assert await resp.json() == {"status": "unavailable"}
+    assert await resp.json() == {
+        "status": "unavailable",
+        "failed": {"database": "the database is unreachable or its schema is not ready"},
+    }

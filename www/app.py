@@ -15,6 +15,7 @@ from .cache import QueryCache
 from .csrf import csrf_middleware
 from .db import Database
 from .executors import BoundedExecutor, hashing_workers
+from .files.actions import end_uploads, uploads_ctx
 from .keys import (
     API,
     CONFIG,
@@ -28,6 +29,7 @@ from .keys import (
     PUBSUB,
     QUERIES,
     SOCKETS,
+    UPLOADS,
     URLS,
 )
 from .markdown import MarkdownRenderer
@@ -40,6 +42,7 @@ from .ratelog import RateLimitedLog
 from .routes import setup_routes
 from .routing import Urls
 from .settings import PROJECT_ROOT, Settings, load_settings
+from .uploads import InProgress
 
 
 def create_app(config: Settings | None = None) -> web.Application:
@@ -88,6 +91,9 @@ def create_app(config: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(pubsub_ctx)  # after the database's: started once it is open
     app[SOCKETS] = set()
     app.on_shutdown.append(close_sockets)
+    app[UPLOADS] = InProgress()  # the uploads being received: ended (503) at shutdown
+    app.on_shutdown.append(end_uploads)
+    app.cleanup_ctx.append(uploads_ctx)  # sweeps the partial files a crash left behind
     app[ERRORS] = error_page
     setup_routes(app)  # the resources' pages, and static files
     app[API] = mount_api(app, config)  # the JSON API at /api/, with JSON errors

@@ -19,6 +19,7 @@ from .markdown import MarkdownRenderer
 from .pubsub import PubSub
 from .ratelog import RateLimitedLog
 from .settings import Settings
+from .uploads import InProgress
 
 # On the application
 CONFIG = web.AppKey("config", Settings)
@@ -40,6 +41,8 @@ HASHING = web.AppKey("hashing", BoundedExecutor)
 FILE_IO = web.AppKey("file_io", ThreadPoolExecutor)
 # Log lines for limits being reached (connections, sockets, queues), one a minute per kind.
 LIMITS_LOG = web.AppKey("limits_log", RateLimitedLog)
+# The uploads being received, ended at once (503) when the server shuts down.
+UPLOADS = web.AppKey("uploads", InProgress)
 
 # On each request
 SESSION = web.RequestKey("session", Session)

@@ -117,6 +117,10 @@ class UploadSettings(_Model):
     directory: str
     max_size: int = Field(gt=0)
     io_workers: int = Field(ge=1, le=256)
+    read_timeout: float = Field(gt=0, le=3600, description="seconds")
+    quota_per_user: int = Field(gt=0)
+    min_free_bytes: int = Field(ge=0)
+    image_max_age: int = Field(ge=0, le=31536000, description="seconds")
 
 
 class BlogSettings(_Model):

@@ -230,7 +230,7 @@ async def test_active_content_downloads_as_inert_attachment(auth, client, app, n
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in resp.headers["Content-Security-Policy"]
     assert resp.content_type in ("text/plain", "application/octet-stream")
-    assert (await client.get(f"/files/{file.id}/image")).status == 404
+    assert (await client.get(f"/files/{file.public_id}/image")).status == 404
 
 
 async def test_download_name_is_percent_encoded_with_ascii_fallback(auth, client, app):
@@ -259,9 +259,9 @@ async def test_images_are_sniffed_and_public_inline(auth, client, app, content, 
     [file] = await rows(app)
     assert file.content_type == content_type
     page = await (await client.get("/files")).text()
-    assert f"![picture.txt](/files/{file.id}/image)" in page
+    assert f"![picture.txt](/files/{file.public_id}/image)" in page
     await auth.logout()  # anyone may see an image shown in a post
-    resp = await client.get(f"/files/{file.id}/image")
+    resp = await client.get(f"/files/{file.public_id}/image")
     assert resp.status == 200
     assert await resp.read() == content
     assert resp.headers["Content-Type"] == content_type
@@ -275,8 +275,8 @@ async def test_image_url_is_404_for_other_files_and_missing_ones(auth, client, a
     await upload(auth, b"just text", "a.png")
     [file] = await rows(app)
     assert file.content_type == "text/plain; charset=utf-8"
-    assert (await client.get(f"/files/{file.id}/image")).status == 404
-    assert (await client.get("/files/999/image")).status == 404
+    assert (await client.get(f"/files/{file.public_id}/image")).status == 404
+    assert (await client.get("/files/" + "x" * 22 + "/image")).status == 404
 
 
 async def test_only_the_owner_or_an_admin_may_download_or_delete(auth, client, app, settings):
