@@ -7,7 +7,7 @@ import pytest
 import init_db
 from tests.databases import open_database
 from www.migrate.operations import AddColumn, Column, MigrationError
-from www.migrate.runner import Migration, applied, load, state, up
+from www.migrate.runner import Migration, _run, applied, load, state, up
 from www.models import MODELS
 from www.settings import load_settings
 
@@ -21,16 +21,13 @@ async def everything(db) -> dict:
 
 
 async def as_before_migrations(db, migrations) -> None:
-    """Drop the tables and columns that migrations after 0001_initial added to the models
-    (a row lost with them would show in the comparison of every row after `up`)."""
-    first = {name: {c.name for c in t.columns} for name, t in state(migrations[:1]).items()}
-    for name, table in reversed(state(migrations).items()):
-        if name not in first:
-            await db.execute(f"DROP TABLE {name}")
-            continue
-        for column in table.columns:
-            if column.name not in first[name]:
-                await db.execute(f"ALTER TABLE {name} DROP COLUMN {column.name}")
+    """Take `db`, made by create_all() from today's models, back to the tables of
+    0001_initial, as `down` would (each later migration's reverse, newest first, keeping
+    the rows), without recording anything: a database from before migrations."""
+    for i in range(len(migrations) - 1, 0, -1):
+        reverses = [op.reverse() for op in reversed(migrations[i].operations)]
+        async with db.schema_transaction() as tx:
+            await _run(tx, reverses, state(migrations[: i + 1]))
 
 
 async def test_a_sample_database_from_before_migrations_upgrades_with_identical_data(db, tmp_path):

@@ -25,8 +25,11 @@ FIRST = load()[0].name
 
 
 async def start(app) -> None:
-    app.freeze()
+    """Start `app` as aiohttp's AppRunner does: its cleanup contexts may still set keys
+    (executors_ctx), so the app is frozen after start-up, not before."""
+    app.on_startup.freeze()
     await app.startup()
+    app.freeze()
 
 
 def test_python_m_www_on_a_database_without_migrations_exits_2_in_one_line(tmp_path):
