@@ -3,7 +3,6 @@
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
@@ -14,7 +13,7 @@ from .brokers import broker_for
 from .cache import QueryCache
 from .csrf import csrf_middleware
 from .db import Database
-from .executors import BoundedExecutor, hashing_workers
+from .executors import thread_pools
 from .files.actions import end_uploads, uploads_ctx
 from .keys import (
     API,
@@ -32,7 +31,7 @@ from .keys import (
     UPLOADS,
     URLS,
 )
-from .markdown import MarkdownRenderer
+from .markdown import markdown_renderer
 from .middlewares import error_middleware, error_page, security_headers
 from .migrate import check, runner
 from .models import MODELS
@@ -76,7 +75,11 @@ def create_app(config: Settings | None = None) -> web.Application:
     )
     app[CONFIG] = config
     app[LIMITS_LOG] = RateLimitedLog(logging.getLogger("www.limits"))
-    app.cleanup_ctx.append(executors_ctx)  # hashing, file I/O and Markdown thread pools
+    # The thread pools of hashing (bounded), file I/O and Markdown (bounded): their
+    # threads start with their first job, and cleanup waits for the last (www/executors.py).
+    app[HASHING], app[FILE_IO] = thread_pools(config, app[LIMITS_LOG])
+    app[MARKDOWN] = markdown_renderer(config, app[LIMITS_LOG])  # posts' HTML, when saved
+    app.cleanup_ctx.append(executors_ctx)
     # SQLite or PostgreSQL, as db.url says; opened at start-up, closed at cleanup.
     app[DB] = Database.from_url(
         config.db.url, PROJECT_ROOT, **config.db.model_dump(exclude={"url"})
@@ -110,13 +113,6 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def executors_ctx(app: web.Application) -> AsyncIterator[None]:
-    config = app[CONFIG]
-    workers = hashing_workers(config.passwords.workers)
-    app[HASHING] = BoundedExecutor(workers, config.passwords.queue, "hashing", app[LIMITS_LOG])
-    app[FILE_IO] = ThreadPoolExecutor(config.uploads.io_workers, thread_name_prefix="file-io")
-    markdown = config.markdown  # posts' HTML, rendered when saved (www/markdown.py)
-    pool = BoundedExecutor(markdown.threads, markdown.queue, "markdown", app[LIMITS_LOG])
-    app[MARKDOWN] = MarkdownRenderer(pool, markdown.max_html)
     yield
     # After the last request: let the running jobs end, off the loop.
     await asyncio.to_thread(app[HASHING].shutdown)

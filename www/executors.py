@@ -4,8 +4,9 @@ They are kept apart because they starve each other: argon2 hashing is slow on pu
 a flood of logins sharing one pool with the disk made every upload and every image wait
 behind dozens of hashes. Hashing gets a pool sized from the CPU count with a bounded
 queue (beyond it, ExecutorBusy: a 503 with Retry-After, never an ever-growing backlog);
-file I/O gets its own pool. Both are made at start-up and shut down at cleanup
-(executors_ctx in www/app.py), and live on the app (HASHING, FILE_IO in www/keys.py).
+file I/O gets its own pool. Both are made with the app (their threads start with the
+first job), live on it (HASHING, FILE_IO in www/keys.py) and are shut down at cleanup
+(executors_ctx in www/app.py).
 """
 
 import asyncio
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from .ratelog import RateLimitedLog
+from .settings import Settings
 
 T = TypeVar("T")
 RETRY_AFTER = 1  # seconds a client is asked to wait when the hashing queue is full
@@ -75,3 +77,14 @@ class BoundedExecutor:
 def hashing_workers(configured: int) -> int:
     """`passwords.workers`, where 0 means one thread per CPU."""
     return configured or os.cpu_count() or 1
+
+
+def thread_pools(
+    config: Settings, limits_log: RateLimitedLog
+) -> tuple[BoundedExecutor, ThreadPoolExecutor]:
+    """The hashing pool (`passwords.workers`, `passwords.queue`) and the file I/O pool
+    (`uploads.io_workers`). No thread starts before the first job."""
+    workers = hashing_workers(config.passwords.workers)
+    hashing = BoundedExecutor(workers, config.passwords.queue, "hashing", limits_log)
+    file_io = ThreadPoolExecutor(config.uploads.io_workers, thread_name_prefix="file-io")
+    return hashing, file_io

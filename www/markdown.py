@@ -22,6 +22,8 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 
 from .executors import BoundedExecutor
+from .ratelog import RateLimitedLog
+from .settings import Settings
 
 # Bump whenever the HTML for the same source changes (a rule, an option, markdown-it-py's
 # own output): stored HTML of an older version is rendered again when next read.
@@ -126,3 +128,11 @@ class MarkdownRenderer:
                 del self._running[source]
         if not future.cancelled():
             future.exception()
+
+
+def markdown_renderer(config: Settings, limits_log: RateLimitedLog) -> MarkdownRenderer:
+    """The app's renderer, on a pool of `markdown.threads` threads with `markdown.queue`
+    places to wait; no thread starts before the first render."""
+    settings = config.markdown
+    pool = BoundedExecutor(settings.threads, settings.queue, "markdown", limits_log)
+    return MarkdownRenderer(pool, settings.max_html)

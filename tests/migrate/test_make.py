@@ -14,9 +14,6 @@ from www.migrate.runner import DIRECTORY, load, up
 from www.models import MODELS
 from www.orm import Model, TextField
 
-# The number `make` gives the next migration it writes in a copy of migrations/.
-NEXT = max(int(migration.name[:4]) for migration in load()) + 1
-
 
 def tag_model(*, color: bool):
     """The Tag model of a user's resource, before and after they add a colour."""
@@ -29,6 +26,11 @@ def tag_model(*, color: bool):
 def arguments(name: str, **options) -> argparse.Namespace:
     """`make NAME`'s arguments, as the command line gives them."""
     return argparse.Namespace(**{"name": name, "rename": [], "drop": [], "fill": [], **options})
+
+
+def after_the_last(migrations) -> str:
+    """The number `make` gives the next migration in the folder `migrations`."""
+    return f"{int(load(migrations)[-1].name[:4]) + 1:04}"
 
 
 @pytest.fixture
@@ -52,13 +54,14 @@ async def test_adding_a_field_keeps_every_row_and_reads_right(
 
         Tag = tag_model(color=True)
         monkeypatch.setattr(make_module, "MODELS", [*MODELS, Tag])
+        name = f"{after_the_last(migrations)}_add_color"
         assert make(load(migrations), arguments("add_color"), migrations) == 0
         out = capsys.readouterr().out
-        assert "add column tags.color" in out and f"{NEXT + 1:04d}_add_color.py" in out
-        written = (migrations / f"{NEXT + 1:04d}_add_color.py").read_text()
+        assert "add column tags.color" in out and f"{name}.py" in out
+        written = (migrations / f"{name}.py").read_text()
         assert 'AddColumn("tags", Column("color", "text"), fill="gray")' in written
 
-        assert await up(db, load(migrations)) == [f"{NEXT + 1:04d}_add_color"]
+        assert await up(db, load(migrations)) == [name]
         tags = await Tag.select(db).order_by("id").all()
         assert [(t.name, t.color) for t in tags] == [
             ("alpha", "gray"),
@@ -82,8 +85,8 @@ def test_a_rename_is_never_guessed_without_a_terminal(migrations, monkeypatch):
     monkeypatch.setattr(make_module, "MODELS", [*MODELS, after])
     with pytest.raises(MigrationError, match=r"--rename tags\.colour=color"):
         make(load(migrations), arguments("rename"), migrations)
+    name = f"{after_the_last(migrations)}_rename.py"
     assert (
         make(load(migrations), arguments("rename", rename=["tags.colour=color"]), migrations) == 0
     )
-    written = (migrations / f"{NEXT + 1:04d}_rename.py").read_text()
-    assert 'RenameColumn("tags", "colour", "color")' in written
+    assert 'RenameColumn("tags", "colour", "color")' in (migrations / name).read_text()
