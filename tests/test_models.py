@@ -60,8 +60,9 @@ async def test_email_is_unique_in_any_case(db):
         await make_user(db, "bob", "ALICE@example.com")
     with pytest.raises(IntegrityError, match=r"users[._]email"):  # even if written directly
         await db.execute(
-            "INSERT INTO users (name, email, password_hash, is_admin, session_epoch, created_at)"
-            " VALUES ('carol', 'Alice@Example.com', 'h', FALSE, 0, '2024-01-01T00:00:00+00:00')"
+            "INSERT INTO users (name, email, password_hash, is_admin, session_epoch, created_at,"
+            " name_key, email_key) VALUES ('carol', 'Alice@Example.com', 'h', FALSE, 0,"
+            " '2024-01-01T00:00:00+00:00', 'carol', 'alice@example.com')"
         )
 
 

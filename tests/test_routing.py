@@ -108,3 +108,27 @@ def test_readme_url_table_comes_from_the_command(app):
     stale = [row for row in table if row not in printed]
     assert not stale, "README.md's URL table is out of date: paste `make routes` over it"
     assert table[:2] == printed[:2] and len(table) > 2
+
+
+def routes_with_an_id(app):
+    """(method, path with {id}) of every route of the app and its sub-apps that takes an id."""
+    return [
+        (route.method, resource.canonical)  # a sub-app's resources include its prefix
+        for _, resource in walk(app)
+        if "{id}" in resource.canonical
+        for route in resource
+    ]
+
+
+async def test_every_route_with_an_id_takes_ascii_digits_only(client, app, auth):
+    """`/posts/\uff11` (a fullwidth digit, which int() reads as 1) is no post: 404 for every
+    route that takes an id, found from the router, page or API, logged in or not."""
+    await auth.login_as("alice")
+    routes = routes_with_an_id(app)
+    assert {"/posts/{id}", "/api/posts/{id}", "/files/{id}", "/ws/posts/{id}"} <= {
+        path for _, path in routes
+    }
+    for method, path in routes:
+        for digits in (FULLWIDTH_ONE, ARABIC_INDIC_ONE, "1" + FULLWIDTH_ONE, "\u00b9"):
+            resp = await client.request(method, path.replace("{id}", digits))
+            assert resp.status == 404, (method, path, digits)

@@ -109,3 +109,24 @@ def test_any_input_is_accepted_or_refused_with_a_message(schema, data):
         schema.parse(data)
     except Invalid as exc:
         assert exc.errors and all(isinstance(m, str) and m for m in exc.errors.values())
+
+
+def test_names_and_emails_are_normalised_before_the_length_checks():
+    values = Registration.parse(
+        {"name": " Zoe\u0308 ", "email": " ZOE\u0308@Example.COM ", "password": "12345678"}
+    )
+    assert (values.name, values.email) == ("Zoë", "zoë@example.com")  # NFC; lower-case
+    assert Registration.parse({"name": "e\u0301" * 50, "email": "a@b.cd", "password": "p" * 8})
+    email = "İ" * 130 + "@example.com"  # 142 typed, 272 lower-cased
+    assert errors_of(Registration, {"name": "n", "email": email, "password": "12345678"}) == {
+        "email": "Email must be at most 254 characters."
+    }
+
+
+@pytest.mark.parametrize("blank", ["\u200b", " \u200b\u200d ", "\ufeff", "\u2060\u3164"])
+def test_required_text_that_shows_nothing_is_missing(blank):
+    assert errors_of(PostIn, {"title": blank}) == {"title": "Title is required."}
+    assert errors_of(CommentIn, {"content": blank}) == {"content": "Comment is required."}
+    errors = errors_of(Registration, {"name": blank, "email": "a@b.cd", "password": "12345678"})
+    assert errors == {"name": "Name is required."}
+    assert PostIn.parse({"title": "t", "summary": blank}).summary == blank.strip()  # optional

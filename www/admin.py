@@ -12,6 +12,7 @@ import asyncio
 import getpass
 import sys
 
+from .accounts.actions import find_by_email
 from .accounts.models import User
 from .accounts.schemas import Registration
 from .db import Database, DatabaseError, IntegrityError
@@ -47,7 +48,7 @@ async def create_admin(settings: Settings, args: argparse.Namespace) -> str:
     await db.open()
     try:
         email = args.email.strip().lower()
-        user = await User.select(db).where(email=email).first()
+        user = await find_by_email(db, email)  # however its letters are written
         if user is not None:
             if user.is_admin:
                 return f"{email} is already an administrator."

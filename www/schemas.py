@@ -11,7 +11,7 @@ API's 422 `fields`, the OpenAPI components (www/openapi.py) and the forms' `maxl
 model's column, so the database and the forms can never disagree.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Self
@@ -27,6 +27,8 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticError
 from pydantic_core import PydanticCustomError, PydanticUndefined
+
+from .text import visible
 
 Errors = dict[str, str]
 
@@ -93,9 +95,9 @@ class Schema(BaseModel):
             label = (field.title if field else None) or name.replace("_", " ").capitalize()
             context = {"label": label, **error.get("ctx", {})}
             given = error["input"]
-            blank = given is None or (isinstance(given, str) and not given.strip())
+            blank = given is None or (isinstance(given, str) and not visible(given))
             if error["type"] in ("too_short", "string_too_short") and blank:
-                error = {**error, "type": "missing"}  # empty (after stripping): required
+                error = {**error, "type": "missing"}  # nothing visible: required
             template = MESSAGES.get(error["type"])
             if template:
                 errors[name] = template.format(**context)
@@ -132,21 +134,34 @@ def text(
     max_length: int | None = None,
     strip: bool = True,
     default: str = "",
+    normalize: Callable[[str], str] | None = None,
 ) -> Any:
     """A text field: required when `min_length` > 0 (then empty, blank or null is "is
-    required"), else optional with `default`. `strip` removes spaces around the value."""
+    required"), else optional with `default`. `strip` removes spaces around the value, and
+    then a required value that shows nothing (only zero-width, format or other invisible
+    characters) counts as empty. `normalize` (e.g. to NFC) runs before the length checks,
+    so that the limits hold for what is stored."""
     info = Field(
         PydanticUndefined if min_length else default,
         title=label,
         min_length=min_length or None,
         max_length=max_length,
     )
-    # These run before the type and length checks.
+    # These run before the type and length checks, the last inserted last.
     info.metadata[:0] = [BeforeValidator(_check_text)]
     if strip:
         info.metadata[:0] = [BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]
     info.metadata[:0] = [BeforeValidator(lambda v: default if v is None else v)]
+    if strip and min_length:
+        info.metadata[:0] = [BeforeValidator(_blank_if_invisible)]
+    if normalize:
+        info.metadata[:0] = [BeforeValidator(lambda v: normalize(v) if isinstance(v, str) else v)]
     return info
+
+
+def _blank_if_invisible(value: Any) -> Any:
+    """Text that shows nothing becomes empty, so that a required field says "is required"."""
+    return "" if isinstance(value, str) and not visible(value) else value
 
 
 def limit(model: Any, name: str) -> int | None:

@@ -4,69 +4,75 @@ every row, and refuses, saying what differs, when they are not."""
 
 import pytest
 
-from tests.databases import open_database
+from tests.databases import open_database, sql
 from www.migrate.operations import AddColumn, Column, MigrationError
 from www.migrate.runner import Migration, applied, load, state, up
 
-INITIAL = load()[:1]  # the schema init_db.py made before migrations came in
-TABLES = state(INITIAL)
-ROWS = [  # written as SQL: today's models have columns those tables lack
-    "INSERT INTO users (name, email, password_hash, is_admin, session_epoch, created_at)"
-    " VALUES ('alice', 'alice@example.com', 'x', TRUE, 0, '2026-01-02 03:04:05+00:00'),"
-    " ('Émile', 'Emile@Example.com', 'y', FALSE, 3, '2026-01-03 03:04:05+00:00')",
-    "INSERT INTO posts (user_id, title, summary, content, created_at, updated_at) VALUES"
-    " (1, 'One', 's', 'Body', '2026-01-04 00:00:00+00:00', '2026-01-04 00:00:00+00:00'),"
-    " (2, 'Two', '', 'It''s # here', '2026-01-05 00:00:00+00:00', '2026-01-06 00:00:00+00:00')",
-    "INSERT INTO comments (post_id, user_id, content, created_at) VALUES"
-    " (1, 2, 'Nice', '2026-01-07 00:00:00+00:00'), (2, 1, 'Thanks', '2026-01-08 00:00:00+00:00')",
-    "INSERT INTO files (user_id, original_name, stored_name, content_type, size, sha256,"
-    " created_at) VALUES (1, 'a.png', 'f1', 'image/png', 10, 'aa', '2026-01-09 00:00:00+00:00'),"
-    " (2, 'b.txt', 'f2', 'text/plain', 20, 'bb', '2026-01-10 00:00:00+00:00')",
-]
+ROWS = 5
 
 
-@pytest.fixture
-async def db(db_url):
-    """A database as init_db.py made them before migrations: the tables of 0001_initial,
-    with rows, and no record of any migration."""
-    async with open_database(db_url) as database:
-        await up(database, INITIAL)
-        await database.execute("DROP TABLE schema_migrations")
-        for sql in ROWS:
-            await database.execute(sql)
-        yield database
+def value(column: Column, i: int):
+    """Row i's value for `column`: ids 1..ROWS exist in every table, for foreign keys."""
+    if column.references:
+        return i
+    kinds = {"integer": i, "float": i / 2, "boolean": i % 2 == 0, "text": f"{column.name} {i}"}
+    return kinds.get(column.type, f"2024-01-0{i}T00:00:00+00:00")
 
 
-async def everything(db) -> dict:
-    """Every row of those tables, in their columns of then, in id order."""
-    return {
-        name: await db.fetchall(
-            f"SELECT {', '.join(column.name for column in table.columns)} FROM {name}"  # noqa: S608
-            " ORDER BY id"
+async def made_before_migrations(db) -> dict:
+    """`db` as init_db.py's create_all made databases before migrations (with the models
+    of then, which 0001_initial describes: later migrations change the models), ROWS rows
+    in each table. Returns every row of every table, in id order."""
+    tables = state(load()[:1])
+    async with db.transaction() as tx:
+        for statement in db.dialect.setup_sql:
+            await tx.execute(statement)
+        for table in tables.values():
+            for statement in db.dialect.create_table_sql(table, if_not_exists=True):
+                await tx.execute(statement)
+            columns = [c for c in table.columns if not c.primary_key]
+            names, marks = ", ".join(c.name for c in columns), ", ".join("?" * len(columns))
+            insert = sql(tx, f"INSERT INTO {table.name} ({names}) VALUES ({marks})")  # noqa: S608
+            await tx.executemany(
+                insert, [[value(c, i) for c in columns] for i in range(1, ROWS + 1)]
+            )
+    return await everything(db, tables)
+
+
+async def everything(db, tables) -> dict:
+    """Every row of `tables` (their columns only), in id order."""
+    rows = {}
+    for table in tables.values():
+        names = ", ".join(c.name for c in table.columns)
+        query = f"SELECT {names} FROM {table.name} ORDER BY id"  # noqa: S608
+        rows[table.name] = [tuple(row) for row in await db.fetchall(query)]
+    return rows
+
+
+async def test_a_database_from_before_migrations_upgrades_with_identical_data(db_url, tmp_path):
+    async with open_database(db_url) as db:
+        before = await made_before_migrations(db)
+        assert sum(map(len, before.values())) >= 5 * ROWS
+
+        migrations = load()
+        second = Migration(
+            "0099_later", [AddColumn("users", Column("bio", "text", null=True))], tmp_path
         )
-        for name, table in TABLES.items()
-    }
+        assert await up(db, [*migrations, second]) == [*(m.name for m in migrations), "0099_later"]
+        assert list(await applied(db)) == [migration.name for migration in [*migrations, second]]
+        # The columns of then: all there, all the same.
+        assert await everything(db, state(migrations[:1])) == before
 
 
-async def test_a_database_from_before_migrations_upgrades_with_identical_data(db, tmp_path):
-    before = await everything(db)
-    assert sum(map(len, before.values())) == 8
-
-    migrations = load()
-    last = Migration("9999_later", [AddColumn("users", Column("bio", "text", null=True))], tmp_path)
-    names = [migration.name for migration in [*migrations, last]]
-    assert await up(db, [*migrations, last]) == names
-    assert list(await applied(db)) == names
-    assert await everything(db) == before  # the columns of then: all there, all the same
-
-
-async def test_a_database_that_differs_is_refused_saying_how(db):
-    await db.execute("DROP INDEX ix_posts_created_at")
-    with pytest.raises(
-        MigrationError, match="made before migrations and differs from 0001_initial"
-    ):
-        await up(db, load())
-    assert await applied(db) == {}  # nothing recorded
+async def test_a_database_that_differs_is_refused_saying_how(db_url):
+    async with open_database(db_url) as db:
+        await made_before_migrations(db)
+        await db.execute("DROP INDEX ix_posts_created_at")
+        with pytest.raises(
+            MigrationError, match="made before migrations and differs from 0001_initial"
+        ):
+            await up(db, load())
+        assert await applied(db) == {}  # nothing recorded
 
 
 async def test_a_new_database_is_made_not_adopted(db_url):

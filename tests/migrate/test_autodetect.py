@@ -389,6 +389,8 @@ def test_a_new_table_comes_with_its_columns_one_a_line():
         '                Column("is_admin", "boolean"),\n'
         '                Column("session_epoch", "integer"),\n'
         '                Column("created_at", "datetime"),\n'
+        '                Column("name_key", "text", unique=True),\n'
+        '                Column("email_key", "text", unique=True),\n'
         "            ),\n"
         "        )\n"
         "    ),\n"

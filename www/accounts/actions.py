@@ -12,6 +12,7 @@ from ..db import IntegrityError
 from ..keys import CONFIG, DB, HASHING
 from ..passwords import hash_password, verify_password
 from ..schemas import Errors, Invalid
+from ..text import BadAddress, canonical, email_key
 from .models import User
 from .schemas import Login, PasswordChange, Registration
 
@@ -21,7 +22,8 @@ App = Mapping[Any, Any]  # an Application, or a request's config_dict
 
 
 async def register(app: App, values: Registration) -> User:
-    """A new account. Raises Invalid when the name or email is taken (in any letter case)."""
+    """A new account. Raises Invalid when the name or email is taken: another has the same
+    canonical key (in any letter case, width or Unicode form: www/text.py)."""
     db = app[DB]
     if errors := await _taken(db, values):
         raise Invalid(errors)
@@ -38,9 +40,9 @@ async def register(app: App, values: Registration) -> User:
 
 async def _taken(db, values: Registration) -> Errors:
     errors = {}
-    if await User.select(db).where(name=values.name).exists():
+    if await User.select(db).where(name_key=canonical(values.name)).exists():
         errors["name"] = "Name is already taken."
-    if await User.select(db).where(email=values.email).exists():
+    if await User.select(db).where(email_key=email_key(values.email)).exists():
         errors["email"] = "Email is already registered."
     return errors
 
@@ -50,7 +52,7 @@ async def authenticate(app: App, values: Login) -> User:
     unknown email and a wrong password, which cost the same hashing time. A hash made
     with older parameters is replaced."""
     db, params = app[DB], app[CONFIG].passwords
-    user = await User.select(db).where(email=values.email).first()
+    user = await find_by_email(db, values.email)
     ok, needs_rehash = await verify_password(
         app[HASHING], params, user.password_hash if user else None, values.password
     )
@@ -60,6 +62,16 @@ async def authenticate(app: App, values: Login) -> User:
         user.password_hash = await hash_password(app[HASHING], params, values.password)
         await user.save(db)
     return user
+
+
+async def find_by_email(db, email: str) -> User | None:
+    """The account with this address, however it is written (`Émile@Example.com` is
+    `émile@example.com`: the email key); None when none, or the domain is not valid."""
+    try:
+        key = email_key(email)
+    except BadAddress:
+        return None
+    return await User.select(db).where(email_key=key).first()
 
 
 async def change_password(app: App, user: User, values: PasswordChange) -> None:

@@ -12,6 +12,7 @@ NULL: a constant in the column's type (a datetime as an ISO 8601 string).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "Index",
     "Operation",
     "RenameColumn",
+    "RunPython",
     "RunSQL",
     "Table",
 ]
@@ -263,6 +265,29 @@ class RunSQL(Operation):
 
     def describe(self) -> str:
         return "run SQL"
+
+
+@dataclass(frozen=True, repr=False)
+class RunPython(Operation):
+    """Python over the rows, for values SQL cannot compute alike on both engines (a Unicode
+    normalisation): `forward(tx)` is awaited inside the migration's transaction, `tx`
+    running SQL as a database does (`fetchall`, `execute`, `executemany`; its `dialect`
+    gives the placeholders). `backward` does the same for `down`; without it, the
+    migration is irreversible. Like RunSQL, it leaves the schema the state sees as it is.
+    Written by hand, never by `make`; use SQL, not the models, which may have moved on."""
+
+    POSITIONAL = 1
+    forward: Callable[[Any], Awaitable[None]]
+    backward: Callable[[Any], Awaitable[None]] | None = None
+
+    def apply(self, tables: Tables) -> None:
+        pass
+
+    def reverse(self) -> Operation | None:
+        return None if self.backward is None else RunPython(self.backward, self.forward)
+
+    def describe(self) -> str:
+        return f"run {getattr(self.forward, '__name__', 'Python')}"
 
 
 def build(operations: list[Operation], tables: Tables | None = None) -> Tables:

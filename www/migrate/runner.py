@@ -22,7 +22,7 @@ from ..db.schema import differences, table_of
 from ..orm import DateTimeField, Model, TextField, utcnow
 from ..settings import PROJECT_ROOT
 from .inspect import SchemaError, inspect
-from .operations import MigrationError, Operation, Tables, build
+from .operations import MigrationError, Operation, RunPython, Tables, build
 from .sql import Check, statements
 
 log = logging.getLogger(__name__)
@@ -208,6 +208,8 @@ async def _run(tx: Any, operations: list[Operation], tables: Tables) -> None:
     """Execute the operations from the schema `tables`; on SQLite, check foreign keys."""
     tables = dict(tables)
     for operation in operations:
+        if isinstance(operation, RunPython):
+            await operation.forward(tx)
         for statement in statements(tx.dialect, operation, tables):
             if isinstance(statement, Check):
                 (count,) = await tx.fetchone(statement.sql)

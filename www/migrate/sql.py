@@ -30,6 +30,7 @@ from .operations import (
     MigrationError,
     Operation,
     RenameColumn,
+    RunPython,
     RunSQL,
     Tables,
 )
@@ -81,6 +82,8 @@ def statements(dialect: Any, operation: Operation, tables: Tables) -> list[State
     """The SQL of `operation` on `dialect`, given the schema `tables` before it."""
     if isinstance(operation, RunSQL):
         return list(operation.sqlite if dialect.name == "sqlite" else operation.postgresql)
+    if isinstance(operation, RunPython):
+        return []  # no SQL of its own: the runner awaits it
     q = dialect.quote
     if isinstance(operation, CreateTable):
         return dialect.create_table_sql(operation.table)
