@@ -8,6 +8,7 @@ on SQLite only; tests marked `postgres_only` run under `make test-pg` only.
 import re
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 from tests import databases
 from tests.helpers import make_post
@@ -15,6 +16,7 @@ from tests.services import redis_server  # noqa: F401 (a fixture, for every test
 from www import CONFIG, DB
 from www.accounts.models import User
 from www.app import create_app, database_ctx
+from www.connections import GuardedRunner
 from www.keys import MIGRATIONS
 from www.migrate.runner import up
 from www.models import MODELS
@@ -90,9 +92,18 @@ def app(settings):
     return with_tables(create_app(settings))
 
 
+class GuardedTestServer(TestServer):
+    """pytest-aiohttp's test server, serving through the app's own GuardedRunner as
+    `python -m www` and the gunicorn worker do (its timeouts, its connection cap, its
+    answers to unparsable requests)."""
+
+    async def _make_runner(self, **kwargs) -> GuardedRunner:
+        return GuardedRunner(self.app, **kwargs)
+
+
 @pytest.fixture
 async def client(aiohttp_client, app):
-    return await aiohttp_client(app)
+    return await aiohttp_client(GuardedTestServer(app))
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from tests.helpers import api_routes, error_of, make_post, send
 from www import DB
 from www.posts.models import Comment, Post
+from www.schemas import MAX_ECHOED_NAME, MAX_UNKNOWN_FIELDS
 
 UNSAFE = [(method, path) for method, path, _ in api_routes()]
 LOGIN_REQUIRED = [
@@ -101,6 +102,19 @@ async def test_body_is_bounded_by_client_max_size(auth, client):
         client, "POST", "/api/posts", data=huge, headers={"Content-Type": "application/json"}
     )
     await error_of(resp, 413)
+
+
+@pytest.mark.parametrize(("method", "path"), JSON_BODIES, ids=ids(JSON_BODIES))
+async def test_422_names_a_bounded_number_of_unknown_keys(auth, client, post, method, path):
+    """A body of thousands of invented, enormous keys is not echoed back whole."""
+    await auth.login_as("alice", is_admin=True)
+    body = {f"{n:04}" + "k" * 1000: "x" for n in range(1000)}
+    resp = await send(client, method, path.format(id=post.id), body)
+    fields = (await error_of(resp, 422))["fields"]
+    unknown = [name for name, message in fields.items() if message == "Unknown field."]
+    assert 1 <= len(unknown) <= MAX_UNKNOWN_FIELDS
+    assert all(len(name) <= MAX_ECHOED_NAME for name in fields)
+    assert len(await resp.read()) < 4096
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """The ways to serve the app, as real processes: python -m www, aiohttp.web, gunicorn."""
 
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -29,6 +30,23 @@ def get(url: str) -> tuple[int, str]:
         return err.code, err.read().decode()
 
 
+def malformed_request_answer(port: int) -> bytes:
+    """What the server answers a request line it cannot parse, until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    return answer
+
+
+def assert_names_no_versions(answer: bytes) -> None:
+    """The parser's 400 as www/protocol.py makes it, however the app is served."""
+    assert answer.startswith(b"HTTP/1.") and b" 400 " in answer.split(b"\r\n")[0], answer
+    assert b"\r\nServer: www\r\n" in answer
+    assert b"Python/" not in answer and b"aiohttp/" not in answer
+
+
 def test_python_m_www_serves_and_stops_on_sigterm(config):
     port = free_port()
     args = [sys.executable, "-m", "www", "--port", str(port), "--config", str(config)]
@@ -37,6 +55,7 @@ def test_python_m_www_serves_and_stops_on_sigterm(config):
         assert status == 200
         assert "www" in body
         assert get(f"http://127.0.0.1:{port}/nope")[0] == 404
+        assert_names_no_versions(malformed_request_answer(port))
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0
@@ -79,6 +98,7 @@ def test_gunicorn_with_two_workers(config):
     with serving(args, f"http://127.0.0.1:{port}/healthz", env=env):
         for _ in range(4):
             assert get(f"http://127.0.0.1:{port}/")[0] == 200
+            assert_names_no_versions(malformed_request_answer(port))
 
 
 def test_bad_config_exits_2_naming_the_key(tmp_path):

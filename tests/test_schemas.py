@@ -12,7 +12,7 @@ from www.accounts.schemas import Login, PasswordChange, Registration
 from www.posts.models import Post
 from www.posts.schemas import CommentIn, PostIn
 from www.resources import modules
-from www.schemas import Invalid, Schema, form_attrs
+from www.schemas import MAX_ECHOED_NAME, MAX_UNKNOWN_FIELDS, Invalid, Schema, form_attrs
 
 
 def errors_of(schema, data, **kwargs):
@@ -61,6 +61,17 @@ def test_lone_surrogates_rejected():
 def test_unknown_keys_refused_but_forms_ignore_other_fields():
     assert errors_of(PostIn, {"title": "t", "titel": "x"}) == {"titel": "Unknown field."}
     assert PostIn.parse({"title": "t", "csrf_token": "x"}, form=True).title == "t"
+
+
+def test_unknown_keys_named_up_to_a_limit_and_cut():
+    long = "k" * (MAX_ECHOED_NAME + 50)
+    data = {"title": "", long + "1": 1, long + "2": 2}
+    data.update({f"extra{n}": n for n in range(MAX_UNKNOWN_FIELDS * 3)})
+    errors = errors_of(PostIn, data)
+    assert errors.pop("title") == "Title is required."  # the schema's own fields: all
+    assert len(errors) == MAX_UNKNOWN_FIELDS  # the two long names cut to one, then extras
+    assert errors.pop(long[: MAX_ECHOED_NAME - 1] + "…") == "Unknown field."
+    assert all(name.startswith("extra") for name in errors)
 
 
 def test_post_content_keeps_leading_spaces():

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import openapi, resources
+from . import bodies, openapi, resources
 from .keys import ERRORS, OPENAPI
-from .schemas import Schema, is_utf8
+from .schemas import Schema
 from .settings import Settings
 
 S = TypeVar("S", bound=Schema)
@@ -76,38 +76,13 @@ def error_response(
     return web.json_response({"error": error}, status=error["status"], headers=headers)
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object.
-
-    Raises 415 unless the Content-Type is application/json; 400 for malformed JSON (NaN
-    and unpaired surrogates included) or a body that is not an object; 413 (from aiohttp)
-    over the app's client_max_size.
-    """
-    if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(text="Send JSON (Content-Type: application/json).")
-    raw = await request.read()
-    try:
-        data = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
-        raise web.HTTPBadRequest(text="The body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise web.HTTPBadRequest(text="The body must be a JSON object.")
-    if not all(is_utf8(value) for value in data.values() if isinstance(value, str)):
-        raise web.HTTPBadRequest(text="The body is not valid JSON (unpaired surrogate).")
-    return data
-
-
 async def read_body(
     request: web.Request, schema: type[S], *, current: Schema | None = None
 ) -> tuple[S, dict[str, Any]]:
     """(validated body, the fields it sent). With `current` (PATCH), the fields sent are
     laid over `current`'s values, so a partial body is checked as the whole it makes.
-    Raises 415/400 (see json_body) or Invalid (422)."""
-    data = await json_body(request)
+    Raises 415/400/413 (see bodies.json_object) or Invalid (422)."""
+    data = await bodies.json_object(request)
     whole = {**current.model_dump(), **data} if current is not None else data
     values = schema.parse(whole)
     return values, {name: getattr(values, name) for name in data}

@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import protocol
 from .keys import CONFIG, LIMITS_LOG
 from .ratelog import RateLimitedLog
 from .settings import ServerSettings
@@ -92,12 +93,16 @@ class GuardedServer(web.Server):
 
 
 class GuardedRequestHandler(web.RequestHandler):
-    """aiohttp's protocol with header and body read timeouts, counted by its server.
+    """aiohttp's protocol with header and body read timeouts, counted by its server, and
+    its own errors (unparsable requests) answered and logged as the app's (www/protocol.py).
 
     One timer per connection, like aiohttp's keep-alive timer: `_deadline` moves as
     bytes arrive, and the timer, when it fires before it, just sets itself again; when
     the deadline has passed, it checks what is late (a head, or a body being waited for).
     """
+
+    handle_error = protocol.handle_error
+    log_exception = protocol.log_exception
 
     def __init__(self, manager: GuardedServer, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from aiohttp_session import Session
 
+from . import bodies
 from .keys import MULTIPART, SESSION
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -50,37 +51,52 @@ def streams_multipart(handler: Handler) -> Handler:
 
 
 async def submitted_token(request: web.Request) -> str | None:
+    """The token the request carries: its X-CSRF-Token header, else its form's field.
+
+    The body is read through www/bodies.py, so one that cannot be read is a 400 (415,
+    413), never a 500. Only forms are read; any other body carries no token.
+    """
     if HEADER in request.headers:
         return request.headers[HEADER]
     content_type = request.content_type
     if content_type == "multipart/form-data" and getattr(
         request.match_info.handler, "streams_multipart", False
     ):
-        reader = request[MULTIPART] = await request.multipart()
-        part = await reader.next()
-        if part is None or getattr(part, "name", None) != FIELD:
-            return None
-        value = b""
-        while not part.at_eof() and len(value) <= MAX_TOKEN_BYTES:
-            value += await part.read_chunk(MAX_TOKEN_BYTES)
-        return value.decode("utf-8", "replace")
-    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        value = (await request.post()).get(FIELD)
+        with bodies.reading(request):
+            return await _first_part_token(request)
+    if content_type in bodies.FORM_TYPES:
+        value = (await bodies.form(request)).get(FIELD)
         return value if isinstance(value, str) else None
     return None
+
+
+async def _first_part_token(request: web.Request) -> str | None:
+    """The token in the first part of a streamed multipart body (see streams_multipart)."""
+    reader = request[MULTIPART] = await request.multipart()
+    part = await reader.next()
+    if part is None or getattr(part, "name", None) != FIELD:
+        return None
+    value = b""
+    while not part.at_eof() and len(value) <= MAX_TOKEN_BYTES:
+        value += await part.read_chunk(MAX_TOKEN_BYTES)
+    return value.decode("utf-8", "replace")
 
 
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """403 for an unsafe request without the session's token, or from another origin.
 
-    Requests the router already refused (404, 405) pass: they cannot change anything.
+    Requests the router already refused (404, 405) pass: they cannot change anything. A
+    session with no token (or no session) is refused before its body is read: there is
+    nothing to compare with, and an anonymous client must not make the app parse bodies.
     """
     if request.method not in SAFE_METHODS and request.match_info.http_exception is None:
         expected = request[SESSION].get("csrf")
         if not same_origin(request):
             raise web.HTTPForbidden(text="Cross-site request refused.")
+        if not expected:
+            raise web.HTTPForbidden(text=REJECTED_MESSAGE)
         token = await submitted_token(request)
-        if not expected or not token or not hmac.compare_digest(expected.encode(), token.encode()):
+        if not token or not hmac.compare_digest(expected.encode(), token.encode()):
             raise web.HTTPForbidden(text=REJECTED_MESSAGE)
     return await handler(request)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp_session import Session
+from multidict import MultiDictProxy
 
 from .accounts.models import User
 from .cache import QueryCache
@@ -47,6 +48,8 @@ UPLOADS = web.AppKey("uploads", InProgress)
 # On each request
 SESSION = web.RequestKey("session", Session)
 USER = web.RequestKey("user", User | None)
+# The submitted form, once read (by the CSRF check, then the view): www/bodies.py.
+FORM = web.RequestKey("form", MultiDictProxy)
 # The multipart body, when the CSRF check already read its first part (the token).
 MULTIPART = web.RequestKey("multipart", MultipartReader | BodyPartReader)
 # On the request aiohttp made: its clone with the client's address, scheme and host, as a

@@ -35,9 +35,10 @@ MESSAGES = {
     422: "Some fields are not valid.",
     500: "Something went wrong on our side. It has been logged.",
 }
-# Headers from an HTTPException worth keeping on the error page: Allow on 405, and the
-# session cookie that aiohttp-session saved onto the exception.
-KEPT_HEADERS = ("Allow", "Retry-After", "Set-Cookie", "WWW-Authenticate")
+# Headers from an HTTPException worth keeping on the error page: Allow on 405, the
+# session cookie that aiohttp-session saved onto the exception, and Connection: close
+# after a body the parser gave up on (www/bodies.py).
+KEPT_HEADERS = ("Allow", "Connection", "Retry-After", "Set-Cookie", "WWW-Authenticate")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

@@ -31,7 +31,7 @@ JSON = "application/json"
 REF = "#/components/schemas/{model}"
 PUBLIC: list[dict] = [{}, {"session": []}]  # anyone; a session shows more (user, token)
 UNSAFE: list[dict] = [{"session": [], "csrf": []}]  # the cookie and its token (www/csrf.py)
-BODY_ERRORS = (400, 413, 415, 422)  # what www/api.py json_body and Schema.parse refuse
+BODY_ERRORS = (400, 413, 415, 422)  # what www/bodies.py json_object and Schema.parse refuse
 # A path part such as {id:[0-9]{1,18}} (www/routing.py ID), as the router compiled it.
 DIGITS = re.compile(r"\(\?P<(\w+)>\[0-9\]\{1,(\d+)\}\)")
 

@@ -48,6 +48,12 @@ MESSAGES = {
 }
 MESSAGES["string_too_short"] = MESSAGES["too_short"]
 MESSAGES["string_too_long"] = MESSAGES["too_long"]
+# A 422 names the unknown keys a body sent, so that a typo is found: at most this many,
+# each name cut to MAX_ECHOED_NAME characters, so that a body of a hundred thousand
+# invented (or enormous) keys is not echoed back whole. The schema's own fields are
+# few: their messages are all given.
+MAX_UNKNOWN_FIELDS = 10
+MAX_ECHOED_NAME = 64
 
 # Times as the contract shows them: ISO 8601 with the UTC offset ("+00:00").
 Time = Annotated[
@@ -85,12 +91,20 @@ class Schema(BaseModel):
 
     @classmethod
     def messages(cls, exc: PydanticError) -> Errors:
-        """The first error of each field, in words a user understands."""
+        """The first error of each field, in words a user understands; unknown keys
+        are named up to MAX_UNKNOWN_FIELDS, cut to MAX_ECHOED_NAME characters."""
         errors: Errors = {}
+        unknown = 0
         for error in exc.errors(include_url=False):
             name = str(error["loc"][0]) if error["loc"] else "body"
+            if error["type"] == "extra_forbidden":
+                if unknown >= MAX_UNKNOWN_FIELDS:
+                    continue
+                if len(name) > MAX_ECHOED_NAME:
+                    name = name[: MAX_ECHOED_NAME - 1] + "…"
             if name in errors:
                 continue
+            unknown += error["type"] == "extra_forbidden"
             field = cls.model_fields.get(name)
             label = (field.title if field else None) or name.replace("_", " ").capitalize()
             context = {"label": label, **error.get("ctx", {})}

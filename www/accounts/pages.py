@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from .. import bodies
 from ..auth import flash, log_in, log_out, login_required, safe_next
 from ..keys import USER
 from ..routing import url_for
@@ -26,7 +27,7 @@ async def register_page(request: web.Request) -> web.Response:
 async def register(request: web.Request) -> web.Response:
     """Create an account, then 303 to /login. 400 with the form again when the input is
     invalid or the name or email is taken (in any letter case)."""
-    form = await request.post()
+    form = await bodies.form(request)
     try:
         await actions.register(request.config_dict, Registration.parse(form, form=True))
     except Invalid as exc:
@@ -43,7 +44,7 @@ async def login_page(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     """Log in and 303 to `next` (a local path) or /; a new session is started. 400 with
     the same message for an unknown email and a wrong password."""
-    form = await request.post()
+    form = await bodies.form(request)
     next_url = safe_next(request.query.get("next"))
     try:
         user = await actions.authenticate(request.config_dict, Login.parse(form, form=True))
@@ -62,7 +63,7 @@ async def password_page(request: web.Request) -> web.Response:
 async def change_password(request: web.Request) -> web.Response:
     """Change the password, end every other session, and 303 to the user's page. 400 with
     the form again when the current password is wrong or the new one is not valid."""
-    form = await request.post()
+    form = await bodies.form(request)
     user = request[USER]
     try:
         await actions.change_password(

@@ -8,6 +8,7 @@ import asyncio
 
 from aiohttp import web
 
+from .. import bodies
 from ..accounts.models import User
 from ..auth import check_owner, flash, login_required, may_edit
 from ..keys import CONFIG, USER
@@ -83,7 +84,7 @@ async def new(request: web.Request) -> web.Response:
 @login_required
 async def create(request: web.Request) -> web.Response:
     """Create a post and 303 to it; 400 with the form again when the input is invalid."""
-    form = await request.post()
+    form = await bodies.form(request)
     try:
         post = await actions.publish_post(
             request.config_dict, request[USER], PostIn.parse(form, form=True)
@@ -111,7 +112,7 @@ async def edit(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     """Save an edit and 303 to the post. 404, 403, or 400 with the form again."""
     post = await _own_post(request)
-    form = await request.post()
+    form = await bodies.form(request)
     try:
         values = PostIn.parse(form, form=True)
         await actions.update_post(request.config_dict, post, values.model_dump())
@@ -134,7 +135,7 @@ async def comment(request: web.Request) -> web.Response:
     """Add a comment and 303 to it (#comment-<id>). 404 if the post is missing; 400 with
     the post page and the comment form again when the comment is invalid."""
     post = await get_or_404(Post, request)
-    form = await request.post()
+    form = await bodies.form(request)
     try:
         values = CommentIn.parse(form, form=True)
     except Invalid as exc:
