@@ -155,3 +155,26 @@ async def test_a_failed_read_fails_its_callers_and_the_next_read_is_fresh():
     with pytest.raises(DatabaseError, match="locked"):
         await cache.version()
     assert await cache.version() == 1
+
+
+async def test_entries_are_bounded_by_size_too(db):
+    cache = QueryCache(db, max_entries=100, max_bytes=1000)
+
+    async def load():
+        return object()
+
+    def weighs(n):
+        return lambda _value: n
+
+    first = await cache.get(1, load, weighs(400))
+    await cache.get(2, load, weighs(400))
+    assert await cache.get(1, load, weighs(400)) is first and cache.bytes == 800
+    await cache.get(3, load, weighs(400))  # over 1000: evicts 2, the least recently used
+    assert cache.bytes == 800
+    assert await cache.get(1, load, weighs(400)) is first
+    assert cache.misses == 3
+    await cache.get(2, load, weighs(400))
+    assert cache.misses == 4
+    huge = await cache.get(4, load, weighs(1001))  # bigger than the whole cache: not kept
+    assert await cache.get(4, load, weighs(1001)) is not huge
+    assert cache.bytes == 800

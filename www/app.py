@@ -23,6 +23,7 @@ from .keys import (
     FILE_IO,
     HASHING,
     LIMITS_LOG,
+    MARKDOWN,
     MIGRATIONS,
     PUBSUB,
     QUERIES,
@@ -30,6 +31,7 @@ from .keys import (
     UPLOADS,
     URLS,
 )
+from .markdown import markdown_renderer
 from .middlewares import error_middleware, error_page, security_headers
 from .migrate import check, runner
 from .models import MODELS
@@ -73,9 +75,10 @@ def create_app(config: Settings | None = None) -> web.Application:
     )
     app[CONFIG] = config
     app[LIMITS_LOG] = RateLimitedLog(logging.getLogger("www.limits"))
-    # The thread pools of hashing (bounded) and file I/O: their threads start with their
-    # first job, and cleanup waits for the last (www/executors.py).
+    # The thread pools of hashing (bounded), file I/O and Markdown (bounded): their
+    # threads start with their first job, and cleanup waits for the last (www/executors.py).
     app[HASHING], app[FILE_IO] = thread_pools(config, app[LIMITS_LOG])
+    app[MARKDOWN] = markdown_renderer(config, app[LIMITS_LOG])  # posts' HTML, when saved
     app.cleanup_ctx.append(executors_ctx)
     # SQLite or PostgreSQL, as db.url says; opened at start-up, closed at cleanup.
     app[DB] = Database.from_url(
@@ -84,7 +87,7 @@ def create_app(config: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
     app[MIGRATIONS] = runner.load()  # and the schema they build must be the database's:
     app.cleanup_ctx.append(schema_ctx)  # no serving on a schema the models do not match
-    app[QUERIES] = QueryCache(app[DB])
+    app[QUERIES] = QueryCache(app[DB], **config.cache.model_dump())
     # New comments to the live sockets of every process: through Redis if redis.url is
     # set, else through the database (www/brokers/).
     app[PUBSUB] = broker_for(app[DB], config)
@@ -113,6 +116,7 @@ async def executors_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     # After the last request: let the running jobs end, off the loop.
     await asyncio.to_thread(app[HASHING].shutdown)
+    await asyncio.to_thread(app[MARKDOWN].executor.shutdown)
     await asyncio.to_thread(app[FILE_IO].shutdown, wait=True, cancel_futures=True)
 
 

@@ -8,6 +8,10 @@ One cheap round trip replaces the page's queries, and a write anywhere is seen b
 next read. Only cache what is the same for every user, and never modify the
 objects it returns.
 
+It is bounded by entries and by size (`cache.max_entries`, `cache.max_bytes`): callers say
+what an entry weighs (`size`), about its bytes, so a few large pages (a 100 KB post, its
+HTML) cannot hold hundreds of megabytes in each worker.
+
 How well it works depends on the traffic (how often writes empty it), so it counts its
 hits and misses and can say so in one log line (``log_summary``).
 """
@@ -24,32 +28,50 @@ log = logging.getLogger(__name__)
 
 
 class QueryCache:
-    def __init__(self, db: BaseDatabase, max_entries: int = 256) -> None:
+    def __init__(
+        self, db: BaseDatabase, max_entries: int = 256, max_bytes: int = 64 * 2**20
+    ) -> None:
         self.db = db
-        self.max_entries = max_entries
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self.bytes = 0  # what the entries weigh, by their callers' `size`
         self._version: int | None = None
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self.hits = self.misses = 0
         self._next_read: asyncio.Future[int] | None = None  # the read the next callers share
         self._reader: asyncio.Task | None = None
 
-    async def get(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
-        """The cached result for `key`, or `await load()` when missing or out of date."""
+    async def get(
+        self,
+        key: Hashable,
+        load: Callable[[], Awaitable[Any]],
+        size: Callable[[Any], int] | None = None,
+    ) -> Any:
+        """The cached result for `key`, or `await load()` when missing or out of date.
+        `size(value)`: about how many bytes it holds (0 if not given)."""
         version = await self.version()  # read before the data: never newer than it
         if version != self._version:
             self._entries.clear()
-            self._version = version
+            self.bytes, self._version = 0, version
         elif key in self._entries:
             self.hits += 1
             self._entries.move_to_end(key)
-            return self._entries[key]
+            return self._entries[key][0]
         self.misses += 1
         value = await load()
         if self._version == version:  # not cleared by another request meanwhile
-            self._entries[key] = value
-            if len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._keep(key, value, size(value) if size else 0)
         return value
+
+    def _keep(self, key: Hashable, value: Any, weight: int) -> None:
+        """Store, then drop the least recently used entries while over either bound."""
+        if weight > self.max_bytes:
+            return
+        if key in self._entries:  # loaded by two requests at once
+            self.bytes -= self._entries.pop(key)[1]
+        self._entries[key] = (value, weight)
+        self.bytes += weight
+        while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
+            self.bytes -= self._entries.popitem(last=False)[1][1]
 
     async def version(self) -> int:
         """The database's data version, from a read that began after this call did, so no

@@ -16,6 +16,7 @@ from .accounts.models import User
 from .cache import QueryCache
 from .db import BaseDatabase
 from .executors import BoundedExecutor
+from .markdown import MarkdownRenderer
 from .pubsub import PubSub
 from .ratelog import RateLimitedLog
 from .settings import Settings
@@ -28,6 +29,7 @@ QUERIES = web.AppKey("queries", QueryCache)  # results shared by every visitor (
 URLS = web.AppKey("urls", Callable[..., str])  # route name -> path (www/routing.py)
 STATIC_URLS = web.AppKey("static_urls", dict[str, str])
 PUBSUB = web.AppKey("pubsub", PubSub)  # the broker of live comments (www/pubsub.py)
+MARKDOWN = web.AppKey("markdown", MarkdownRenderer)  # renders off the loop (www/markdown.py)
 # Open WebSockets, closed with 1001 (going away) when the server shuts down.
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 # How errors are answered for the routes of an application: HTML pages, or JSON (the API).

@@ -125,6 +125,18 @@ class UploadSettings(_Model):
 
 class BlogSettings(_Model):
     per_page: int = Field(ge=1, le=100)
+    comments_per_page: int = Field(ge=1, le=100)
+
+
+class CacheSettings(_Model):
+    max_entries: int = Field(ge=1)
+    max_bytes: int = Field(ge=0, description="bytes")
+
+
+class MarkdownSettings(_Model):
+    threads: int = Field(ge=1, le=64)
+    queue: int = Field(ge=0, le=10_000)
+    max_html: int = Field(ge=100_000, description="characters")
 
 
 class TemplateSettings(_Model):
@@ -164,6 +176,8 @@ class Settings(_Model):
     passwords: PasswordSettings
     uploads: UploadSettings
     blog: BlogSettings
+    markdown: MarkdownSettings
+    cache: CacheSettings
     templates: TemplateSettings
     live: LiveSettings
     redis: RedisSettings

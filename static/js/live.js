@@ -5,7 +5,8 @@
   "use strict";
 
   var list = document.getElementById("comment-list");
-  if (!list || !window.WebSocket) {
+  // Only the last page of comments has data-live-url: an older page does not grow.
+  if (!list || !list.hasAttribute("data-live-url") || !window.WebSocket) {
     return;
   }
   // The socket's path comes from the page (data-live-url), built from the route's name.

@@ -208,7 +208,8 @@ async def test_list_comments_oldest_first(auth, client, app, post):
     resp = await client.get(f"/api/posts/{post.id}/comments")
     assert resp.status == 200
     body = await resp.json()
-    assert body.keys() == {"items"}
+    assert body.keys() == {"items", "page", "per_page", "total"}  # the contract's, and more
+    assert (body["page"], body["per_page"], body["total"]) == (1, 50, 2)
     assert [item["id"] for item in body["items"]] == [first.id, second.id]
     assert body["items"][0] == {
         "id": first.id,

@@ -8,17 +8,22 @@ Page data is the same for every visitor, so the loaders share it until the datab
 changes (www/cache.py). Never modify what they return.
 """
 
+import contextlib
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 from ..accounts.models import User
 from ..db import IntegrityError
-from ..keys import DB, PUBSUB, QUERIES
+from ..keys import DB, MARKDOWN, PUBSUB, QUERIES
+from ..markdown import RENDERER_VERSION, TooLarge, as_plain_text
 from ..orm import DoesNotExist, Page
-from .models import Comment, Post
+from ..schemas import Invalid
+from .models import Comment, Post, PostHtml
 from .schemas import CommentEvent, CommentIn, CommentOut, PostIn
 
 App = Mapping[Any, Any]  # an Application, or a request's config_dict
+TOO_LONG = "Content would make too long a page: repeat long links less often."
 
 
 async def posts_page(app: App, number: int, per_page: int, author_id: int | None = None) -> Page:
@@ -33,35 +38,121 @@ async def posts_page(app: App, number: int, per_page: int, author_id: int | None
             post.author = authors[post.user_id]
         return page
 
-    return await app[QUERIES].get(("posts", author_id, number, per_page), load)
-
-
-async def post_with_comments(app: App, post_id: int) -> tuple[Post, list[Comment]] | None:
-    """(post, its comments oldest first), each with its `author`; None if there is no post."""
-    db = app[DB]
-
-    async def load() -> tuple[Post, list[Comment]] | None:
-        post = await Post.get(db, post_id)
-        if post is None:
-            return None
-        query = Comment.select(db).where(post_id=post.id).order_by("created_at", "id")
-        comments = await query.all()
-        users = await User.get_many(db, [post.user_id, *(c.user_id for c in comments)])
-        for item in (post, *comments):
-            item.author = users[item.user_id]
-        return post, comments
-
-    return await app[QUERIES].get(("post", post_id), load)
+    return await app[QUERIES].get(("posts", author_id, number, per_page), load, _page_size)
 
 
 async def get_post(app: App, post_id: int) -> Post | None:
     """The post with its `author`, or None."""
-    found = await post_with_comments(app, post_id)
-    return found[0] if found else None
+    db = app[DB]
+
+    async def load() -> Post | None:
+        post = await Post.get(db, post_id)
+        if post is not None:
+            post.author = await User.get(db, post.user_id)
+        return post
+
+    return await app[QUERIES].get(("post", post_id), load, _post_size)
+
+
+async def comments_page(app: App, post_id: int, number: int | None, per_page: int) -> Page:
+    """Page `number` of a post's comments, oldest first, each with its `author`; None: the
+    last page, where a new comment is. One query for the page (LIMIT, OFFSET), one count."""
+    db = app[DB]
+
+    async def load() -> Page:
+        query = Comment.select(db).where(post_id=post_id).order_by("created_at", "id")
+        if number is None:
+            total = await query.count()
+            last = max(1, -(-total // per_page))
+            items = await query.limit(per_page).offset((last - 1) * per_page).all()
+            page = Page(items, last, per_page, total)
+        else:
+            page = await query.paginate(number, per_page)
+        users = await User.get_many(db, (comment.user_id for comment in page.items))
+        for comment in page.items:
+            comment.author = users[comment.user_id]
+        return page
+
+    return await app[QUERIES].get(("comments", post_id, number, per_page), load, _page_size)
+
+
+async def stored_html(app: App, post_id: int) -> PostHtml | None:
+    """The post's HTML as last saved (possibly stale: post_html checks), or None."""
+    db = app[DB]
+
+    async def load() -> PostHtml | None:
+        return await PostHtml.select(db).where(post_id=post_id).first()
+
+    return await app[QUERIES].get(("post_html", post_id), load, _html_size)
+
+
+# What a cached value weighs (www/cache.py), about: its text, and some for each object.
+ROW_BYTES = 500
+
+
+def _post_size(post: Post | None) -> int:
+    if post is None:
+        return 0
+    return len(post.title) + len(post.summary) + len(post.content) + ROW_BYTES
+
+
+def _page_size(page: Page) -> int:
+    return sum(
+        _post_size(item) if isinstance(item, Post) else len(item.content) + ROW_BYTES
+        for item in page.items
+    )
+
+
+def _html_size(stored: PostHtml | None) -> int:
+    return 0 if stored is None else len(stored.html) + ROW_BYTES
+
+
+async def post_html(app: App, post: Post, stored: PostHtml | None) -> str:
+    """The post's HTML: `stored` (stored_html) when it was made from this content by this
+    renderer or a newer one (a worker not yet restarted meets those); else rendered now,
+    off the loop, and saved. A post that would render too long shows its source."""
+    digest = source_hash(post.content)
+    if stored and stored.source_hash == digest and stored.version >= RENDERER_VERSION:
+        return stored.html
+    try:
+        html = await app[MARKDOWN].render(post.content)
+    except TooLarge:
+        html = as_plain_text(post.content)
+    await _save_html(app, post.id, digest, html)
+    return html
+
+
+def source_hash(content: str) -> str:
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def render_content(app: App, content: str) -> str:
+    """The HTML of `content`, rendered off the loop. Raises Invalid when it would be
+    longer than markdown.max_html, 503 when the renderer is busy."""
+    try:
+        return await app[MARKDOWN].render(content)
+    except TooLarge:
+        raise Invalid({"content": TOO_LONG}) from None
+
+
+async def _save_html(app: App, post_id: int, digest: str, html: str) -> None:
+    """Store the post's HTML, unless a newer renderer's is there. A race (two saves, a
+    save and a read) may keep either: each names its source, so a stale one is replaced
+    when read. Nothing is saved for a post deleted meanwhile."""
+    db, version = app[DB], RENDERER_VERSION
+    row = PostHtml.select(db).where(post_id=post_id, version__lte=version)
+    if not await row.update(source_hash=digest, version=version, html=html):
+        with contextlib.suppress(IntegrityError):  # there is one (newer), or no post
+            await PostHtml.create(
+                db, post_id=post_id, source_hash=digest, version=version, html=html
+            )
 
 
 async def publish_post(app: App, author: User, values: PostIn) -> Post:
+    """Save a new post and its HTML. Raises Invalid (see render_content)."""
+    html = await render_content(app, values.content)
     post = await Post.create(app[DB], user_id=author.id, **values.model_dump())
+    await _save_html(app, post.id, source_hash(post.content), html)
     post.author = author
     return post
 
@@ -69,10 +160,13 @@ async def publish_post(app: App, author: User, values: PostIn) -> Post:
 async def update_post(app: App, post: Post, changes: Mapping[str, Any]) -> Post:
     """Save `changes` (validated PostIn fields) to `post`, a row loaded for this request
     (never one from the cache), and load its `author`. Raises DoesNotExist (404) if a
-    concurrent request deleted it."""
+    concurrent request deleted it, Invalid if its new content is refused (render_content)."""
+    html = await render_content(app, changes["content"]) if "content" in changes else None
     for name, value in changes.items():
         setattr(post, name, value)
     await post.save(app[DB])
+    if html is not None:
+        await _save_html(app, post.id, source_hash(post.content), html)
     post.author = await User.get(app[DB], post.user_id)
     return post
 

@@ -4,6 +4,8 @@ Checks run in the contract's order: CSRF (middleware, 403), login (401), the pos
 (404), the user may change it (403), the body is acceptable (415, 400, then 422).
 """
 
+import asyncio
+
 from aiohttp import web
 from pydantic import Field
 
@@ -22,6 +24,25 @@ class PostsQuery(Schema):
     per_page: int | None = Field(
         None, ge=1, le=100, title="Per page", description="Posts a page (default: blog.per_page)."
     )
+
+
+class CommentsQuery(Schema):
+    page: int = Field(1, ge=1, le=MAX_PAGE, title="Page", description="The page, from 1.")
+    per_page: int | None = Field(
+        None,
+        ge=1,
+        le=100,
+        title="Per page",
+        description="Comments a page (default: blog.comments_per_page).",
+    )
+
+
+class CommentPage(CommentList):
+    """A page of a post's comments, oldest first; a page past the end has no items."""
+
+    page: int
+    per_page: int
+    total: int
 
 
 async def _post(request: web.Request) -> Post:
@@ -78,13 +99,18 @@ async def delete_post(request: web.Request) -> web.Response:
     return reply(None)
 
 
-@operation(response=CommentList)
+@operation(query=CommentsQuery, response=CommentPage)
 async def list_comments(request: web.Request) -> web.Response:
-    """A post's comments, oldest first."""
-    found = await actions.post_with_comments(request.config_dict, int(request.match_info["id"]))
-    if found is None:
+    """A page of a post's comments, oldest first."""
+    app, post_id = request.config_dict, int(request.match_info["id"])
+    query = read_query(request, CommentsQuery)
+    per_page = query.per_page or app[CONFIG].blog.comments_per_page
+    post, page = await asyncio.gather(  # together: they share one cache check
+        actions.get_post(app, post_id), actions.comments_page(app, post_id, query.page, per_page)
+    )
+    if post is None:
         raise web.HTTPNotFound(text="There is no such post.")
-    return reply(CommentList(items=found[1]))
+    return reply(CommentPage(items=page.items, page=page.page, per_page=per_page, total=page.total))
 
 
 @operation(body=CommentIn, response=CommentOut, status=201)

@@ -4,13 +4,14 @@ Checks run in the contract's order: CSRF (middleware), login, the object exists 
 the user may act on it (403), the input is valid (400, the form shown again).
 """
 
+import asyncio
+
 from aiohttp import web
 
 from .. import bodies
 from ..accounts.models import User
 from ..auth import check_owner, flash, login_required, may_edit
 from ..keys import CONFIG, USER
-from ..markdown import render_markdown
 from ..routing import get_or_404, page_number, url_for
 from ..schemas import Invalid, form_attrs
 from ..templating import render
@@ -39,21 +40,29 @@ async def author(request: web.Request) -> web.Response:
 
 
 async def detail(request: web.Request, comment_form: dict | None = None) -> web.Response:
-    """A post with its comments, oldest first. 404 if the post does not exist."""
-    found = await actions.post_with_comments(request.config_dict, int(request.match_info["id"]))
-    if found is None:
+    """A post with a page of its comments, oldest first: `?page=N`, by default the last,
+    where a new comment lands (#comment-<id>). 404 if the post or the page does not exist."""
+    app, post_id = request.config_dict, int(request.match_info["id"])
+    number = page_number(request) if "page" in request.query else None
+    per_page = app[CONFIG].blog.comments_per_page
+    post, comments, stored = await asyncio.gather(  # together: one cache check for all
+        actions.get_post(app, post_id),
+        actions.comments_page(app, post_id, number, per_page),
+        actions.stored_html(app, post_id),
+    )
+    if post is None or (number is not None and number > 1 and not comments.items):
         raise web.HTTPNotFound()
-    post, comments = found
     user = request[USER]
     can_edit = may_edit(user, post.user_id)  # the post's author (or an admin) moderates
     context = {
         "post": post,
-        "html": render_markdown(post.content),
+        "html": await actions.post_html(app, post, stored),  # rendered when saved
         "comments": comments,
+        "last_page": max(1, -(-comments.total // per_page)),
         "can_edit": can_edit,
         # A set, not a function: Jinja calls a function through Context.call, a cost each
         # comment of each view would pay; visitors get an empty set.
-        "deletable": {c.id for c in comments if can_edit or may_edit(user, c.user_id)}
+        "deletable": {c.id for c in comments.items if can_edit or may_edit(user, c.user_id)}
         if user
         else frozenset(),
         "comment_form": comment_form or {"values": {}, "errors": {}},
@@ -106,9 +115,9 @@ async def update(request: web.Request) -> web.Response:
     form = await bodies.form(request)
     try:
         values = PostIn.parse(form, form=True)
+        await actions.update_post(request.config_dict, post, values.model_dump())
     except Invalid as exc:
         return _form(request, post, form, exc.errors)
-    await actions.update_post(request.config_dict, post, values.model_dump())
     flash(request, "Your changes are saved.", "success")
     raise web.HTTPSeeOther(url_for(request, "posts.detail", id=post.id))
 
