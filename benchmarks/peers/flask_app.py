@@ -17,6 +17,7 @@ timestamps arrive differ between the two databases (``connect``, ``sql``, ``time
 the pages are the same code.
 """
 
+import functools
 import os
 import sqlite3
 import sys
@@ -135,8 +136,11 @@ INDEX_SQL = sql(
     f"SELECT {POST_COLUMNS} FROM posts ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
 )
 POST_SQL = sql(f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?")
-COMMENTS_SQL = sql(
+COMMENTS_PER_PAGE = 50  # the scaffold's blog.comments_per_page default
+COMMENT_COUNT_SQL = sql("SELECT COUNT(*) FROM comments WHERE post_id = ?")
+COMMENTS_SQL = sql(  # a page of them: the post page shows the last, as the scaffold's does
     f"SELECT {COMMENT_COLUMNS} FROM comments WHERE post_id = ? ORDER BY created_at, id"
+    " LIMIT ? OFFSET ?"
 )
 
 _conn = None  # sqlite3's or psycopg's connection: both have execute() -> cursor
@@ -176,6 +180,13 @@ def csrf_token() -> str:
     return ""  # anonymous pages never call it (the scaffold's do only for a logged-in user)
 
 
+@functools.lru_cache(maxsize=1024)
+def html_of(content: str) -> str:
+    """The post's HTML, rendered once per text: the scaffold stores it when a post is
+    saved (www/posts/actions.py), so neither side renders Markdown per view."""
+    return render_markdown(content)
+
+
 def page_context() -> dict:
     return {"request": request, "current_user": None, "csrf_token": csrf_token, "flashes": []}
 
@@ -209,17 +220,22 @@ def post_page(post_id: int):
     row = db().execute(POST_SQL, (post_id,)).fetchone()
     if row is None:
         abort(404)
-    comment_rows = db().execute(COMMENTS_SQL, (post_id,)).fetchall()
+    total = db().execute(COMMENT_COUNT_SQL, (post_id,)).fetchone()[0]
+    last = max(1, -(-total // COMMENTS_PER_PAGE))
+    window = (post_id, COMMENTS_PER_PAGE, (last - 1) * COMMENTS_PER_PAGE)
+    comment_rows = db().execute(COMMENTS_SQL, window).fetchall()
     users = users_by_id([row[1], *(c[2] for c in comment_rows)])  # the user_id columns
     post = post_from(row, users[row[1]])
+    comments = [comment_from(c, users[c[2]]) for c in comment_rows]
     return render_template(
         "posts/detail.html",
         **page_context(),
         post=post,
-        html=render_markdown(post.content),
-        comments=[comment_from(c, users[c[2]]) for c in comment_rows],
+        html=html_of(post.content),
+        comments=Page(comments, last, COMMENTS_PER_PAGE, total),
+        last_page=last,
         can_edit=False,
-        can_delete_comment=lambda comment: False,
+        deletable=frozenset(),
         comment_form={"values": {}, "errors": {}},
         attrs=form_attrs(CommentIn),
     )
