@@ -6,11 +6,11 @@
 Creates the tables with the app's migrations (as init_db.py does: the app refuses a
 database that has not had them), then inserts ``--users`` users
 (all with the password ``--password``, hashed once and reused), ``--posts`` posts of
-realistic Markdown (about 2 KB each: headings, lists, links, code, sometimes a table) and
-``--comments`` comments per post, with ``insert_many``. The content is deterministic
-(``--seed``), so two runs produce the same pages. Post ids are 1..posts, user ids 1..users.
-On PostgreSQL (``--db`` a ``postgresql://`` URL, its schema empty) the same rows get the same
-ids, so the pages are the same on both databases.
+realistic Markdown (about 2 KB each: headings, lists, links, code, sometimes a table),
+their stored HTML, and ``--comments`` comments per post, with ``insert_many``. The content
+is deterministic (``--seed``), so two runs produce the same pages. Post ids are 1..posts,
+user ids 1..users. On PostgreSQL (``--db`` a ``postgresql://`` URL, its schema empty) the
+same rows get the same ids, so the pages are the same on both databases.
 """
 
 import argparse
@@ -26,9 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from www.accounts.models import User  # noqa: E402
 from www.db import Database  # noqa: E402
+from www.markdown import RENDERER_VERSION, render_markdown  # noqa: E402
 from www.migrate import runner  # noqa: E402
 from www.passwords import hash_password_sync  # noqa: E402
-from www.posts.models import Comment, Post  # noqa: E402
+from www.posts.actions import source_hash  # noqa: E402
+from www.posts.models import Comment, Post, PostHtml  # noqa: E402
 from www.settings import load_settings  # noqa: E402
 
 DEFAULT_PASSWORD = "bench-password-1234"  # noqa: S105 -- a throwaway benchmark account
@@ -152,6 +154,20 @@ def comments_rows(rng: random.Random, post_ids: list[int], per_post: int, users:
     return rows
 
 
+def html_rows(posts: list) -> list[dict]:
+    """Each post's HTML, as saving it through the app stores it: a site whose posts have
+    all been saved (or viewed once) since migration 0003, not one rendering on first view."""
+    return [
+        {
+            "post_id": post_id,
+            "source_hash": source_hash(content),
+            "version": RENDERER_VERSION,
+            "html": render_markdown(content),
+        }
+        for post_id, content in posts
+    ]
+
+
 async def seed(args: argparse.Namespace) -> dict[str, int]:
     settings = load_settings(args.config)
     rng = random.Random(args.seed)
@@ -166,7 +182,9 @@ async def seed(args: argparse.Namespace) -> dict[str, int]:
             raise SystemExit(f"{db.location} already holds data: give a new path or --force")
         await User.insert_many(db, users_rows(args.users, password_hash))
         await Post.insert_many(db, posts_rows(rng, args.posts, args.users))
-        post_ids = [row[0] for row in await db.fetchall("SELECT id FROM posts ORDER BY id")]
+        posts = await db.fetchall("SELECT id, content FROM posts ORDER BY id")
+        post_ids = [post_id for post_id, _ in posts]
+        await PostHtml.insert_many(db, html_rows(posts))
         await Comment.insert_many(db, comments_rows(rng, post_ids, args.comments, args.users))
         return {
             "users": await User.select(db).count(),

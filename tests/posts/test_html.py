@@ -199,3 +199,32 @@ async def test_renders_waiting_past_the_queue_are_503(auth, client, app, monkeyp
     finally:
         spy.release.set()
     assert [r.status for r in await asyncio.gather(*busy)] == [303] * room
+
+
+async def test_a_reader_of_a_stale_post_waits_for_room_rather_than_503(
+    auth, client, app, monkeypatch, settings
+):
+    """Every post is stale once (after migration 0003, or a renderer change): a burst of
+    first views waits its turn in the pool, where a writer would get 503 at once."""
+    post = await make_post(app, await auth.create_user("author"), content="*first view*")
+    spy = Spy(monkeypatch, hold=True)
+    await auth.login_as()
+    room = settings.markdown.threads + settings.markdown.queue
+    busy = [
+        asyncio.create_task(auth.post("/posts/new", {"title": "T", "content": f"{n}"}))
+        for n in range(room)
+    ]
+    try:
+        await wait_for(spy.started)
+        async with asyncio.timeout(10):
+            while len(app[MARKDOWN]._running) < room:  # the pool and its queue are full
+                await asyncio.sleep(0.01)
+        reading = asyncio.create_task(client.get(f"/posts/{post.id}"))
+        await asyncio.sleep(0.2)  # it is turned away from the full pool, and tries again
+        assert not reading.done()
+    finally:
+        spy.release.set()
+    resp = await reading
+    assert resp.status == 200
+    assert "<em>first view</em>" in await resp.text()
+    assert [r.status for r in await asyncio.gather(*busy)] == [303] * room

@@ -8,6 +8,7 @@ Page data is the same for every visitor, so the loaders share it until the datab
 changes (www/cache.py). Never modify what they return.
 """
 
+import asyncio
 import contextlib
 import hashlib
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from typing import Any
 
 from ..accounts.models import User
 from ..db import IntegrityError
+from ..executors import ExecutorBusy
 from ..keys import DB, MARKDOWN, PUBSUB, QUERIES
 from ..markdown import RENDERER_VERSION, TooLarge, as_plain_text
 from ..orm import DoesNotExist, Page
@@ -115,11 +117,29 @@ async def post_html(app: App, post: Post, stored: PostHtml | None) -> str:
     if stored and stored.source_hash == digest and stored.version >= RENDERER_VERSION:
         return stored.html
     try:
-        html = await app[MARKDOWN].render(post.content)
+        html = await _render_for_a_reader(app, post.content)
     except TooLarge:
         html = as_plain_text(post.content)
     await _save_html(app, post.id, digest, html)
     return html
+
+
+# A reader of a post whose HTML is stale (every post, once, after migration 0003 or a
+# renderer change) waits this long for room in the Markdown pool, rather than getting 503
+# at once as a writer does: a burst of first views is worked through, not refused.
+READER_WAIT = 10.0  # seconds
+READER_RETRY = 0.05  # seconds between two tries
+
+
+async def _render_for_a_reader(app: App, content: str) -> str:
+    deadline = asyncio.get_running_loop().time() + READER_WAIT
+    while True:
+        try:
+            return await app[MARKDOWN].render(content)
+        except ExecutorBusy:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise
+            await asyncio.sleep(READER_RETRY)
 
 
 def source_hash(content: str) -> str:
