@@ -18,6 +18,7 @@ from tests.files.test_pages import (
     file_part,
     multipart,
     on_disk,
+    open_partial_upload,
     rows,
     send,
     token_part,
@@ -41,24 +42,9 @@ def settings(tmp_path, db_url):
 # --- a client that stops sending ----------------------------------------------------
 
 
-async def open_stalled_upload(auth, client, settings):
-    """A raw connection that sent the token and part of a file, then nothing."""
-    token = await auth.token()
-    cookies = "; ".join(f"{c.key}={c.value}" for c in client.session.cookie_jar)
-    body, headers = multipart(token_part(token), file_part(b"s" * 70_000, "stalled.bin"))
-    head = (
-        f"POST /files HTTP/1.1\r\nHost: {client.host}:{client.port}\r\nCookie: {cookies}\r\n"
-        f"Content-Type: {headers['Content-Type']}\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    reader, writer = await asyncio.open_connection(client.host, client.port)
-    writer.write(head.encode() + body[:-5_000])  # most of the file, then it stalls
-    await writer.drain()
-    return reader, writer
-
-
 async def test_a_stalled_upload_is_dropped_with_408_and_leaves_nothing(auth, client, app, settings):
     await auth.login_as()
-    reader, writer = await open_stalled_upload(auth, client, settings)
+    reader, writer = await open_partial_upload(auth, client, 70_000, unsent=5_000)
     await wait_for(lambda: any(name.endswith(".part") for name in on_disk(settings)))
     async with asyncio.timeout(READ_TIMEOUT + 5):
         status_line = await reader.readline()  # answered while the client still stalls

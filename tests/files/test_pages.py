@@ -146,19 +146,27 @@ async def test_over_the_limit_is_413_and_leaves_nothing(auth, app, settings, siz
     await assert_nothing_stored(app, settings)
 
 
+async def open_partial_upload(auth, client, size: int, unsent: int):
+    """A raw connection (reader, writer) to POST /files that sent the token and a file of
+    `size` bytes but its last `unsent`, and then nothing: what a stalled or vanished client
+    leaves. The partial file appears on the server soon after."""
+    token = await auth.token()
+    cookies = "; ".join(f"{c.key}={c.value}" for c in client.session.cookie_jar)
+    body, headers = multipart(token_part(token), file_part(b"p" * size, "partial.bin"))
+    head = (
+        f"POST /files HTTP/1.1\r\nHost: {client.host}:{client.port}\r\nCookie: {cookies}\r\n"
+        f"Content-Type: {headers['Content-Type']}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(head.encode() + body[:-unsent])
+    await writer.drain()
+    return reader, writer
+
+
 async def test_client_gone_mid_upload_leaves_nothing(auth, client, app, settings):
     """A client that disconnects mid-body: the temporary file is removed, no row."""
     await auth.login_as()
-    token = await auth.token()
-    cookies = "; ".join(f"{c.key}={c.value}" for c in client.session.cookie_jar)
-    body, headers = multipart(token_part(token), file_part(b"y" * 80_000, "gone.bin"))
-    head = (
-        f"POST /files HTTP/1.1\r\nHost: {client.host}:{client.port}\r\nCookie: {cookies}\r\n"
-        f"Content-Type: {headers['Content-Type']}\r\nContent-Length: {len(body) + 10_000}\r\n\r\n"
-    )
-    _, writer = await asyncio.open_connection(client.host, client.port)
-    writer.write(head.encode() + body[:-100])  # most of the file, then nothing more
-    await writer.drain()
+    _, writer = await open_partial_upload(auth, client, 80_000, unsent=10_000)
     await wait_for(lambda: any(name.endswith(".part") for name in on_disk(settings)))
     writer.close()
     await writer.wait_closed()

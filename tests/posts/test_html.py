@@ -180,25 +180,32 @@ async def test_the_loop_answers_while_a_pathological_post_is_saved(auth, client,
     assert (await stored(app, post.id))[0] == f"<p>{PATHOLOGICAL}</p>\n"  # as rendered
 
 
-async def test_renders_waiting_past_the_queue_are_503(auth, client, app, monkeypatch, settings):
-    spy = Spy(monkeypatch, hold=True)
-    await auth.login_as()
+async def fill_the_pool(auth, app, settings, spy) -> list[asyncio.Task]:
+    """New posts, as many as the Markdown pool runs and queues, their renders held by
+    `spy`: the pool is full when this returns. Their tasks (each ends in 303)."""
     room = settings.markdown.threads + settings.markdown.queue
     busy = [
         asyncio.create_task(auth.post("/posts/new", {"title": "T", "content": f"{n}"}))
         for n in range(room)
     ]
+    await wait_for(spy.started)
+    async with asyncio.timeout(10):
+        while len(app[MARKDOWN]._running) < room:  # each has reached the pool
+            await asyncio.sleep(0.01)
+    return busy
+
+
+async def test_renders_waiting_past_the_queue_are_503(auth, client, app, monkeypatch, settings):
+    spy = Spy(monkeypatch, hold=True)
+    await auth.login_as()
     try:
-        await wait_for(spy.started)
-        async with asyncio.timeout(10):
-            while len(app[MARKDOWN]._running) < room:  # each has reached the pool
-                await asyncio.sleep(0.01)
-            resp = await auth.post("/posts/new", {"title": "T", "content": "one too many"})
+        busy = await fill_the_pool(auth, app, settings, spy)
+        resp = await auth.post("/posts/new", {"title": "T", "content": "one too many"})
         assert resp.status == 503
         assert resp.headers["Retry-After"]
     finally:
         spy.release.set()
-    assert [r.status for r in await asyncio.gather(*busy)] == [303] * room
+    assert [r.status for r in await asyncio.gather(*busy)] == [303] * len(busy)
 
 
 async def test_a_reader_of_a_stale_post_waits_for_room_rather_than_503(
@@ -209,16 +216,8 @@ async def test_a_reader_of_a_stale_post_waits_for_room_rather_than_503(
     post = await make_post(app, await auth.create_user("author"), content="*first view*")
     spy = Spy(monkeypatch, hold=True)
     await auth.login_as()
-    room = settings.markdown.threads + settings.markdown.queue
-    busy = [
-        asyncio.create_task(auth.post("/posts/new", {"title": "T", "content": f"{n}"}))
-        for n in range(room)
-    ]
     try:
-        await wait_for(spy.started)
-        async with asyncio.timeout(10):
-            while len(app[MARKDOWN]._running) < room:  # the pool and its queue are full
-                await asyncio.sleep(0.01)
+        busy = await fill_the_pool(auth, app, settings, spy)
         reading = asyncio.create_task(client.get(f"/posts/{post.id}"))
         await asyncio.sleep(0.2)  # it is turned away from the full pool, and tries again
         assert not reading.done()
@@ -227,4 +226,4 @@ async def test_a_reader_of_a_stale_post_waits_for_room_rather_than_503(
     resp = await reading
     assert resp.status == 200
     assert "<em>first view</em>" in await resp.text()
-    assert [r.status for r in await asyncio.gather(*busy)] == [303] * room
+    assert [r.status for r in await asyncio.gather(*busy)] == [303] * len(busy)
