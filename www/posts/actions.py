@@ -35,9 +35,7 @@ async def posts_page(app: App, number: int, per_page: int, author_id: int | None
     async def load() -> Page:
         query = Post.select(db) if author_id is None else Post.select(db).where(user_id=author_id)
         page = await query.order_by("-created_at", "-id").paginate(number, per_page)
-        authors = await User.get_many(db, (post.user_id for post in page.items))
-        for post in page.items:
-            post.author = authors[post.user_id]
+        await _with_authors(db, page.items)
         return page
 
     return await app[QUERIES].get(("posts", author_id, number, per_page), load, _page_size)
@@ -70,12 +68,17 @@ async def comments_page(app: App, post_id: int, number: int | None, per_page: in
             page = Page(items, last, per_page, total)
         else:
             page = await query.paginate(number, per_page)
-        users = await User.get_many(db, (comment.user_id for comment in page.items))
-        for comment in page.items:
-            comment.author = users[comment.user_id]
+        await _with_authors(db, page.items)
         return page
 
     return await app[QUERIES].get(("comments", post_id, number, per_page), load, _page_size)
+
+
+async def _with_authors(db: Any, rows: list[Post] | list[Comment]) -> None:
+    """Set each row's `author` (its user_id's User), with one query for them all."""
+    authors = await User.get_many(db, (row.user_id for row in rows))
+    for row in rows:
+        row.author = authors[row.user_id]
 
 
 async def stored_html(app: App, post_id: int) -> PostHtml | None:
