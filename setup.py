@@ -13,11 +13,13 @@ setup(
         "aiohttp>=3.12,<4",
         "aiohttp-jinja2>=1.6,<2",
         "aiohttp-session[secure]>=2.12,<3",
+        "aiosmtplib>=3,<6",  # mail (password reset) when mail.smtp_url is set
         "aiosqlite>=0.20,<1",
         "argon2-cffi>=23.1,<26",
         "asyncpg>=0.30,<1",  # create_pool(reset=...) is 0.30's
         "cryptography>=42",
         "Jinja2>=3.1,<4",
+        "limits>=4.1,<6",  # rate limits: the sliding window counter is 4.1's
         "markdown-it-py>=3,<5",
         "pydantic>=2.7,<3",
         "PyYAML>=6,<7",

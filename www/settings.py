@@ -1,8 +1,8 @@
 """Settings: config/default.yaml, an optional overlay file, then WWW_* environment variables.
 
-The pydantic models below are the schema: every key the YAML may hold, with its type and
-its limits, each declared once on the field. Each source is checked on its own, so an
-error names the file (or variable) and the key, in one line:
+The pydantic models of www/settings_schema.py are the schema: every key the YAML may hold,
+with its type and its limits, each declared once on the field. Each source is checked on
+its own, so an error names the file (or variable) and the key, in one line:
 
     config/local.yaml: server.port: expected an integer, got 'eighty'
 """
@@ -11,19 +11,26 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
-from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Any, get_args
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from .settings_schema import (  # noqa: F401 (the sections, imported from here by the app)
+    PROJECT_ROOT,
+    LiveSettings,
+    MailSettings,
+    PasswordSettings,
+    RedisSettings,
+    ServerSettings,
+    Settings,
+)
+
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.yaml"
 ENV_PREFIX = "WWW_"
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 log = logging.getLogger(__name__)
 
@@ -34,159 +41,6 @@ class ConfigError(Exception):
     def __init__(self, source: str, key: str | None, message: str) -> None:
         self.source, self.key, self.message = source, key, message
         super().__init__(f"{source}: {key}: {message}" if key else f"{source}: {message}")
-
-
-def _log_level(value: str) -> str:
-    """Any case will do (app.py upper-cases it for logging), so this is not a Literal."""
-    if value.upper() not in LOG_LEVELS:
-        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
-    return value
-
-
-def _ip_network(value: object) -> IPv4Network | IPv6Network:
-    """An address (a network of one) or a network in CIDR notation, written as a string.
-
-    A network whose address has host bits set (10.0.0.1/8) is refused rather than
-    widened: trusting a /8 where one address was meant should not happen silently.
-    """
-    if not isinstance(value, str):
-        raise ValueError("expected an IP address or network (CIDR) as a string")
-    try:
-        return ip_network(value)
-    except ValueError:
-        pass
-    try:
-        network = ip_network(value, strict=False)
-    except ValueError:
-        raise ValueError("expected an IP address or network (CIDR)") from None
-    raise ValueError(f"expected the network's own address, {network}")
-
-
-IPNetwork = Annotated[IPv4Network | IPv6Network, PlainValidator(_ip_network)]
-
-
-class _Model(BaseModel):
-    """Strict because YAML already gives typed values: `port: true` or `port: '80'` is a
-    mistake to report, not a value to coerce (an int still counts as a float). Frozen, so
-    hashable: www/passwords.py caches its hashers keyed on PasswordSettings."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-
-class ServerSettings(_Model):
-    host: str
-    port: int = Field(ge=0, le=65535)
-    backlog: int = Field(ge=1)
-    shutdown_timeout: float = Field(ge=0)
-    # Peers whose X-Forwarded-For/-Proto/-Host are believed (www/proxy.py). A YAML list,
-    # kept as a tuple so that the section stays hashable (lax only to take the list).
-    trusted_proxies: tuple[IPNetwork, ...] = Field(strict=False)
-    # Slow and idle clients (www/connections.py).
-    header_timeout: float = Field(gt=0, description="seconds")
-    body_timeout: float = Field(gt=0, description="seconds")
-    keepalive_timeout: float = Field(gt=0, description="seconds")
-    max_connections: int = Field(ge=1)
-    max_websockets: int = Field(ge=1)
-
-
-class DbSettings(_Model):
-    url: str
-    readers: int = Field(ge=1, le=32)
-    busy_timeout_ms: int = Field(ge=0)
-    pool_size: int = Field(ge=1, le=1000)
-    connect_timeout: float = Field(gt=0)
-
-
-class SessionSettings(_Model):
-    secret: str | None = Field(min_length=32)
-    secret_file: str | None
-    cookie_name: str
-    max_age: int = Field(gt=0)
-    secure: bool
-
-
-class PasswordSettings(_Model):
-    time_cost: int = Field(ge=1)
-    memory_cost: int = Field(ge=8, description="KiB")  # a description is shown as the unit
-    parallelism: int = Field(ge=1)
-    workers: int = Field(ge=0, le=256)  # 0: one per CPU
-    queue: int = Field(ge=0)
-
-
-class UploadSettings(_Model):
-    directory: str
-    max_size: int = Field(gt=0)
-    io_workers: int = Field(ge=1, le=256)
-    read_timeout: float = Field(gt=0, le=3600, description="seconds")
-    quota_per_user: int = Field(gt=0)
-    min_free_bytes: int = Field(ge=0)
-    image_max_age: int = Field(ge=0, le=31536000, description="seconds")
-
-
-class BlogSettings(_Model):
-    per_page: int = Field(ge=1, le=100)
-    comments_per_page: int = Field(ge=1, le=100)
-
-
-class CacheSettings(_Model):
-    max_entries: int = Field(ge=1)
-    max_bytes: int = Field(ge=0, description="bytes")
-
-
-class MarkdownSettings(_Model):
-    threads: int = Field(ge=1, le=64)
-    queue: int = Field(ge=0, le=10_000)
-    max_html: int = Field(ge=100_000, description="characters")
-
-
-class TemplateSettings(_Model):
-    auto_reload: bool
-
-
-class LiveSettings(_Model):
-    poll_interval: float = Field(ge=0.005, le=5, description="seconds")
-    keep_seconds: float = Field(ge=1, description="seconds")
-    keep_rows: int = Field(ge=100)
-    reconnect_max: float = Field(ge=0.1, le=300, description="seconds")
-
-
-def _redis_url(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("expected a string")
-    if value and not value.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError("expected redis://host:port/n, rediss://... or unix://..., or empty")
-    return value
-
-
-class RedisSettings(_Model):
-    url: Annotated[str, PlainValidator(_redis_url)]
-    key_prefix: str = Field(min_length=1)
-    timeout: float = Field(gt=0, description="seconds")
-
-
-class LoggingSettings(_Model):
-    level: Annotated[str, AfterValidator(_log_level)]
-    access_log: bool
-
-
-class Settings(_Model):
-    server: ServerSettings
-    db: DbSettings
-    session: SessionSettings
-    passwords: PasswordSettings
-    uploads: UploadSettings
-    blog: BlogSettings
-    markdown: MarkdownSettings
-    cache: CacheSettings
-    templates: TemplateSettings
-    live: LiveSettings
-    redis: RedisSettings
-    logging: LoggingSettings
-
-    @staticmethod
-    def resolve(path: str) -> Path:
-        """A configured path: absolute as given, else relative to the project root."""
-        return Path(path) if os.path.isabs(path) else PROJECT_ROOT / path
 
 
 # pydantic's error types in this project's words, so every field reads alike. {limit} is
@@ -231,7 +85,8 @@ def _config_error(source: str, error: ErrorDetails) -> ConfigError:
     """One pydantic error as a ConfigError naming `source` and the dotted key."""
     loc = error["loc"]
     section = Settings.model_fields.get(str(loc[0])) if len(loc) == 2 else None
-    field = section.annotation.model_fields.get(str(loc[1])) if section else None
+    fields = section.annotation.model_fields if section else {}
+    field = next((f for n, f in fields.items() if str(loc[1]) in (n, f.alias)), None)
     template = MESSAGES.get(error["type"])
     message = error["msg"]  # an error type not in MESSAGES keeps pydantic's own words
     if template:

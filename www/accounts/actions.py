@@ -81,6 +81,12 @@ async def change_password(app: App, user: User, values: PasswordChange) -> None:
     ok, _ = await verify_password(app[HASHING], params, user.password_hash, values.current_password)
     if not ok:
         raise Invalid({"current_password": "Your current password is not right."})
-    user.password_hash = await hash_password(app[HASHING], params, values.new_password)
-    user.session_epoch += 1  # every other session of this user stops working
+    await set_password(app, user, values.new_password)
+
+
+async def set_password(app: App, user: User, password: str) -> None:
+    """Give `user` a new password and end everything the old one let in: every session
+    (their epoch moves on). Used by the password change and the password reset."""
+    user.password_hash = await hash_password(app[HASHING], app[CONFIG].passwords, password)
+    user.session_epoch += 1  # every session of this user stops working
     await user.save(app[DB])
