@@ -64,6 +64,7 @@ def overrides_for(tmp_path, db_url=None) -> dict:
         "session": {"secret": "test-secret-" + "x" * 32, "secret_file": None},
         "passwords": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
         "uploads": {"directory": str(tmp_path / "uploads")},
+        "mail": {"outbox": str(tmp_path / "outbox")},
         "logging": {"level": "WARNING"},
     }
 
