@@ -87,6 +87,15 @@ def test_production_example_is_valid():
         ("server: {shutdown_timeout: true}\n", "server.shutdown_timeout", "a number, got True"),
         ("session: {secret: 5}\n", "session.secret", "expected a string or null, got 5"),
         ("server: null\n", "server", "expected a mapping of keys"),
+        # The accounts' settings: rates, the site's address, mail.
+        ("rate_limits: {login_account: often}\n", "rate_limits.login_account", "'5 per 5 min"),
+        ("rate_limits: {login_address: 20}\n", "rate_limits.login_address", "expected a rate"),
+        ("site: {base_url: blog.example.com}\n", "site.base_url", "absolute http:// or https"),
+        ("site: {base_url: 'https://a.example/'}\n", "site.base_url", "or trailing slash"),
+        ("mail: {smtp_url: 'http://mail'}\n", "mail.smtp_url", "expected smtp://"),
+        ("mail: {from: nobody}\n", "mail.from", "expected an address"),
+        ("mail: {attempts: 0}\n", "mail.attempts", "must be between 1 and 20, got 0"),
+        ("accounts: {max_tokens_per_user: 0}\n", "accounts.max_tokens_per_user", "between 1"),
         ("server: {1: x}\n", "server.1", "unknown key"),
     ],
 )
