@@ -58,7 +58,7 @@ def bearer_token(request: web.Request) -> str | None:
     """What follows `Bearer ` in the Authorization header of a request routed to the API
     ("" when nothing does); None without one, or on a page (a token never opens a page).
     Other schemes (Basic, from a proxy guarding a staging site) are left alone."""
-    if request.match_info.apps[-1] is not request.config_dict[API]:
+    if request.match_info.apps[-1] is not request.config_dict.get(API):
         return None
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
     return token.strip() if scheme.lower() == "bearer" else None
