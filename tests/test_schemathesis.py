@@ -3,8 +3,9 @@
 The app runs as a real server on 127.0.0.1 (aiohttp's test server, on the test's event
 loop); schemathesis is synchronous (requests), so it runs in a worker thread meanwhile.
 Each operation gets positive and negative examples, bounded in number and time, sent
-anonymously and as a logged-in user. No response may be a 5xx, and every response must
-keep to the document: a documented status code, its content type, headers and schema.
+anonymously, as a logged-in user (cookie and CSRF token), and with an API token (bearer).
+No response may be a 5xx, and every response must keep to the document: a documented
+status code, its content type, headers and schema.
 """
 
 import asyncio
@@ -23,7 +24,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from www import CONFIG, DB
+from www.accounts import tokens
 from www.accounts.models import User
+from www.accounts.schemas import TokenIn
 from www.passwords import hash_password_sync
 from www.posts.models import Comment, Post
 
@@ -62,7 +65,13 @@ async def base_url(aiohttp_server, app):
 
 
 def start_session(base_url: str, email: str | None) -> tuple[dict, dict]:
-    """The cookies of a new session (anonymous, or logged in as `email`), and its CSRF header."""
+    """The cookies of a new session (anonymous, or logged in as `email`), and its CSRF
+    header; "email" starting with `www_` is an API token instead: no cookie, its header."""
+    if email is not None and email.startswith(tokens.PREFIX):
+        headers = {"Authorization": f"Bearer {email}"}
+        resp = requests.get(f"{base_url}/api/session", headers=headers, timeout=TIMEOUT)
+        assert resp.json()["user"]["name"] == "alice", resp.text  # the token works
+        return {}, headers
     http = requests.Session()
     resp = http.get(f"{base_url}/api/session", timeout=TIMEOUT)
     token = resp.json()["csrf_token"]
@@ -136,6 +145,17 @@ def labels(document: dict) -> set[str]:
 
 @pytest.mark.parametrize("email", [None, "alice@example.com"], ids=["anonymous", "logged in"])
 async def test_api_keeps_to_its_openapi_document(base_url, email):
+    await keeps_to_its_document(base_url, email)
+
+
+async def test_api_keeps_to_its_openapi_document_with_a_bearer_token(base_url, app):
+    """As a script: alice's API token, no cookie, no CSRF token."""
+    alice = await User.select(app[DB]).where(name="alice").first()
+    _, token = await tokens.make(app, alice, TokenIn(name="schemathesis"))
+    await keeps_to_its_document(base_url, token)
+
+
+async def keeps_to_its_document(base_url: str, email: str | None) -> None:
     document = await asyncio.to_thread(
         lambda: requests.get(f"{base_url}/api/openapi.json", timeout=TIMEOUT).json()
     )

@@ -56,8 +56,10 @@ def create_app(config: Settings | None = None) -> web.Application:
         *behind_proxies(trusted_proxies),
         error_middleware,  # every error becomes a page (or JSON in the API)
         sessions(config),  # the encrypted session cookie
-        user_middleware,  # request[USER]: the logged-in user, or None
-        csrf_middleware,  # 403 for an unsafe request without the session's token
+        # request[USER]: the logged-in user, or None; under /api/, a bearer token's user
+        # instead (no session), or 401 for a bad token.
+        user_middleware,
+        csrf_middleware,  # 403 for an unsafe request without the session's token (not a bearer's)
     ]
     app = web.Application(
         middlewares=middlewares,

@@ -3,6 +3,9 @@
 The session lives in an encrypted cookie (aiohttp-session + Fernet). It holds the user's
 id and their `session_epoch`; logging out bumps the epoch in the database, so a copy of
 an old cookie, replayed later, no longer matches and is anonymous.
+
+Under /api/ only, `Authorization: Bearer www_...` (an API token, www/accounts/tokens.py)
+authenticates instead, with no session at all; on the pages that header is ignored.
 """
 
 import functools
@@ -12,11 +15,12 @@ from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
-from aiohttp_session import Session, get_session, new_session, session_middleware
+from aiohttp_session import SESSION_KEY, Session, get_session, new_session, session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from .accounts import tokens
 from .accounts.models import User
-from .keys import DB, SESSION, USER
+from .keys import API, API_TOKEN, DB, SESSION, USER
 from .routing import url_for
 from .settings import Settings, session_secret
 
@@ -41,11 +45,41 @@ async def user_middleware(request: web.Request, handler: Handler) -> web.StreamR
     """Load the session and the current user once per request, for views and templates.
 
     Without a session cookie nothing is decrypted and the database is not asked: the
-    anonymous path stays cheap.
+    anonymous path stays cheap. A bearer token under /api/ replaces the session.
     """
+    if (token := bearer_token(request)) is not None:
+        return await _as_token_user(request, handler, token)
     session = request[SESSION] = await get_session(request)
     request[USER] = await _load_user(request, session) if not session.new else None
     return await handler(request)
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """What follows `Bearer ` in the Authorization header of a request routed to the API
+    ("" when nothing does); None without one, or on a page (a token never opens a page).
+    Other schemes (Basic, from a proxy guarding a staging site) are left alone."""
+    if request.match_info.apps[-1] is not request.config_dict.get(API):
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+async def _as_token_user(request: web.Request, handler: Handler, token: str):
+    """Act as the token's user, or 401 (a script must learn its token is bad, even where
+    it could read anonymously). The request gets a session of its own that is never
+    saved: no cookie is set in answer to a token."""
+    found = await tokens.authenticate(request.config_dict, token)
+    if found is None:
+        raise web.HTTPUnauthorized(
+            text="The API token is wrong, revoked or expired.",
+            headers={"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'},
+        )
+    request[API_TOKEN], request[USER] = found
+    request[SESSION] = Session(None, data=None, new=True)
+    try:
+        return await handler(request)
+    finally:
+        request.pop(SESSION_KEY, None)  # one a handler started (logging in): not saved
 
 
 async def _load_user(request: web.Request, session: Session) -> User | None:

@@ -12,7 +12,7 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp_session import Session
 from multidict import MultiDictProxy
 
-from .accounts.models import User
+from .accounts.models import ApiToken, User
 from .cache import QueryCache
 from .db import BaseDatabase
 from .executors import BoundedExecutor
@@ -48,6 +48,9 @@ UPLOADS = web.AppKey("uploads", InProgress)
 # On each request
 SESSION = web.RequestKey("session", Session)
 USER = web.RequestKey("user", User | None)
+# The API token that authenticated the request (Authorization: Bearer, under /api/ only);
+# such a request has no session and skips the CSRF check (www/auth.py, www/csrf.py).
+API_TOKEN = web.RequestKey("api_token", ApiToken)
 # The submitted form, once read (by the CSRF check, then the view): www/bodies.py.
 FORM = web.RequestKey("form", MultiDictProxy)
 # The multipart body, when the CSRF check already read its first part (the token).

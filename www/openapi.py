@@ -29,8 +29,11 @@ if TYPE_CHECKING:  # www/api.py imports this module
 
 JSON = "application/json"
 REF = "#/components/schemas/{model}"
-PUBLIC: list[dict] = [{}, {"session": []}]  # anyone; a session shows more (user, token)
-UNSAFE: list[dict] = [{"session": [], "csrf": []}]  # the cookie and its token (www/csrf.py)
+# Every operation takes an API token (bearer) or the session cookie, which an unsafe
+# method needs with its CSRF token (www/csrf.py); a safe one takes nothing too.
+BEARER = {"bearerAuth": []}
+PUBLIC: list[dict] = [{}, BEARER, {"session": []}]  # a session shows more (user, token)
+UNSAFE: list[dict] = [BEARER, {"session": [], "csrf": []}]
 BODY_ERRORS = (400, 413, 415, 422)  # what www/bodies.py json_object and Schema.parse refuse
 # A path part such as {id:[0-9]{1,18}} (www/routing.py ID), as the router compiled it.
 DIGITS = re.compile(r"\(\?P<(\w+)>\[0-9\]\{1,(\d+)\}\)")
@@ -38,7 +41,8 @@ DIGITS = re.compile(r"\(\?P<(\w+)>\[0-9\]\{1,(\d+)\}\)")
 # Why each error comes, for the statuses a route's shape implies.
 ERROR_TEXT: dict[int | str, str] = {
     400: "The body is not valid JSON, or not a JSON object.",
-    401: "Not logged in.",
+    401: "Not logged in, or the bearer token is wrong, revoked or expired (even where no "
+    "login is needed: the request says who it is, and is not).",
     403: f"The {CSRF_HEADER} header is missing or does not match the session, or the user "
     "may not do this.",
     404: "There is nothing with this id.",
@@ -54,8 +58,13 @@ The blog's JSON API. It shares the session cookie with the pages. GET /api/sessi
 a session and returns its `csrf_token`; send it in the {CSRF_HEADER} header on every POST,
 PUT, PATCH and DELETE (else 403), logging in with POST /api/session included.
 
-Checks run in this order: the CSRF token (403), login (401), the item exists (404), the
-user may change it (403), the body is acceptable (415, 413, 400, then 422).
+A script uses a personal API token instead (made at /account/tokens): `Authorization:
+Bearer www_...` on any request, with no cookie and no CSRF token. A wrong, revoked or
+expired token is refused with 401 on every operation, even one open to anonymous users.
+
+Checks run in this order: the bearer token (401), the CSRF token (403), login (401), the
+item exists (404), the user may change it (403), the body is acceptable (415, 413, 400,
+then 422).
 
 Every error, under any /api/ address (unknown ones: 404; a method an address does not
 take: 405 with an Allow header), is `{{"error": {{"status", "message"}}}}`; a 422 adds
@@ -154,11 +163,12 @@ def _operation(
     route: web.AbstractRoute, op: "Operation", refs: dict, schemas: dict, has_items: bool
 ) -> dict[str, Any]:
     """One operation. Its errors follow from the route's shape, as the app answers them:
-    the CSRF check, @login_required, an {id} to find, a body or a query to validate."""
+    a bad bearer token (anywhere), the CSRF check, an {id} to find, a body or a query to
+    validate; a handler's own `errors` (a 401 of its own) are described by its docstring."""
     handler, path = route.handler, route.resource.canonical
     unsafe = route.method not in SAFE_METHODS
-    implied = {403} if unsafe else set()
-    implied |= {401} if getattr(handler, "login_required", False) else set()
+    implied = {401}  # a bad bearer token, on every operation (www/auth.py)
+    implied |= {403} if unsafe else set()
     implied |= {404} if "{" in path else set()
     implied |= set(BODY_ERRORS) if op.body else set()
     implied |= {422} if op.query else set()
@@ -168,7 +178,7 @@ def _operation(
     for code in sorted(implied | set(op.errors)):
         text = (
             ERROR_TEXT[code]
-            if code in implied
+            if code in implied and code not in op.errors
             else f"{HTTPStatus(code).phrase}: see the description."
         )
         schema = refs[(ValidationError if code == 422 else Error, "serialization")]
@@ -260,6 +270,13 @@ def _query_parameters(query: type[Schema]) -> list[dict[str, Any]]:
 
 def _security(cookie_name: str) -> dict[str, dict]:
     return {
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "www_ and 43 characters",
+            "description": "A personal API token, made at /account/tokens: it acts as its "
+            "user, without a cookie or a CSRF token. Wrong, revoked or expired: 401.",
+        },
         "session": {
             "type": "apiKey",
             "in": "cookie",

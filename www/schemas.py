@@ -186,7 +186,7 @@ def limit(model: Any, name: str) -> int | None:
 @cache
 def form_attrs(schema: type[Schema]) -> dict[str, Markup]:
     """HTML attributes for each field of `schema`: `maxlength="200" required` (and
-    `minlength` above 1). Templates
+    `minlength` above 1; `min` and `max` for a number's bounds). Templates
     write `<input name="title" {{ attrs.title }}>`, so the browser checks what we check."""
     attrs = {}
     for name, field in schema.model_fields.items():
@@ -196,6 +196,10 @@ def form_attrs(schema: type[Schema]) -> dict[str, Markup]:
                 parts.append(f'minlength="{int(rule.min_length)}"')
             if getattr(rule, "max_length", None) is not None:
                 parts.append(f'maxlength="{int(rule.max_length)}"')
+            if getattr(rule, "ge", None) is not None:  # numbers: min="1" max="365"
+                parts.append(f'min="{int(rule.ge)}"')
+            if getattr(rule, "le", None) is not None:
+                parts.append(f'max="{int(rule.le)}"')
         if field.is_required():
             parts.append("required")
         attrs[name] = Markup(" ".join(parts))  # noqa: S704 (numbers and a keyword)

@@ -13,6 +13,7 @@ from ..keys import CONFIG, DB, HASHING
 from ..passwords import hash_password, verify_password
 from ..schemas import Errors, Invalid
 from ..text import BadAddress, canonical, email_key
+from . import tokens
 from .models import User
 from .schemas import Login, PasswordChange, Registration
 
@@ -86,7 +87,10 @@ async def change_password(app: App, user: User, values: PasswordChange) -> None:
 
 async def set_password(app: App, user: User, password: str) -> None:
     """Give `user` a new password and end everything the old one let in: every session
-    (their epoch moves on). Used by the password change and the password reset."""
+    (their epoch moves on) and every API token, in one transaction with the new password.
+    Used by the password change and the password reset."""
     user.password_hash = await hash_password(app[HASHING], app[CONFIG].passwords, password)
     user.session_epoch += 1  # every session of this user stops working
-    await user.save(app[DB])
+    async with app[DB].transaction() as tx:
+        await user.save(tx)
+        await tokens.revoke_all(tx, user)

@@ -1,4 +1,4 @@
-"""The users table."""
+"""The users table, and the API tokens that act as a user."""
 
 import unicodedata
 from typing import Any
@@ -6,6 +6,7 @@ from typing import Any
 from ..orm import (
     BooleanField,
     DateTimeField,
+    ForeignKey,
     IntegerField,
     Model,
     TextField,
@@ -76,3 +77,16 @@ def _with_keys(row: Any) -> Any:
         return row
     name, email = row.get("name"), row.get("email")
     return {**row, "name_key": name_key_of(name), "email_key": email_key_of(email)}
+
+
+class ApiToken(Model):
+    """A personal API token (/account/tokens): `Authorization: Bearer www_...` acts as its
+    user under /api/. Only the SHA-256 of the token is kept, so a copy of the database
+    cannot be replayed (the token is 256 random bits: no salt or slow hash needed)."""
+
+    user_id = ForeignKey(User)
+    name = TextField(max_length=50)
+    token_hash = TextField(max_length=64, unique=True)  # hex SHA-256; looked up on each request
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    last_used_at = DateTimeField(null=True)  # written at most once per interval (tokens.py)

@@ -2,7 +2,8 @@
 
 from aiohttp import web
 
-from . import api, pages
+from ..routing import ID
+from . import api, pages, token_pages
 
 PAGES = [
     web.get("/register", pages.register_page, name="accounts.register"),
@@ -12,6 +13,11 @@ PAGES = [
     web.post("/logout", pages.logout, name="accounts.logout"),
     web.get("/account/password", pages.password_page, name="accounts.password"),
     web.post("/account/password", pages.change_password, name="accounts.password"),
+    web.get("/account/tokens", token_pages.tokens_page, name="accounts.tokens"),
+    web.post("/account/tokens", token_pages.make_token, name="accounts.tokens"),
+    web.post(
+        f"/account/tokens/{ID}/delete", token_pages.delete_token, name="accounts.token_delete"
+    ),
 ]
 
 API = [  # under /api/ (www/api.py)

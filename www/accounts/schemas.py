@@ -9,12 +9,12 @@ import re
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from .. import text as texts
 from ..schemas import Schema, limit, text
-from .models import User, normalize_email
+from .models import ApiToken, User, normalize_email
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PASSWORD = {"min_length": 8, "max_length": 128, "strip": False}  # a new password's rules
@@ -69,6 +69,13 @@ class Login(Schema):
 class PasswordChange(Schema):
     current_password: str = text("Current password", **ANY_PASSWORD)
     new_password: str = text("New password", **PASSWORD)
+
+
+class TokenIn(Schema):
+    """A new API token (/account/tokens): a name to tell it apart, and its lifetime."""
+
+    name: str = text("Name", min_length=1, max_length=limit(ApiToken, "name"))
+    expires_days: int = Field(90, title="Days before it expires", ge=1, le=365)
 
 
 class UserOut(Schema):
