@@ -13,7 +13,7 @@ from ..keys import CONFIG, DB, HASHING
 from ..passwords import hash_password, verify_password
 from ..schemas import Errors, Invalid
 from ..text import BadAddress, canonical, email_key
-from .models import User
+from .models import PasswordReset, User
 from .schemas import Login, PasswordChange, Registration
 
 WRONG_LOGIN = "Incorrect email or password."
@@ -86,7 +86,10 @@ async def change_password(app: App, user: User, values: PasswordChange) -> None:
 
 async def set_password(app: App, user: User, password: str) -> None:
     """Give `user` a new password and end everything the old one let in: every session
-    (their epoch moves on). Used by the password change and the password reset."""
+    (their epoch moves on) and every password reset link, in one transaction. Used by
+    the password change and the password reset."""
     user.password_hash = await hash_password(app[HASHING], app[CONFIG].passwords, password)
     user.session_epoch += 1  # every session of this user stops working
-    await user.save(app[DB])
+    async with app[DB].transaction() as tx:
+        await user.save(tx)
+        await PasswordReset.select(tx).where(user_id=user.id).delete()
