@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from . import api, pages
+from . import api, pages, reset_pages
 
 PAGES = [
     web.get("/register", pages.register_page, name="accounts.register"),
@@ -12,6 +12,10 @@ PAGES = [
     web.post("/logout", pages.logout, name="accounts.logout"),
     web.get("/account/password", pages.password_page, name="accounts.password"),
     web.post("/account/password", pages.change_password, name="accounts.password"),
+    web.get("/password/forgot", reset_pages.forgot_page, name="accounts.forgot"),
+    web.post("/password/forgot", reset_pages.forgot, name="accounts.forgot"),
+    web.get("/password/reset/{token}", reset_pages.reset_page, name="accounts.reset"),
+    web.post("/password/reset/{token}", reset_pages.reset, name="accounts.reset"),
 ]
 
 API = [  # under /api/ (www/api.py)
