@@ -178,9 +178,13 @@ def describe(message: EmailMessage) -> str:
 
 
 def write_eml(folder: Path, message: EmailMessage) -> Path:
-    """Write `message` as a new .eml file in `folder` (made if needed); its path."""
+    """Write `message` as a new .eml file in `folder` (made if needed); its path. The
+    file appears whole (written under another name, then renamed): a reader watching
+    the folder never opens half a mail."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(4)}.eml"
-    with path.open("xb") as file:  # a new file, never another mail's
+    partial = path.with_suffix(".part")
+    with partial.open("xb") as file:  # a new file, never another mail's
         file.write(message.as_bytes(policy=SMTPUTF8))
+    partial.rename(path)
     return path
