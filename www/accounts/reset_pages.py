@@ -1,7 +1,7 @@
 """The password reset pages: ask for a link (/password/forgot), use it (/password/reset/<token>).
 
-The reset pages are never cached (they carry the token) and send no Referer, so that
-the token does not leave the page in a header.
+The reset pages are never cached (they carry the token), and the Referer they send holds
+the site's origin only, never the token.
 """
 
 from aiohttp import web
@@ -20,7 +20,9 @@ SENT = (
     " It works once, within the hour."
 )
 EXPIRED = "This link has expired or was already used."
-PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+# No Referer with the path (the token) from these pages; "no-referrer" would also make
+# the browser send "Origin: null" with the form, which the CSRF check refuses.
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "strict-origin"}
 
 
 def _form(request, template: str, schema, form=None, errors=None, **context) -> web.Response:
