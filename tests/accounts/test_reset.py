@@ -4,8 +4,12 @@ mails: ask for a link, follow it, set a new password; expiry, reuse, superseding
 import hashlib
 import re
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.conftest import overrides_for
 from www import DB
@@ -14,6 +18,13 @@ from www.accounts.models import PasswordReset, User
 from www.accounts.reset_pages import EXPIRED, SENT
 from www.orm import utcnow
 from www.settings import load_settings
+
+FUZZ = hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    # The app and client are made once per test and shared by its examples.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 BASE_URL = "https://blog.test"
 LINK = re.compile(re.escape(BASE_URL) + r"/password/reset/([A-Za-z0-9_-]+)")
@@ -224,3 +235,28 @@ async def test_the_login_page_links_to_the_forgot_page(client):
     resp = await client.get("/password/forgot")
     assert resp.status == 200
     assert 'name="email"' in await resp.text()
+
+
+@FUZZ
+@given(email=st.text(max_size=300))
+async def test_any_address_gets_a_303_or_the_form_again(auth, email):
+    resp = await ask(auth, email)
+    assert resp.status in (303, 400), (email, resp.status)
+
+
+@FUZZ
+@given(password=st.text(max_size=300))
+async def test_any_new_password_gets_a_303_or_the_form_again(auth, app, password):
+    user = await User.select(app[DB]).where(name="fuzz").first() or await auth.create_user("fuzz")
+    token = await resets.make_link(app, user)
+    resp = await auth.post(f"/password/reset/{token}", {"password": password})
+    assert resp.status in (303, 400), (password, resp.status)
+    valid = 8 <= len(password) <= 128 and "\x00" not in password  # spaces count: not stripped
+    assert (resp.status == 303) == valid, (password, resp.status)
+
+
+@FUZZ
+@given(token=st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/?#"), min_size=1))
+async def test_any_token_in_the_path_gets_the_400_page(client, token):
+    resp = await client.get(f"/password/reset/{quote(token, safe='')}")
+    assert resp.status in (400, 404), (token, resp.status)

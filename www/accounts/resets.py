@@ -89,5 +89,7 @@ async def use_link(app: App, token: str, password: str) -> User | None:
     if not await PasswordReset.select(db).where(id=link.id).delete():
         return None  # used or voided since it was found
     user = await User.get(db, link.user_id)
+    if user is None:  # deleted meanwhile
+        return None
     await set_password(app, user, password)
     return user
