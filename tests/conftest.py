@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 from tests import databases
 from tests.helpers import make_post
 from tests.services import redis_server  # noqa: F401 (a fixture, for every test module)
+from tests.smtp import smtp_server  # noqa: F401 (a fixture: a real SMTP server)
 from www import CONFIG, DB
 from www.accounts.models import User
 from www.app import create_app, database_ctx

@@ -23,6 +23,7 @@ from .keys import (
     FILE_IO,
     HASHING,
     LIMITS_LOG,
+    MAILER,
     MARKDOWN,
     MIGRATIONS,
     PUBSUB,
@@ -31,6 +32,7 @@ from .keys import (
     UPLOADS,
     URLS,
 )
+from .mail import Mailer
 from .markdown import markdown_renderer
 from .middlewares import error_middleware, error_page, security_headers
 from .migrate import check, runner
@@ -94,6 +96,8 @@ def create_app(config: Settings | None = None) -> web.Application:
     # set, else through the database (www/brokers/).
     app[PUBSUB] = broker_for(app[DB], config)
     app.cleanup_ctx.append(pubsub_ctx)  # after the database's: started once it is open
+    app[MAILER] = Mailer(config.mail, config.site, app[FILE_IO], app[LIMITS_LOG])
+    app.cleanup_ctx.append(app[MAILER].running)  # sends in the background, while the db is open
     app[SOCKETS] = set()
     app.on_shutdown.append(close_sockets)
     app[UPLOADS] = InProgress()  # the uploads being received: ended (503) at shutdown

@@ -16,6 +16,7 @@ from .accounts.models import ApiToken, User
 from .cache import QueryCache
 from .db import BaseDatabase
 from .executors import BoundedExecutor
+from .mail import Mailer
 from .markdown import MarkdownRenderer
 from .pubsub import PubSub
 from .ratelog import RateLimitedLog
@@ -44,6 +45,8 @@ FILE_IO = web.AppKey("file_io", ThreadPoolExecutor)
 LIMITS_LOG = web.AppKey("limits_log", RateLimitedLog)
 # The uploads being received, ended at once (503) when the server shuts down.
 UPLOADS = web.AppKey("uploads", InProgress)
+# Mails, queued and sent in the background (www/mail.py).
+MAILER = web.AppKey("mailer", Mailer)
 
 # On each request
 SESSION = web.RequestKey("session", Session)

@@ -65,7 +65,10 @@ def start_server(tmp_path: Path, *, sample: bool = False) -> Iterator[str]:
     After the caller is done the server gets SIGTERM; it must stop cleanly (status 0)
     without having logged an error or a traceback.
     """
-    config = write_config(tmp_path, overrides_for(tmp_path))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    # Links in mails (password reset) lead to this server; mails go to tmp_path/outbox.
+    config = write_config(tmp_path, {**overrides_for(tmp_path), "site": {"base_url": url}})
     if sample:
         subprocess.run(
             [sys.executable, "init_db.py", "--config", str(config), "--sample"],
@@ -76,8 +79,6 @@ def start_server(tmp_path: Path, *, sample: bool = False) -> Iterator[str]:
         )
     else:
         init_db(config)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "www", "--host", "127.0.0.1", "--port", str(port)]
     with serving([*args, "--config", str(config)], f"{url}/healthz", clean_env()) as proc:
         yield url
@@ -91,9 +92,15 @@ def start_server(tmp_path: Path, *, sample: bool = False) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
+def server_dir(tmp_path_factory) -> Path:
+    """The folder of the module's server: its database, uploads and mail outbox."""
+    return tmp_path_factory.mktemp("server")
+
+
+@pytest.fixture(scope="module")
+def server(server_dir) -> Iterator[str]:
     """The base URL of a server with an empty database, shared by a test module."""
-    yield from start_server(tmp_path_factory.mktemp("server"))
+    yield from start_server(server_dir)
 
 
 # The browser -------------------------------------------------------------------------

@@ -4,9 +4,13 @@ Each step checks that it worked (the page it lands on, the message shown), so a 
 fails at the step that broke.
 """
 
+import email
 import re
+import time
 import uuid
 from dataclasses import dataclass
+from email.policy import default
+from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -22,6 +26,20 @@ def new_account(prefix: str) -> Account:
     """An account no other test uses (the server's database lives for a whole module)."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     return Account(name=name, email=f"{name}@example.com")
+
+
+def mailed_link(outbox: Path, to: str, timeout: float = 10.0) -> str:
+    """The password reset link of the mail to `to` that the server wrote to its outbox
+    (it has no SMTP server), once it is there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in outbox.glob("*.eml"):
+            message = email.message_from_bytes(path.read_bytes(), policy=default)
+            if message["To"] == to:
+                text = message.get_body(("plain",)).get_content()
+                return re.search(r"https?://\S+/password/reset/\S+", text).group(0)
+        time.sleep(0.05)
+    raise AssertionError(f"no mail to {to} in {outbox} after {timeout} s")
 
 
 def nav(page: Page) -> Locator:

@@ -14,6 +14,7 @@ from .steps import (
     confirm,
     flash,
     log_in,
+    mailed_link,
     nav,
     new_account,
     register,
@@ -184,6 +185,35 @@ def test_a_wrong_password_is_refused(page: Page, browser_errors):
 
     log_in(page, account)
     expect(nav(page).get_by_role("link", name=account.name, exact=True)).to_be_visible()
+
+
+def test_reset_a_forgotten_password(page: Page, server: str, server_dir: Path, browser_errors):
+    account = new_account("forgetful")
+    register(page, account)  # on the login page now
+    page.get_by_role("link", name="Forgot your password?").click()
+    expect(page).to_have_url(f"{server}/password/forgot")
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_role("button", name="Send me a link").click()
+    expect(page).to_have_url(f"{server}/login")
+    expect(flash(page)).to_contain_text("a link to choose a new password is on its way")
+
+    link = mailed_link(server_dir / "outbox", account.email)  # the server writes its mails
+    assert link.startswith(f"{server}/password/reset/")  # from site.base_url
+    page.goto(link)
+    page.get_by_label("New password").fill("a brand new password")
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page).to_have_url(f"{server}/login")
+    expect(flash(page)).to_contain_text("Your password was changed.")
+
+    browser_errors.allow(400, "/login")  # the old password: the form again, with 400
+    log_in(page, account)
+    expect(page.get_by_role("alert")).to_have_text("Incorrect email or password.")
+    log_in(page, account, password="a brand new password")
+    expect(nav(page).get_by_role("link", name=account.name, exact=True)).to_be_visible()
+
+    browser_errors.allow(400, link)  # a link works once
+    page.goto(link)
+    expect(page.get_by_text("This link has expired or was already used.")).to_be_visible()
 
 
 def test_a_missing_page_shows_the_404_page(page: Page, server: str, browser_errors):

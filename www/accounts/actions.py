@@ -14,7 +14,7 @@ from ..passwords import hash_password, verify_password
 from ..schemas import Errors, Invalid
 from ..text import BadAddress, canonical, email_key
 from . import tokens
-from .models import User
+from .models import PasswordReset, User
 from .schemas import Login, PasswordChange, Registration
 
 WRONG_LOGIN = "Incorrect email or password."
@@ -87,10 +87,11 @@ async def change_password(app: App, user: User, values: PasswordChange) -> None:
 
 async def set_password(app: App, user: User, password: str) -> None:
     """Give `user` a new password and end everything the old one let in: every session
-    (their epoch moves on) and every API token, in one transaction with the new password.
-    Used by the password change and the password reset."""
+    (their epoch moves on), every API token and every password reset link, in one
+    transaction with the new password. Used by the password change and the reset."""
     user.password_hash = await hash_password(app[HASHING], app[CONFIG].passwords, password)
     user.session_epoch += 1  # every session of this user stops working
     async with app[DB].transaction() as tx:
         await user.save(tx)
         await tokens.revoke_all(tx, user)
+        await PasswordReset.select(tx).where(user_id=user.id).delete()

@@ -1,4 +1,4 @@
-"""The users table, and the API tokens that act as a user."""
+"""The users table, the password reset links sent to them, and their API tokens."""
 
 import unicodedata
 from typing import Any
@@ -77,6 +77,18 @@ def _with_keys(row: Any) -> Any:
         return row
     name, email = row.get("name"), row.get("email")
     return {**row, "name_key": name_key_of(name), "email_key": email_key_of(email)}
+
+
+class PasswordReset(Model):
+    """A password reset link that was mailed (www/accounts/resets.py). Only the SHA-256 of
+    its token is stored: whoever reads the table cannot use a link. One row per user at
+    most (a newer link replaces it); a used link, and every link of a user whose password
+    changes, is deleted; deleting the user deletes them."""
+
+    user_id = ForeignKey(User)
+    token_hash = TextField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
 
 
 class ApiToken(Model):

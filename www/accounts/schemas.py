@@ -71,6 +71,18 @@ class PasswordChange(Schema):
     new_password: str = text("New password", **PASSWORD)
 
 
+class ForgotPassword(Schema):
+    """Asking for a password reset link (/password/forgot)."""
+
+    email: Email = text("Email", min_length=1, max_length=EMAIL_LIMIT, normalize=normalize_email)
+
+
+class PasswordResetIn(Schema):
+    """The new password, sent with a reset link's token (/password/reset/<token>)."""
+
+    password: str = text("New password", **PASSWORD)
+
+
 class TokenIn(Schema):
     """A new API token (/account/tokens): a name to tell it apart, and its lifetime."""
 
