@@ -181,6 +181,21 @@ async def test_a_password_change_voids_the_link(auth, client, smtp_server):
     assert EXPIRED in await resp.text()
 
 
+async def test_a_reset_revokes_every_api_token(auth, client, smtp_server):
+    await auth.login_as("alice")
+    resp = await auth.post("/account/tokens", {"name": "backup", "expires_days": "30"})
+    assert resp.status == 303
+    page = await (await client.get("/account/tokens")).text()
+    api_token = re.search(r"www_[A-Za-z0-9_-]+", page).group(0)
+    as_script = {"Authorization": f"Bearer {api_token}"}
+    assert (await client.get("/api/session", headers=as_script)).status == 200
+    token = await mailed_token(auth, smtp_server)
+    assert (await auth.post(f"/password/reset/{token}", {"password": NEW})).status == 303
+    resp = await client.get("/api/session", headers=as_script)
+    assert resp.status == 401
+    assert "WWW-Authenticate" in resp.headers
+
+
 @pytest.mark.parametrize(
     ("password", "message"),
     [
