@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from . import templating
+from .accesslog import AccessLog
 from .api import mount_api
 from .auth import sessions, user_middleware
 from .brokers import broker_for
@@ -38,7 +39,7 @@ from .middlewares import error_middleware, error_page, security_headers
 from .migrate import check, runner
 from .models import MODELS
 from .posts.live import close_sockets
-from .proxy import ForwardedAccessLogger, behind_proxies
+from .proxy import behind_proxies
 from .ratelog import RateLimitedLog
 from .routes import setup_routes
 from .routing import Urls
@@ -50,12 +51,11 @@ def create_app(config: Settings | None = None) -> web.Application:
     """Build the application; `config` defaults to load_settings() (files and WWW_* vars)."""
     config = config or load_settings()
     configure_logging(config)
-    trusted_proxies = config.server.trusted_proxies
     middlewares = [  # outermost first: each sees what the ones after it raise
         # First, so that all the rest (error pages, cookies, the CSRF Origin check,
         # redirects) sees the client's address, scheme and host that a proxy in
         # server.trusted_proxies sent in X-Forwarded-*. None when that list is empty.
-        *behind_proxies(trusted_proxies),
+        *behind_proxies(config.server.trusted_proxies),
         error_middleware,  # every error becomes a page (or JSON in the API)
         sessions(config),  # the encrypted session cookie
         # request[USER]: the logged-in user, or None; under /api/, a bearer token's user
@@ -72,9 +72,9 @@ def create_app(config: Settings | None = None) -> web.Application:
             # run_app's 75 s and gunicorn's --keep-alive). www/connections.py adds the
             # header and body timeouts and the connection cap (python -m www, gunicorn).
             "keepalive_timeout": config.server.keepalive_timeout,
-            # aiohttp logs the request it made, not the proxy middleware's clone: this
-            # access log class logs the client's address instead.
-            **({"access_log_class": ForwardedAccessLogger} if trusted_proxies else {}),
+            # aiohttp logs the request it made: this class logs the client's address a
+            # trusted proxy gave, and hides the secret of a reset link's path.
+            "access_log_class": AccessLog,
         },
     )
     app[CONFIG] = config

@@ -31,7 +31,6 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
-from aiohttp.web_log import AccessLogger
 
 from .keys import FORWARDED
 
@@ -104,10 +103,3 @@ def forwarded(request: web.BaseRequest) -> web.BaseRequest:
     on_response_prepare (for a response a view returned) and the access log.
     """
     return request.get(FORWARDED, request)
-
-
-class ForwardedAccessLogger(AccessLogger):
-    """aiohttp's access log, with the client's address when a trusted proxy named it."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        super().log(forwarded(request), response, time)

@@ -1,0 +1,36 @@
+"""The access log: one line per request, with the client's real address and no secrets.
+
+aiohttp logs the request it made, so two things are put right here, for `python -m www`,
+gunicorn's worker and the test server alike (the app's handler_args name this class):
+- behind a trusted proxy, the address, scheme and host the proxy gave (www/proxy.py);
+- a path that carries a secret (a password reset link's `{token}`) is logged with the
+  secret replaced: whoever reads the logs must not be able to reset someone's password.
+"""
+
+from aiohttp import web
+from aiohttp.web_log import AccessLogger
+
+from .proxy import forwarded
+
+SECRET_SEGMENTS = ("token",)  # route variables whose value never reaches a log
+REDACTED = "REDACTED"  # a path segment that needs no quoting
+
+
+def loggable(request: web.BaseRequest) -> web.BaseRequest:
+    """`request` as it may be logged: a clone without its secrets (and without its query,
+    which could hold more of them) when its route has a secret segment, else itself."""
+    match_info = getattr(request, "match_info", None)
+    secrets = [match_info[name] for name in SECRET_SEGMENTS if match_info and name in match_info]
+    if not any(secrets):
+        return request
+    path = request.path
+    for secret in secrets:
+        path = path.replace(secret, REDACTED)
+    return request.clone(rel_url=path)
+
+
+class AccessLog(AccessLogger):
+    """aiohttp's access log, with the forwarded client and without secrets in paths."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        super().log(loggable(forwarded(request)), response, time)
