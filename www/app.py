@@ -27,6 +27,7 @@ from .keys import (
     MIGRATIONS,
     PUBSUB,
     QUERIES,
+    RATE_LIMITS,
     SOCKETS,
     UPLOADS,
     URLS,
@@ -37,6 +38,7 @@ from .migrate import check, runner
 from .models import MODELS
 from .posts.live import close_sockets
 from .proxy import ForwardedAccessLogger, behind_proxies
+from .ratelimits import RateLimits, rate_limits_ctx
 from .ratelog import RateLimitedLog
 from .routes import setup_routes
 from .routing import Urls
@@ -80,6 +82,8 @@ def create_app(config: Settings | None = None) -> web.Application:
     app[HASHING], app[FILE_IO] = thread_pools(config, app[LIMITS_LOG])
     app[MARKDOWN] = markdown_renderer(config, app[LIMITS_LOG])  # posts' HTML, when saved
     app.cleanup_ctx.append(executors_ctx)
+    app[RATE_LIMITS] = RateLimits(config, app[LIMITS_LOG])  # in memory, or Redis if redis.url
+    app.cleanup_ctx.append(rate_limits_ctx)
     # SQLite or PostgreSQL, as db.url says; opened at start-up, closed at cleanup.
     app[DB] = Database.from_url(
         config.db.url, PROJECT_ROOT, **config.db.model_dump(exclude={"url"})
