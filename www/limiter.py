@@ -18,9 +18,10 @@ minutes at most, and the password hashing still costs each guess its time.
 """
 
 import asyncio
+import contextlib
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import limits
@@ -101,6 +102,7 @@ class RateLimits:
             self.location = "memory"
             self.storage = BoundedMemoryStorage(settings.max_keys, clock=time.time)
         self.limiter = SlidingWindowCounterRateLimiter(self.storage)
+        self._turns: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
 
     async def hit(self, name: str, key: str) -> None:
         """Count one attempt of `name` for `key`; RateLimited when none is left."""
@@ -113,6 +115,22 @@ class RateLimits:
         item = self.items[name]
         if await self._ask(lambda: self.limiter.test(item, key)) is False:
             raise RateLimited(name, await self.retry_after(item, key))
+
+    @contextlib.asynccontextmanager
+    async def one_at_a_time(self, name: str, key: str) -> AsyncIterator[None]:
+        """Run the block for one (name, key) at a time in this process. For a check that
+        is counted only after slow work (a failed login, after its hashing): without
+        it, many concurrent attempts would all pass the check before the first failure
+        is counted. Each waits its turn, then checks the count its predecessors left."""
+        lock, users = self._turns.setdefault((name, key), (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._turns[name, key]
 
     async def retry_after(self, item: limits.RateLimitItem, key: str) -> int:
         """Whole seconds until one more attempt of `item` for `key` is let through (>= 1)."""

@@ -2,11 +2,14 @@
 failed logins per account, attempts per client address (as the trusted-proxy handling
 gives it), registrations per address, password changes per user."""
 
+import asyncio
+
 import limits
 
 from tests.conftest import Auth, GuardedTestServer, overrides_for, with_tables
 from tests.helpers import FakeClock, error_of, send
 from www import CONFIG
+from www.accounts import actions
 from www.app import create_app
 from www.keys import RATE_LIMITS
 from www.settings import load_settings
@@ -51,6 +54,26 @@ async def test_the_account_is_the_same_however_its_address_is_written(app, auth,
         email = ["Alice@Example.com", " alice@EXAMPLE.COM ", "ALICE@example.com"][n % 3]
         assert (await auth.login(email=email, password=WRONG)).status == 400
     assert (await auth.login(password=RIGHT)).status == 429
+
+
+async def test_concurrent_attempts_cannot_pass_the_check_together(app, auth, clock, monkeypatch):
+    """Only `login_account` passwords are tried, however many attempts come at once."""
+    await auth.create_user("alice")
+    verify, tried = actions.verify_password, []
+
+    async def slow_verify(*args):  # as production hashing costs: the attempts overlap
+        tried.append(args[-1])
+        await asyncio.sleep(0.05)
+        return await verify(*args)
+
+    monkeypatch.setattr(actions, "verify_password", slow_verify)
+    budget = allowed(app, "login_account")
+    form = {"email": "alice@example.com", "password": WRONG, "csrf_token": await auth.token()}
+    attempts = (auth.client.post("/login", data=form) for _ in range(budget * 3))
+    answers = await asyncio.gather(*attempts)  # all sent before the first is answered
+    assert sorted(resp.status for resp in answers) == [400] * budget + [429] * (budget * 2)
+    assert len(tried) == budget
+    assert not app[RATE_LIMITS]._turns  # nothing left behind
 
 
 async def test_other_accounts_are_not_locked(app, auth, clock):

@@ -68,14 +68,17 @@ async def authenticate_limited(app: App, values: Login) -> User:
     """authenticate() within the limit of failed logins per account (login_account): while
     it is used up, even the right password is refused (RateLimited, 429) until the window
     moves on by itself. Only a failure counts: a success leaves the budget to the next
-    legitimate login. (The views count every attempt per client address themselves.)"""
+    legitimate login. Attempts on one account take turns in a process, so that concurrent
+    ones cannot all pass the check before the first failure is counted. (The views count
+    every attempt per client address themselves.)"""
     limits, account = app[RATE_LIMITS], login_key(values.email)
-    await limits.check("login_account", account)  # before hashing: a locked one costs none
-    try:
-        return await authenticate(app, values)
-    except Invalid:
-        await limits.hit("login_account", account)
-        raise
+    async with limits.one_at_a_time("login_account", account):
+        await limits.check("login_account", account)  # before hashing: a locked one costs none
+        try:
+            return await authenticate(app, values)
+        except Invalid:
+            await limits.hit("login_account", account)
+            raise
 
 
 def login_key(email: str) -> str:
