@@ -8,6 +8,7 @@ import tracemalloc
 
 import limits
 import pytest
+from aiohttp.test_utils import make_mocked_request
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
@@ -18,6 +19,7 @@ from www.app import create_app
 from www.keys import RATE_LIMITS
 from www.limiter import RateLimited, RateLimits, in_words
 from www.ratelimit_storage import BoundedMemoryStorage
+from www.ratelimits import client_address
 from www.ratelog import RateLimitedLog
 from www.settings import load_settings
 
@@ -123,6 +125,23 @@ async def test_retry_after_is_exact_to_the_second(rate, start, steps):
 )  # fmt: skip
 def test_waits_in_words(seconds, words):
     assert in_words(seconds) == words
+
+
+@pytest.mark.parametrize(
+    ("remote", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),  # IPv4 on a dual-stack socket: the same client
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),  # a whole /64 is one home or server
+        ("2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        (None, "unknown"),  # a Unix socket
+    ],
+)
+def test_client_address_keys(remote, key):
+    request = make_mocked_request("GET", "/")
+    request = request.clone(remote=remote) if remote else request
+    assert client_address(request) == key
 
 
 # Redis: every process and machine shares the budget. (Expiry is Redis's own clock: it
