@@ -82,8 +82,6 @@ def create_app(config: Settings | None = None) -> web.Application:
     app[HASHING], app[FILE_IO] = thread_pools(config, app[LIMITS_LOG])
     app[MARKDOWN] = markdown_renderer(config, app[LIMITS_LOG])  # posts' HTML, when saved
     app.cleanup_ctx.append(executors_ctx)
-    app[RATE_LIMITS] = RateLimits(config, app[LIMITS_LOG])  # in memory, or Redis if redis.url
-    app.cleanup_ctx.append(rate_limits_ctx)
     # SQLite or PostgreSQL, as db.url says; opened at start-up, closed at cleanup.
     app[DB] = Database.from_url(
         config.db.url, PROJECT_ROOT, **config.db.model_dump(exclude={"url"})
@@ -101,6 +99,8 @@ def create_app(config: Settings | None = None) -> web.Application:
     app[UPLOADS] = InProgress()  # the uploads being received: ended (503) at shutdown
     app.on_shutdown.append(end_uploads)
     app.cleanup_ctx.append(uploads_ctx)  # sweeps the partial files a crash left behind
+    app[RATE_LIMITS] = RateLimits(config, app[LIMITS_LOG])  # in memory, or Redis if redis.url
+    app.cleanup_ctx.append(rate_limits_ctx)  # last: it never fails start-up, Redis down or not
     app[ERRORS] = error_page
     setup_routes(app)  # the resources' pages, and static files
     app[API] = mount_api(app, config)  # the JSON API at /api/, with JSON errors

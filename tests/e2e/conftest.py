@@ -36,6 +36,7 @@ from playwright.sync_api import (
 )
 
 from tests.conftest import overrides_for
+from tests.helpers import GENEROUS_LIMITS
 from tests.serving import ROOT, clean_env, free_port, init_db, serving, write_config
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
@@ -65,7 +66,9 @@ def start_server(tmp_path: Path, *, sample: bool = False) -> Iterator[str]:
     After the caller is done the server gets SIGTERM; it must stop cleanly (status 0)
     without having logged an error or a traceback.
     """
-    config = write_config(tmp_path, overrides_for(tmp_path))
+    # Every test registers and logs in its own users from 127.0.0.1, on a server shared by
+    # the module: the rate limits stay on, out of their way.
+    config = write_config(tmp_path, {**overrides_for(tmp_path), "rate_limits": GENEROUS_LIMITS})
     if sample:
         subprocess.run(
             [sys.executable, "init_db.py", "--config", str(config), "--sample"],
