@@ -12,9 +12,10 @@ redis.url is set, shared by every process and machine; else in this process's me
 (www/ratelimit_storage.py: bounded by rate_limits.max_keys).
 
 When the storage fails (Redis down or slow), the limits fail open: the request goes
-through, and a warning is logged (at most one a minute, app[LIMITS_LOG]). Refusing every
-login while Redis restarts would be an outage of its own; brute force gains a few
-minutes at most, and the password hashing still costs each guess its time.
+through, and a warning is logged (at most one a minute, app[LIMITS_LOG]); never a 500.
+Refusing every login, post and comment while Redis restarts would turn its outage into
+the site's. Meanwhile only the password hashing (slow on purpose, with a bounded queue)
+slows guessing down, so the warning is worth an alert.
 """
 
 import asyncio

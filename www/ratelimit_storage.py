@@ -11,7 +11,7 @@ in a heap beside the counters: every call drops at most a few expired ones from 
 the counters nearest to expiring are dropped first, so memory stays bounded whatever the
 traffic. The clock is injectable (tests drive a fake one; no sleeping).
 
-Only what the sliding window counter strategy needs is implemented (www/ratelimits.py).
+Only what the sliding window counter strategy needs is implemented (www/limiter.py).
 """
 
 import heapq
