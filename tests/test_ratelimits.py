@@ -15,11 +15,12 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from tests.conftest import Auth, GuardedTestServer, overrides_for, with_tables
 from tests.helpers import FakeClock, error_of, send
+from www import CONFIG
 from www.app import create_app
 from www.keys import RATE_LIMITS
 from www.limiter import RateLimited, RateLimits, in_words
 from www.ratelimit_storage import BoundedMemoryStorage
-from www.ratelimits import client_address
+from www.ratelimits import check, client_address, hit
 from www.ratelog import RateLimitedLog
 from www.settings import load_settings
 
@@ -85,6 +86,39 @@ async def test_a_limit_counts_again_once_its_window_has_passed():
     assert [await limiter.hit(item, "k") for _ in range(4)] == [True, True, True, False]
 
 
+async def test_the_memory_storage_keeps_limits_storage_contract():
+    """What limits' other strategies and its clear() call, besides the sliding window."""
+    clock = FakeClock()
+    storage = BoundedMemoryStorage(1000, clock=clock)
+    assert await storage.check()
+    assert await storage.incr("k", 10) == 1 and await storage.incr("k", 10, 2) == 3
+    assert await storage.get_expiry("k") == clock() + 10
+    assert await storage.decr("k") == 2 and await storage.get("k") == 2
+    clock.advance(10)
+    assert await storage.get("k") == 0 and await storage.decr("k") == 0
+    assert await storage.get_expiry("k") == clock()  # none: now
+    await storage.incr("k", 10)
+    await storage.clear("k")
+    assert await storage.get("k") == 0
+    limiter = SlidingWindowCounterRateLimiter(storage)
+    item = limits.parse("2 per minute")
+    assert not await limiter.hit(item, "a", cost=3)  # more than the limit at once
+    assert await limiter.hit(item, "a") and await limiter.hit(item, "a")
+    assert not await limiter.hit(item, "a")
+    await limiter.clear(item, "a")
+    assert await limiter.hit(item, "a")
+    assert await storage.reset() == 1 and len(storage) == 0
+
+
+async def test_stale_heap_entries_do_not_pile_up():
+    """Counters cleared before they expire leave their heap entries behind: rebuilt."""
+    storage = BoundedMemoryStorage(1000, clock=FakeClock())
+    for n in range(5000):
+        await storage.incr(f"k{n}", 60)
+        await storage.clear(f"k{n}")
+    assert len(storage) == 0 and len(storage._heap) <= 1024 + 1
+
+
 def memory_limits(clock, **rates) -> RateLimits:
     overrides = {"rate_limits": rates, "logging": {"level": "WARNING"}}
     config = load_settings(overrides=overrides, environ={})
@@ -116,6 +150,17 @@ async def test_retry_after_is_exact_to_the_second(rate, start, steps):
                     await rate_limits.check("comment_user", "alice")
             clock.advance(1)
             await rate_limits.check("comment_user", "alice")  # no longer refused
+
+
+async def test_views_reach_the_apps_limits(app, clock):
+    request = make_mocked_request("POST", "/", app=app)
+    await hit(request, "comment_user", "alice")
+    await check(request, "comment_user", "alice")
+    for _ in range(limits.parse(app[CONFIG].rate_limits.comment_user).amount - 1):
+        await hit(request, "comment_user", "alice")
+    with pytest.raises(RateLimited) as refused:
+        await check(request, "comment_user", "alice")
+    assert refused.value.text == "Too many attempts. Try again in 1 minute."
 
 
 @pytest.mark.parametrize(
