@@ -27,7 +27,8 @@ async def register_page(request: web.Request) -> web.Response:
 
 async def register(request: web.Request) -> web.Response:
     """Create an account, then 303 to /login. 400 with the form again when the input is
-    invalid or the name or email is taken (in any letter case)."""
+    invalid or the name or email is taken (in any letter case); 429 past
+    rate_limits.register_address, counted before the password is hashed."""
     form = await bodies.form(request)
     try:
         values = Registration.parse(form, form=True)
@@ -75,7 +76,8 @@ async def password_page(request: web.Request) -> web.Response:
 @login_required
 async def change_password(request: web.Request) -> web.Response:
     """Change the password, end every other session, and 303 to the user's page. 400 with
-    the form again when the current password is wrong or the new one is not valid."""
+    the form again when the current password is wrong or the new one is not valid; 429
+    past rate_limits.password_change_user (each try of the current password counts)."""
     form = await bodies.form(request)
     user = request[USER]
     try:
