@@ -11,14 +11,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from tests import databases
-from tests.helpers import make_post
+from tests.helpers import FakeClock, make_post
 from tests.services import redis_server  # noqa: F401 (a fixture, for every test module)
 from tests.smtp import smtp_server  # noqa: F401 (a fixture: a real SMTP server)
 from www import CONFIG, DB
 from www.accounts.models import User
 from www.app import create_app, database_ctx
 from www.connections import GuardedRunner
-from www.keys import MIGRATIONS
+from www.keys import MIGRATIONS, RATE_LIMITS
 from www.migrate.runner import up
 from www.models import MODELS
 from www.passwords import hash_password_sync
@@ -101,6 +101,14 @@ class GuardedTestServer(TestServer):
 
     async def _make_runner(self, **kwargs) -> GuardedRunner:
         return GuardedRunner(self.app, **kwargs)
+
+
+@pytest.fixture
+def clock(app) -> FakeClock:
+    """The clock of the app's in-memory rate limits, moved by the test: clock.advance(301)."""
+    fake = FakeClock()
+    app[RATE_LIMITS].storage.clock = fake
+    return fake
 
 
 @pytest.fixture

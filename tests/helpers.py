@@ -3,6 +3,7 @@
 from www import DB
 from www.posts.models import Post
 from www.resources import modules
+from www.settings_schema import RateLimitSettings
 
 COOKIE = "www_session"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -54,3 +55,26 @@ def api_routes(unsafe: bool = True):
         for route in getattr(module, "API", ())
         if not unsafe or route.method in UNSAFE_METHODS
     ]
+
+
+class FakeClock:
+    """A clock that moves only when told: the in-memory rate limits' `clock` (the
+    `clock` fixture). Starts on a whole hour, so every window starts with it."""
+
+    START = 1_800_000_000.0
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+# For tests that send many requests from one client on purpose (fuzzing): the rate limits
+# stay on, but far out of the way, so that the inputs reach the code under test.
+GENEROUS_LIMITS = {
+    name: "100000 per hour" for name in RateLimitSettings.model_fields if name != "max_keys"
+}

@@ -15,11 +15,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import overrides_for
+from tests.helpers import GENEROUS_LIMITS
 from tests.test_links import crawl
+from www.settings import load_settings
 
 text = st.text(max_size=300)
 NOT_FUZZED = {"csrf_token", "file"}  # the token is the session's; uploads: tests/files/
 SKIPPED = re.compile(r"/logout$|/delete$")  # no fields, and they would end the crawl's objects
+
+
+@pytest.fixture(name="settings")
+def generous_settings(tmp_path, db_url):
+    """The usual test settings with generous rate limits: the examples share one client
+    and one user, and their input must reach the forms, not a 429."""
+    overrides = overrides_for(tmp_path, db_url)
+    overrides["rate_limits"] = GENEROUS_LIMITS
+    return load_settings(overrides=overrides, environ={})
 
 
 class Forms(HTMLParser):

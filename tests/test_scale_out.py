@@ -21,6 +21,7 @@ import pytest
 from tests import databases
 from tests.cluster import Cluster, gunicorn, processes, seed, sessions_and_edits
 from tests.conftest import overrides_for
+from tests.helpers import GENEROUS_LIMITS
 from tests.live import live_comments
 from tests.procfs import connected_to, holder
 from tests.services import RedisServer, running_redis
@@ -64,6 +65,7 @@ async def deploy(tmp_path, db_url):
     async def start(setup: Setup, count: int) -> Deployment:
         overrides = overrides_for(tmp_path, db_url)
         overrides["live"] = {"reconnect_max": RECONNECT_MAX}
+        overrides["rate_limits"] = GENEROUS_LIMITS  # 100 comments by one user
         config = write_config(tmp_path, overrides)
         init_db(config)
         post_id = await seed(load_settings(config, environ={}))

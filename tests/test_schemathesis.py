@@ -23,12 +23,15 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.conftest import overrides_for
+from tests.helpers import GENEROUS_LIMITS
 from www import CONFIG, DB
 from www.accounts import tokens
 from www.accounts.models import User
 from www.accounts.schemas import TokenIn
 from www.passwords import hash_password_sync
 from www.posts.models import Comment, Post
+from www.settings import load_settings
 
 MAX_EXAMPLES = 20  # per operation and generation mode
 DEADLINE = timedelta(seconds=2)  # per example
@@ -42,6 +45,15 @@ CHECKS = [
 ]
 PASSWORD = "correct horse"
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+
+
+@pytest.fixture(name="settings")
+def generous_settings(tmp_path, db_url):
+    """The usual test settings with generous rate limits: fuzzing sends hundreds of
+    requests from one client and one user, and they must reach the code, not a 429."""
+    overrides = overrides_for(tmp_path, db_url)
+    overrides["rate_limits"] = GENEROUS_LIMITS
+    return load_settings(overrides=overrides, environ={})
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 
 from tests.cluster import gunicorn, seed, sessions_and_edits
 from tests.conftest import overrides_for
+from tests.helpers import GENEROUS_LIMITS
 from tests.live import live_comments
 from tests.serving import clean_env, init_db, write_config
 from www.settings import load_settings
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.skipif(
 async def served(tmp_path):
     """start(N): gunicorn with N workers, on a database holding alice and one post; returns
     (Cluster, the post's id). Stopped after the test."""
-    config = write_config(tmp_path, overrides_for(tmp_path))
+    # 100 comments by one user: the rate limits stay on, out of the way.
+    config = write_config(tmp_path, {**overrides_for(tmp_path), "rate_limits": GENEROUS_LIMITS})
     init_db(config)
     post_id = await seed(load_settings(config, environ={}))
 

@@ -29,6 +29,7 @@ from .keys import (
     MIGRATIONS,
     PUBSUB,
     QUERIES,
+    RATE_LIMITS,
     SOCKETS,
     UPLOADS,
     URLS,
@@ -40,6 +41,7 @@ from .migrate import check, runner
 from .models import MODELS
 from .posts.live import close_sockets
 from .proxy import behind_proxies
+from .ratelimits import RateLimits, rate_limits_ctx
 from .ratelog import RateLimitedLog
 from .routes import setup_routes
 from .routing import Urls
@@ -103,6 +105,8 @@ def create_app(config: Settings | None = None) -> web.Application:
     app[UPLOADS] = InProgress()  # the uploads being received: ended (503) at shutdown
     app.on_shutdown.append(end_uploads)
     app.cleanup_ctx.append(uploads_ctx)  # sweeps the partial files a crash left behind
+    app[RATE_LIMITS] = RateLimits(config, app[LIMITS_LOG])  # in memory, or Redis if redis.url
+    app.cleanup_ctx.append(rate_limits_ctx)  # last: it never fails start-up, Redis down or not
     app[ERRORS] = error_page
     setup_routes(app)  # the resources' pages, and static files
     app[API] = mount_api(app, config)  # the JSON API at /api/, with JSON errors

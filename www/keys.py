@@ -16,6 +16,7 @@ from .accounts.models import ApiToken, User
 from .cache import QueryCache
 from .db import BaseDatabase
 from .executors import BoundedExecutor
+from .limiter import RateLimits
 from .mail import Mailer
 from .markdown import MarkdownRenderer
 from .pubsub import PubSub
@@ -43,6 +44,8 @@ HASHING = web.AppKey("hashing", BoundedExecutor)
 FILE_IO = web.AppKey("file_io", ThreadPoolExecutor)
 # Log lines for limits being reached (connections, sockets, queues), one a minute per kind.
 LIMITS_LOG = web.AppKey("limits_log", RateLimitedLog)
+# How often each thing may be tried (rate_limits), counted in memory or Redis (www/limiter.py).
+RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
 # The uploads being received, ended at once (503) when the server shuts down.
 UPLOADS = web.AppKey("uploads", InProgress)
 # Mails, queued and sent in the background (www/mail.py).

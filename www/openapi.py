@@ -69,6 +69,10 @@ then 422).
 Every error, under any /api/ address (unknown ones: 404; a method an address does not
 take: 405 with an Allow header), is `{{"error": {{"status", "message"}}}}`; a 422 adds
 `fields`, a message for each field. Bodies are JSON objects; unknown keys are refused.
+
+Logging in, posting and commenting are rate limited (per client address, account or
+user): too many attempts get 429 with a Retry-After header, in seconds, and the wait in
+words in the message. While an account is locked, even the right password gets 429.
 """
 
 

@@ -36,6 +36,7 @@ from playwright.sync_api import (
 )
 
 from tests.conftest import overrides_for
+from tests.helpers import GENEROUS_LIMITS
 from tests.serving import ROOT, clean_env, free_port, init_db, serving, write_config
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
@@ -68,7 +69,10 @@ def start_server(tmp_path: Path, *, sample: bool = False) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # Links in mails (password reset) lead to this server; mails go to tmp_path/outbox.
-    config = write_config(tmp_path, {**overrides_for(tmp_path), "site": {"base_url": url}})
+    # Every test registers and logs in its own users from 127.0.0.1, on a server shared by
+    # the module: the rate limits stay on, out of their way.
+    overrides = {**overrides_for(tmp_path), "site": {"base_url": url}}
+    config = write_config(tmp_path, {**overrides, "rate_limits": GENEROUS_LIMITS})
     if sample:
         subprocess.run(
             [sys.executable, "init_db.py", "--config", str(config), "--sample"],

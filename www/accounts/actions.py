@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..db import IntegrityError
-from ..keys import CONFIG, DB, HASHING
+from ..keys import CONFIG, DB, HASHING, RATE_LIMITS
 from ..passwords import hash_password, verify_password
 from ..schemas import Errors, Invalid
 from ..text import BadAddress, canonical, email_key
@@ -63,6 +63,32 @@ async def authenticate(app: App, values: Login) -> User:
         user.password_hash = await hash_password(app[HASHING], params, values.password)
         await user.save(db)
     return user
+
+
+async def authenticate_limited(app: App, values: Login) -> User:
+    """authenticate() within the limit of failed logins per account (login_account): while
+    it is used up, even the right password is refused (RateLimited, 429) until the window
+    moves on by itself. Only a failure counts: a success leaves the budget to the next
+    legitimate login. Attempts on one account take turns in a process, so that concurrent
+    ones cannot all pass the check before the first failure is counted. (The views count
+    every attempt per client address themselves.)"""
+    limits, account = app[RATE_LIMITS], login_key(values.email)
+    async with limits.one_at_a_time("login_account", account):
+        await limits.check("login_account", account)  # before hashing: a locked one costs none
+        try:
+            return await authenticate(app, values)
+        except Invalid:
+            await limits.hit("login_account", account)
+            raise
+
+
+def login_key(email: str) -> str:
+    """The account an attempt is counted against: the email key (however the address is
+    written), or the lower-cased text when it is not a valid address."""
+    try:
+        return email_key(email)
+    except BadAddress:
+        return email.strip().lower()
 
 
 async def find_by_email(db, email: str) -> User | None:

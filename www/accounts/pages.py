@@ -5,6 +5,7 @@ from aiohttp import web
 from .. import bodies
 from ..auth import flash, log_in, log_out, login_required, safe_next
 from ..keys import USER
+from ..ratelimits import RateLimited, client_address, hit
 from ..routing import url_for
 from ..schemas import Invalid, form_attrs
 from ..templating import render
@@ -26,10 +27,13 @@ async def register_page(request: web.Request) -> web.Response:
 
 async def register(request: web.Request) -> web.Response:
     """Create an account, then 303 to /login. 400 with the form again when the input is
-    invalid or the name or email is taken (in any letter case)."""
+    invalid or the name or email is taken (in any letter case); 429 past
+    rate_limits.register_address, counted before the password is hashed."""
     form = await bodies.form(request)
     try:
-        await actions.register(request.config_dict, Registration.parse(form, form=True))
+        values = Registration.parse(form, form=True)
+        await hit(request, "register_address", client_address(request))  # before hashing
+        await actions.register(request.config_dict, values)
     except Invalid as exc:
         return _form(request, "accounts/register.html", Registration, form, exc.errors)
     flash(request, "Your account is ready. Log in to start writing.", "success")
@@ -43,13 +47,23 @@ async def login_page(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     """Log in and 303 to `next` (a local path) or /; a new session is started. 400 with
-    the same message for an unknown email and a wrong password."""
+    the same message for an unknown email and a wrong password. 429 after too many
+    attempts from the client's address, or too many failures for the account (the form
+    again, saying when the block lifts: even the right password is refused meanwhile)."""
+    await hit(request, "login_address", client_address(request))  # every attempt
     form = await bodies.form(request)
     next_url = safe_next(request.query.get("next"))
     try:
-        user = await actions.authenticate(request.config_dict, Login.parse(form, form=True))
+        values = Login.parse(form, form=True)
+        user = await actions.authenticate_limited(request.config_dict, values)
     except Invalid as exc:
         return _form(request, "accounts/login.html", Login, form, exc.errors, next=next_url)
+    except RateLimited as exc:
+        errors = {"password": exc.text}
+        page = _form(request, "accounts/login.html", Login, form, errors, next=next_url)
+        page.set_status(exc.status)
+        page.headers.extend(exc.headers)
+        return page
     await log_in(request, user)
     raise web.HTTPSeeOther(next_url)
 
@@ -62,13 +76,14 @@ async def password_page(request: web.Request) -> web.Response:
 @login_required
 async def change_password(request: web.Request) -> web.Response:
     """Change the password, end every other session, and 303 to the user's page. 400 with
-    the form again when the current password is wrong or the new one is not valid."""
+    the form again when the current password is wrong or the new one is not valid; 429
+    past rate_limits.password_change_user (each try of the current password counts)."""
     form = await bodies.form(request)
     user = request[USER]
     try:
-        await actions.change_password(
-            request.config_dict, user, PasswordChange.parse(form, form=True)
-        )
+        values = PasswordChange.parse(form, form=True)
+        await hit(request, "password_change_user", str(user.id))  # before checking it
+        await actions.change_password(request.config_dict, user, values)
     except Invalid as exc:
         return _form(request, "accounts/password.html", PasswordChange, form, exc.errors)
     await log_in(request, user)  # this session goes on, with the new epoch

@@ -21,6 +21,7 @@ from .. import uploads
 from ..auth import check_owner, flash, login_required, may_edit
 from ..csrf import streams_multipart
 from ..keys import CONFIG, DB, FILE_IO, MULTIPART, UPLOADS, USER
+from ..ratelimits import hit
 from ..routing import get_or_404, page_number, url_for
 from ..templating import render
 from . import actions
@@ -143,8 +144,9 @@ async def upload(request: web.Request) -> web.Response:
     `uploads.max_size` or the user's quota, 400 for a malformed body, 408 when the client
     stalls, 503 when the server shuts down, 507 when the disk fails: each leaves no file
     and no row. Answers 400 with the page again when there is no file. An empty file is
-    accepted.
+    accepted. 429 past the user's rate_limits.upload_user, before a byte is stored.
     """
+    await hit(request, "upload_user", str(request[USER].id))
     stored = await _receive_file(request)
     if stored is None:
         return await _render_page(request, error="Choose a file to upload.")

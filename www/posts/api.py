@@ -12,6 +12,7 @@ from pydantic import Field
 from ..api import operation, read_body, read_query, reply
 from ..auth import check_owner, login_required
 from ..keys import CONFIG, USER
+from ..ratelimits import hit
 from ..routing import MAX_PAGE, get_or_404, url_for
 from ..schemas import Schema
 from . import actions
@@ -61,11 +62,12 @@ async def list_posts(request: web.Request) -> web.Response:
     return reply(PostPage(items=page.items, page=query.page, per_page=per_page, total=page.total))
 
 
-@operation(body=PostIn, response=PostOut, status=201)
+@operation(body=PostIn, response=PostOut, status=201, errors=(429,))
 @login_required
 async def create_post(request: web.Request) -> web.Response:
-    """Publish a post."""
+    """Publish a post. 429 (with Retry-After) past the user's rate_limits.post_user."""
     values, _ = await read_body(request, PostIn)
+    await hit(request, "post_user", str(request[USER].id))
     post = await actions.publish_post(request.config_dict, request[USER], values)
     location = url_for(request, "api.posts.detail", id=post.id)
     return reply(PostOut.model_validate(post), status=201, headers={"Location": location})
@@ -113,11 +115,13 @@ async def list_comments(request: web.Request) -> web.Response:
     return reply(CommentPage(items=page.items, page=page.page, per_page=per_page, total=page.total))
 
 
-@operation(body=CommentIn, response=CommentOut, status=201)
+@operation(body=CommentIn, response=CommentOut, status=201, errors=(429,))
 @login_required
 async def create_comment(request: web.Request) -> web.Response:
-    """Comment on a post (also sent to its live sockets)."""
+    """Comment on a post (also sent to its live sockets). 429 (with Retry-After) past the
+    user's rate_limits.comment_user."""
     post = await get_or_404(Post, request)
     values, _ = await read_body(request, CommentIn)
+    await hit(request, "comment_user", str(request[USER].id))
     comment = await actions.add_comment(request.config_dict, post, request[USER], values)
     return reply(CommentOut.model_validate(comment), status=201)

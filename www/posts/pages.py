@@ -12,6 +12,7 @@ from .. import bodies
 from ..accounts.models import User
 from ..auth import check_owner, flash, login_required, may_edit
 from ..keys import CONFIG, USER
+from ..ratelimits import hit
 from ..routing import get_or_404, page_number, url_for
 from ..schemas import Invalid, form_attrs
 from ..templating import render
@@ -83,12 +84,13 @@ async def new(request: web.Request) -> web.Response:
 
 @login_required
 async def create(request: web.Request) -> web.Response:
-    """Create a post and 303 to it; 400 with the form again when the input is invalid."""
+    """Create a post and 303 to it; 400 with the form again when the input is invalid,
+    429 past the user's rate_limits.post_user."""
     form = await bodies.form(request)
     try:
-        post = await actions.publish_post(
-            request.config_dict, request[USER], PostIn.parse(form, form=True)
-        )
+        values = PostIn.parse(form, form=True)
+        await hit(request, "post_user", str(request[USER].id))  # before rendering it
+        post = await actions.publish_post(request.config_dict, request[USER], values)
     except Invalid as exc:
         return _form(request, None, form, exc.errors)
     flash(request, "Your post is published.", "success")
@@ -133,13 +135,15 @@ async def delete(request: web.Request) -> web.Response:
 @login_required
 async def comment(request: web.Request) -> web.Response:
     """Add a comment and 303 to it (#comment-<id>). 404 if the post is missing; 400 with
-    the post page and the comment form again when the comment is invalid."""
+    the post page and the comment form again when the comment is invalid; 429 past the
+    user's rate_limits.comment_user."""
     post = await get_or_404(Post, request)
     form = await bodies.form(request)
     try:
         values = CommentIn.parse(form, form=True)
     except Invalid as exc:
         return await detail(request, {"values": form, "errors": exc.errors})
+    await hit(request, "comment_user", str(request[USER].id))
     added = await actions.add_comment(request.config_dict, post, request[USER], values)
     raise web.HTTPSeeOther(url_for(request, "posts.detail", id=post.id) + f"#comment-{added.id}")
 
