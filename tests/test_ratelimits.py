@@ -163,6 +163,20 @@ async def test_views_reach_the_apps_limits(app, clock):
     assert refused.value.text == "Too many attempts. Try again in 1 minute."
 
 
+async def test_limits_of_the_same_rate_keep_their_own_counters(app, clock):
+    """login_address and bearer_failure_address are both 20 a minute by default: using
+    one up for an address leaves the other whole."""
+    request = make_mocked_request("POST", "/", app=app)
+    limits_of = app[CONFIG].rate_limits
+    assert limits_of.login_address == limits_of.bearer_failure_address
+    for _ in range(limits.parse(limits_of.login_address).amount):
+        await hit(request, "login_address", "10.0.0.1")
+    with pytest.raises(RateLimited):
+        await check(request, "login_address", "10.0.0.1")
+    await check(request, "bearer_failure_address", "10.0.0.1")
+    await hit(request, "bearer_failure_address", "10.0.0.1")
+
+
 @pytest.mark.parametrize(
     ("seconds", "words"),
     [(1, "1 second"), (45, "45 seconds"), (60, "1 minute"), (301, "5 minutes"),

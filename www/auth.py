@@ -18,6 +18,7 @@ from aiohttp.typedefs import Handler, Middleware
 from aiohttp_session import SESSION_KEY, Session, get_session, new_session, session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from . import ratelimits
 from .accounts import tokens
 from .accounts.models import User
 from .keys import API, API_TOKEN, DB, SESSION, USER
@@ -66,10 +67,13 @@ def bearer_token(request: web.Request) -> str | None:
 
 async def _as_token_user(request: web.Request, handler: Handler, token: str):
     """Act as the token's user, or 401 (a script must learn its token is bad, even where
-    it could read anonymously). The request gets a session of its own that is never
-    saved: no cookie is set in answer to a token."""
+    it could read anonymously), or 429 past rate_limits.bearer_failure_address: failures
+    only count, so a script with a good token is never slowed by a guesser next to it.
+    The request gets a session of its own that is never saved: no cookie is set in
+    answer to a token."""
     found = await tokens.authenticate(request.config_dict, token)
     if found is None:
+        await ratelimits.hit(request, "bearer_failure_address", ratelimits.client_address(request))
         raise web.HTTPUnauthorized(
             text="The API token is wrong, revoked or expired.",
             headers={"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'},

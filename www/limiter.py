@@ -108,14 +108,14 @@ class RateLimits:
     async def hit(self, name: str, key: str) -> None:
         """Count one attempt of `name` for `key`; RateLimited when none is left."""
         item = self.items[name]
-        if await self._ask(lambda: self.limiter.hit(item, key)) is False:
-            raise RateLimited(name, await self.retry_after(item, key))
+        if await self._ask(lambda: self.limiter.hit(item, name, key)) is False:
+            raise RateLimited(name, await self.retry_after(item, name, key))
 
     async def check(self, name: str, key: str) -> None:
         """RateLimited if `name` is used up for `key`; counts nothing."""
         item = self.items[name]
-        if await self._ask(lambda: self.limiter.test(item, key)) is False:
-            raise RateLimited(name, await self.retry_after(item, key))
+        if await self._ask(lambda: self.limiter.test(item, name, key)) is False:
+            raise RateLimited(name, await self.retry_after(item, name, key))
 
     @contextlib.asynccontextmanager
     async def one_at_a_time(self, name: str, key: str) -> AsyncIterator[None]:
@@ -133,10 +133,11 @@ class RateLimits:
             if not users[0]:
                 del self._turns[name, key]
 
-    async def retry_after(self, item: limits.RateLimitItem, key: str) -> int:
-        """Whole seconds until one more attempt of `item` for `key` is let through (>= 1)."""
+    async def retry_after(self, item: limits.RateLimitItem, name: str, key: str) -> int:
+        """Whole seconds until one more attempt of `name` for `key` is let through (>= 1)."""
         expiry = item.get_expiry()
-        window = await self._ask(lambda: self.storage.get_sliding_window(item.key_for(key), expiry))
+        counter = item.key_for(name, key)  # two limits of one rate never share a counter
+        window = await self._ask(lambda: self.storage.get_sliding_window(counter, expiry))
         return 1 + math.floor(wait(item, *window)) if window else expiry
 
     async def _ask(self, call: Callable[[], Awaitable[T]]) -> T | None:

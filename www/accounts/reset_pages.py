@@ -9,10 +9,12 @@ from aiohttp import web
 from .. import bodies
 from ..auth import flash
 from ..keys import SESSION, USER
+from ..ratelimits import client_address, hit
 from ..routing import url_for
 from ..schemas import Invalid, form_attrs
 from ..templating import render
 from . import resets
+from .actions import login_key
 from .schemas import ForgotPassword, PasswordResetIn
 
 SENT = (
@@ -38,12 +40,15 @@ async def forgot_page(request: web.Request) -> web.Response:
 async def forgot(request: web.Request) -> web.Response:
     """Have a link mailed, then 303 to /login with the same message whether the address
     is known or not (the mail is made in the background). 400 with the form again when
-    the address is not valid."""
+    the address is not valid; 429 past rate_limits.reset_address (this client) or
+    reset_email (this address, known or not: the answer tells nothing of the account)."""
     form = await bodies.form(request)
     try:
         values = ForgotPassword.parse(form, form=True)
     except Invalid as exc:
         return _form(request, "accounts/forgot.html", ForgotPassword, form, exc.errors)
+    await hit(request, "reset_address", client_address(request))
+    await hit(request, "reset_email", login_key(values.email))
     resets.ask_for_link(request.config_dict, values.email)
     flash(request, SENT, "info")
     raise web.HTTPSeeOther(url_for(request, "accounts.login"))

@@ -10,6 +10,7 @@ from aiohttp import web
 from .. import bodies
 from ..auth import flash, login_required
 from ..keys import SESSION, USER
+from ..ratelimits import hit
 from ..routing import url_for
 from ..schemas import Invalid, form_attrs
 from ..templating import render
@@ -45,10 +46,12 @@ async def tokens_page(request: web.Request) -> web.Response:
 @login_required
 async def make_token(request: web.Request) -> web.Response:
     """Make a token and 303 to /account/tokens, which shows it once. 400 with the form
-    again when the input is invalid or the user has too many tokens."""
+    again when the input is invalid or the user has too many tokens; 429 past
+    rate_limits.token_user."""
     form = await bodies.form(request)
     try:
         values = TokenIn.parse(form, form=True)
+        await hit(request, "token_user", str(request[USER].id))  # a valid request only
         row, token = await tokens.make(request.config_dict, request[USER], values)
     except Invalid as exc:
         return await _page(request, form, exc.errors)
