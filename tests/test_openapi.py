@@ -10,12 +10,13 @@ import io
 import re
 
 import jsonschema_rs  # comes with schemathesis (requirements-dev.txt)
+import limits as rates
 import pytest
 import schemathesis
 from aiohttp import web
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
-from www import DB
+from www import CONFIG, DB
 from www.api import PREFIX, operation
 from www.openapi import build
 from www.posts.models import Comment, Post
@@ -229,14 +230,15 @@ def test_a_route_it_cannot_describe_stops_the_app(path, handler, complaint):
 
 
 def test_every_operation_documents_its_errors(app, document):
-    """The errors a route's shape implies: a bad bearer token (401, everywhere), the CSRF
+    """The errors a route's shape implies: a bad bearer token (401, everywhere; 429 past
+    the limit of bad ones), the CSRF
     check on unsafe methods (403), an {id} to find (404), a body (400, 413, 415, 422), a
     query (422), what the handler declares beyond those, and 5XX everywhere."""
     handlers = routed(app)
     for method, path, op in operations(document):
         handler, where = handlers[(method, path)], f"{method.upper()} {path}"
         declared = handler.operation
-        expected = {"5XX", "401", *map(str, declared.errors)}
+        expected = {"5XX", "401", "429", *map(str, declared.errors)}
         if method in UNSAFE:
             expected.add("403")
             assert op["security"] == TOKEN_ONLY, where
@@ -291,7 +293,7 @@ async def test_real_responses_match_the_schemas(auth, client, app, document):
             assert not validator(document, schema).is_valid({**body, "unexpected": 1}), path
 
 
-async def test_the_app_answers_the_documented_errors(auth, client, app, document):
+async def test_the_app_answers_the_documented_errors(auth, client, app, document, clock):
     """Each error a route's shape implies, provoked for real: the app answers with it, in
     the documented schema. Only the errors a handler declares itself are left to
     tests/test_api.py and schemathesis, having no generic cause."""
@@ -317,6 +319,15 @@ async def test_the_app_answers_the_documented_errors(auth, client, app, document
         await expect(401, method, path, op, headers=wrong, **empty)
         if getattr(handlers[(method, path)], "login_required", False):
             await expect(401, method, path, op, headers={"X-CSRF-Token": anonymous}, **empty)
+
+    # Past rate_limits.bearer_failure_address, a bad token is a 429 anywhere.
+    bad_tokens = rates.parse(app[CONFIG].rate_limits.bearer_failure_address)
+    for _ in range(bad_tokens.amount):
+        await client.get("/api/session", headers=wrong)
+    for method, path, op in operations(document):
+        empty = {"json": {}} if method in UNSAFE else {}
+        await expect(429, method, path, op, headers=wrong, **empty)
+    clock.advance(2 * bad_tokens.get_expiry())  # and the limit is out of the way again
 
     token = await log_in(client, alice.email)
     headers = {"X-CSRF-Token": token}

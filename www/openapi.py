@@ -48,6 +48,8 @@ ERROR_TEXT: dict[int | str, str] = {
     404: "There is nothing with this id.",
     413: "The body is larger than the server accepts.",
     415: "The body is not sent as application/json.",
+    429: "Too many attempts: wait the Retry-After header's seconds. Bad bearer tokens from "
+    "one client address are limited on every operation; see the description for more.",
     422: "Some input breaks its rules: `fields` has a message for each, by name. Unknown "
     "keys in a body are refused too (`Unknown field.`).",
     "5XX": "Unexpected error. It is logged; the body never holds details.",
@@ -71,8 +73,9 @@ take: 405 with an Allow header), is `{{"error": {{"status", "message"}}}}`; a 42
 `fields`, a message for each field. Bodies are JSON objects; unknown keys are refused.
 
 Logging in, posting and commenting are rate limited (per client address, account or
-user): too many attempts get 429 with a Retry-After header, in seconds, and the wait in
-words in the message. While an account is locked, even the right password gets 429.
+user), and so are bad bearer tokens (per client address): too many attempts get 429
+with a Retry-After header, in seconds, and the wait in words in the message. While an
+account is locked, even the right password gets 429.
 """
 
 
@@ -171,7 +174,7 @@ def _operation(
     validate; a handler's own `errors` (a 401 of its own) are described by its docstring."""
     handler, path = route.handler, route.resource.canonical
     unsafe = route.method not in SAFE_METHODS
-    implied = {401}  # a bad bearer token, on every operation (www/auth.py)
+    implied = {401, 429}  # a bad bearer token, too many of them: anywhere (www/auth.py)
     implied |= {403} if unsafe else set()
     implied |= {404} if "{" in path else set()
     implied |= set(BODY_ERRORS) if op.body else set()
