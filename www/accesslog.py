@@ -19,7 +19,10 @@ REDACTED = "REDACTED"  # a path segment that needs no quoting
 def loggable(request: web.BaseRequest) -> web.BaseRequest:
     """`request` as it may be logged: a clone without its secrets (and without its query,
     which could hold more of them) when its route has a secret segment, else itself."""
-    match_info = getattr(request, "match_info", None)
+    try:
+        match_info = request.match_info  # type: ignore[attr-defined] (a web.Request's)
+    except (AttributeError, AssertionError):  # one the parser refused was never routed
+        return request
     secrets = [match_info[name] for name in SECRET_SEGMENTS if match_info and name in match_info]
     if not any(secrets):
         return request

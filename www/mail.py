@@ -94,6 +94,8 @@ class Mailer:
         """A cleanup context: sends while the app runs. At cleanup the queued mails get
         up to `mail.timeout` seconds to go; what is still waiting then is dropped, and
         logged."""
+        if not self.settings.smtp_url:  # say it once: in production this is a mistake
+            log.info("mail.smtp_url is empty: mails are written to %s, not sent", self.outbox)
         self._worker = asyncio.create_task(self._run(), name="mailer")
         yield
         try:
