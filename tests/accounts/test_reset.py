@@ -12,10 +12,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from tests.conftest import overrides_for
+from tests.test_executors import hashing_blocked
 from www import DB
 from www.accounts import resets
 from www.accounts.models import PasswordReset, User
 from www.accounts.reset_pages import EXPIRED, SENT
+from www.keys import HASHING
 from www.orm import utcnow
 from www.settings import load_settings
 
@@ -179,6 +181,19 @@ async def test_a_password_change_voids_the_link(auth, client, smtp_server):
     resp = await client.get(f"/password/reset/{token}")
     assert resp.status == 400
     assert EXPIRED in await resp.text()
+
+
+async def test_a_full_hashing_queue_leaves_the_link_usable(auth, app, client, smtp_server):
+    await auth.create_user("alice")
+    token = await mailed_token(auth, smtp_server)
+    hashing = app[HASHING]
+    async with hashing_blocked(app, jobs=hashing.workers + hashing.queue):
+        resp = await auth.post(f"/password/reset/{token}", {"password": NEW})
+        assert resp.status == 503
+        assert resp.headers["Retry-After"]
+    assert (await client.get(f"/password/reset/{token}")).status == 200  # not spent
+    assert (await auth.post(f"/password/reset/{token}", {"password": NEW})).status == 303
+    assert (await auth.login(password=NEW)).status == 303
 
 
 async def test_a_reset_revokes_every_api_token(auth, client, smtp_server):

@@ -112,10 +112,18 @@ async def change_password(app: App, user: User, values: PasswordChange) -> None:
 
 
 async def set_password(app: App, user: User, password: str) -> None:
-    """Give `user` a new password and end everything the old one let in: every session
-    (their epoch moves on), every API token and every password reset link, in one
-    transaction with the new password. Used by the password change and the reset."""
-    user.password_hash = await hash_password(app[HASHING], app[CONFIG].passwords, password)
+    """Give `user` a new password: hashed (off the loop), then stored."""
+    await store_password(
+        app, user, await hash_password(app[HASHING], app[CONFIG].passwords, password)
+    )
+
+
+async def store_password(app: App, user: User, password_hash: str) -> None:
+    """Store a new password hash and end everything the old password let in: every
+    session (their epoch moves on), every API token and every password reset link, in one
+    transaction (a savepoint of the caller's, when it is in one). Used by the password
+    change and the reset."""
+    user.password_hash = password_hash
     user.session_epoch += 1  # every session of this user stops working
     async with app[DB].transaction() as tx:
         await user.save(tx)

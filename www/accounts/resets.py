@@ -3,7 +3,7 @@
 A link is `<site.base_url>/password/reset/<token>`, the token random (256 bits); the
 database holds only its SHA-256, so a copy of the table opens no account. A link works
 for `accounts.reset_link_lifetime` seconds, once; asking for a newer one voids it, and so
-does any change of the password (set_password() deletes the user's links).
+does any change of the password (store_password() deletes the user's links).
 
 Asking for a link only queues a job for the mailer (www/mail.py): looking the address
 up, making the token and sending the mail all happen in the background, so a known and
@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
 
-from ..keys import CONFIG, DB, MAILER, URLS
+from ..keys import CONFIG, DB, HASHING, MAILER, URLS
 from ..orm import utcnow
-from .actions import App, find_by_email, set_password
+from ..passwords import hash_password
+from .actions import App, find_by_email, store_password
 from .models import PasswordReset, User
 
 SUBJECT = "Reset your password"
@@ -80,16 +81,18 @@ async def find_link(app: App, token: str) -> PasswordReset | None:
 
 async def use_link(app: App, token: str, password: str) -> User | None:
     """Set the password of the link's user and end the link, every session of the user
-    (and whatever else set_password() ends). None if the link does not work (any more):
+    (and whatever else store_password() ends). None if the link does not work (any more):
     of two requests sending the same link at once, one only succeeds."""
     link = await find_link(app, token)
     if link is None:
         return None
-    db = app[DB]
-    if not await PasswordReset.select(db).where(id=link.id).delete():
-        return None  # used or voided since it was found
-    user = await User.get(db, link.user_id)
-    if user is None:  # deleted meanwhile
-        return None
-    await set_password(app, user, password)
+    # Hashed before the link is spent: a full hashing queue (503) leaves it usable.
+    password_hash = await hash_password(app[HASHING], app[CONFIG].passwords, password)
+    async with app[DB].transaction() as tx:
+        if not await PasswordReset.select(tx).where(id=link.id).delete():
+            return None  # used or voided since it was found
+        user = await User.get(tx, link.user_id)
+        if user is None:  # deleted meanwhile
+            return None
+        await store_password(app, user, password_hash)
     return user
