@@ -26,7 +26,11 @@ SOCKETS_PER_WORKER = 3  # on average; every process holds one at least
 # each connection to whichever worker accepts first, and a busy machine can leave one
 # worker out of a hundred in a row.
 MAX_SOCKETS = 400
-DEADLINE = 1.0  # seconds from a comment's 201 to its arrival on every socket
+# Seconds from a comment's 201 to its arrival on every socket: a bound that catches a
+# broker that stalls or only catches up now and then, not a speed target (make bench
+# measures the latency: benchmarks/live_latency.py). A p99 is ~100 ms here; 1 s was
+# crossed (1.5 s) by 4 workers on a CI machine whose 2 cores ran other tests too.
+DEADLINE = 3.0
 PROBE_WAIT = 1.0  # seconds a probe may take to reach every socket once reconnected
 MAX_PROBES = 60  # posted at most while waiting for the processes to reconnect
 RECONNECT_TIMEOUT = 30.0  # seconds, likewise
