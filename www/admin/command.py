@@ -12,13 +12,13 @@ import asyncio
 import getpass
 import sys
 
-from .accounts.actions import find_by_email
-from .accounts.models import User
-from .accounts.schemas import Registration
-from .db import Database, DatabaseError, IntegrityError
-from .passwords import hash_password_sync
-from .schemas import Invalid
-from .settings import PROJECT_ROOT, ConfigError, Settings, load_settings
+from ..accounts.actions import find_by_email
+from ..accounts.models import User
+from ..accounts.schemas import Registration
+from ..db import Database, DatabaseError, IntegrityError
+from ..passwords import hash_password_sync
+from ..schemas import Invalid
+from ..settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -92,7 +92,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database error: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
