@@ -192,8 +192,11 @@ async def confirm_delete(request: web.Request) -> web.Response:
 
 
 async def confirm_bulk_delete(request: web.Request) -> web.Response:
-    """The same for the rows ticked on the list (?id=1&id=2)."""
+    """The same for the rows ticked on the list (?id=1&id=2); none ticked: back to it."""
     admin = _admin(request)
+    if "id" not in request.query:
+        flash(request, "Tick the rows to delete first.", "info")
+        raise web.HTTPSeeOther(url_for(request, "admin.list", table=admin.table))
     ids = _ids(request.query.getall("id", []), request.config_dict[CONFIG].admin.max_bulk)
     rows = list((await admin.model.get_many(request.config_dict[DB], ids)).values())
     if not rows:
