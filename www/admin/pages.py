@@ -85,6 +85,16 @@ async def export(request: web.Request) -> web.StreamResponse:
     return await csv_export.stream_csv(request, admin, query, app[CONFIG].admin.csv_batch)
 
 
+def _errors(exc: Exception) -> dict[str, str]:
+    """The form's messages for a refused write: the schema's or an action's (Invalid), the
+    ORM's check of a value (ValidationError), or a unique value taken (IntegrityError)."""
+    if isinstance(exc, Invalid):
+        return exc.errors
+    if isinstance(exc, ValidationError):
+        return {exc.field: f"{exc.field.replace('_', ' ').capitalize()} {exc.message}."}
+    return {"__all__": CONFLICT}
+
+
 def _form(request, admin: ModelAdmin, row, values, errors=None, details=None) -> web.Response:
     context = {
         "admin": admin,
@@ -114,12 +124,8 @@ async def create(request: web.Request) -> web.Response:
     try:
         values = admin.schema.parse(submitted(admin, form, None), form=True)
         row = await writes.create_row(request.config_dict, admin, request[USER], values)
-    except Invalid as exc:
-        return _form(request, admin, None, form, exc.errors)
-    except ValidationError as exc:
-        return _form(request, admin, None, form, {exc.field: exc.message})
-    except IntegrityError:
-        return _form(request, admin, None, form, {"__all__": CONFLICT})
+    except (Invalid, ValidationError, IntegrityError) as exc:
+        return _form(request, admin, None, form, _errors(exc))
     flash(request, f"Created {label_of(row)}.", "success")
     raise web.HTTPSeeOther(url_for(request, "admin.edit", table=admin.table, id=row.id))
 
@@ -151,16 +157,9 @@ async def update(request: web.Request) -> web.Response:
         changes = {name: getattr(values, name) for name in admin.editable}
         await writes.update_row(request.config_dict, admin, request[USER], row, changes)
     except (Invalid, ValidationError, IntegrityError) as exc:
-        errors = (
-            exc.errors
-            if isinstance(exc, Invalid)
-            else {exc.field: exc.message}
-            if isinstance(exc, ValidationError)
-            else {"__all__": CONFLICT}
-        )
         fresh = await _row(request, admin)  # the row as saved, for the read-only details
         details = await _details(request, admin, fresh)
-        return _form(request, admin, fresh, form, errors, details)
+        return _form(request, admin, fresh, form, _errors(exc), details)
     flash(request, "The changes are saved.", "success")
     raise web.HTTPSeeOther(url_for(request, "admin.edit", table=admin.table, id=row.id))
 
