@@ -111,3 +111,17 @@ async def test_read_only_tables_have_no_form(client, auth, app, admin_user):
     assert (await client.get("/admin/users/new")).status == 404  # a user needs a password
     resp = await auth.post(f"/admin/post_html/{post.id}", {})
     assert resp.status == 404  # not in the admin at all
+
+
+async def test_an_administrator_cannot_demote_or_delete_themselves(client, auth, app, admin_user):
+    values = {"name": "root", "email": "root@example.com"}  # is_admin unticked
+    resp = await auth.post(f"/admin/users/{admin_user.id}", values)
+    assert resp.status == 400 and "another administrator" in await resp.text()
+    resp = await auth.post(f"/admin/users/{admin_user.id}/delete")
+    assert resp.status == 400
+    assert (await User.get(app[DB], admin_user.id)).is_admin
+    other = await auth.create_user("deputy", is_admin=True)
+    resp = await auth.post(f"/admin/users/{other.id}", {"name": "d", "email": "d@example.com"})
+    assert (
+        resp.status == 303
+    )  # another administrator may be demoted and not (await User.get(app[DB], other.id)).is_admin

@@ -7,6 +7,7 @@ the table exists (404), the row exists (404), the input is valid (400, the form 
 from aiohttp import web
 
 from .. import bodies
+from ..accounts.models import User
 from ..auth import flash
 from ..db import IntegrityError
 from ..keys import CONFIG, DB, URLS, USER
@@ -23,6 +24,7 @@ from .options import ModelAdmin, label_of
 from .registry import registry
 
 CONFLICT = "This conflicts with another row: a value that must be unique is taken."
+NOT_YOURSELF = "Your own administrator rights and account are changed by another administrator."
 REFUSED = "Other rows refer to this one and refuse its deletion."
 
 
@@ -155,6 +157,8 @@ async def update(request: web.Request) -> web.Response:
     try:
         values = admin.schema.parse(submitted(admin, form, row), form=True)
         changes = {name: getattr(values, name) for name in admin.editable}
+        if _is_self(request, row) and changes.get("is_admin") is False:
+            raise Invalid({"is_admin": NOT_YOURSELF})
         await writes.update_row(request.config_dict, admin, request[USER], row, changes)
     except (Invalid, ValidationError, IntegrityError) as exc:
         fresh = await _row(request, admin)  # the row as saved, for the read-only details
@@ -204,7 +208,15 @@ async def confirm_bulk_delete(request: web.Request) -> web.Response:
     return await _confirm(request, admin, sorted(rows, key=lambda row: row.id), action)
 
 
+def _is_self(request: web.Request, row: Model) -> bool:
+    """Whether `row` is the administrator's own account: an administrator who demoted or
+    deleted themselves here could lock the site's last administrator out."""
+    return isinstance(row, User) and row.id == request[USER].id
+
+
 async def _delete(request: web.Request, admin: ModelAdmin, rows: list[Model]) -> web.Response:
+    if any(_is_self(request, row) for row in rows):
+        raise web.HTTPBadRequest(text=NOT_YOURSELF)
     try:
         await writes.delete_rows(request.config_dict, admin, request[USER], rows)
     except IntegrityError:
