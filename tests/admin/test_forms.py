@@ -6,15 +6,20 @@ import html
 import re
 
 import pytest
+from multidict import MultiDict
+from pydantic import Field
 
 from tests.helpers import make_post, send
 from www import DB
 from www.accounts.admin import UserAdminIn
 from www.accounts.models import User
 from www.accounts.schemas import Registration
+from www.admin.forms import form_fields, submitted
+from www.admin.options import ModelAdmin
+from www.orm import BooleanField, FloatField, IntegerField, Model, TextField
 from www.posts.models import Post, PostHtml
 from www.posts.schemas import PostIn
-from www.schemas import Invalid
+from www.schemas import Invalid, Schema, limit, text
 
 MESSAGES = re.compile(r'<div class="errors" role="alert">\s*<ul>(.*?)</ul>', re.S)
 VALID_POST = {"title": "A title", "summary": "", "content": "Some *Markdown*"}
@@ -125,3 +130,35 @@ async def test_an_administrator_cannot_demote_or_delete_themselves(client, auth,
     assert (
         resp.status == 303
     )  # another administrator may be demoted and not (await User.get(app[DB], other.id)).is_admin
+
+
+class Gadget(Model):
+    name = TextField(max_length=80)
+    notes = TextField(null=True)
+    count = IntegerField(default=0)
+    weight = FloatField(default=0.0)
+    shown = BooleanField(default=True)
+
+
+class GadgetIn(Schema):
+    name: str = text("Name", min_length=1, max_length=limit(Gadget, "name"))
+    notes: str = text("Notes")
+    count: int = Field(0, ge=0, le=10)
+    weight: float = 0.0
+    shown: bool = True
+
+
+def test_each_type_gets_its_input():
+    admin = ModelAdmin(Gadget, schema=GadgetIn, readonly_fields=("count",))
+    fields = {f["name"]: f for f in form_fields(admin, {"shown": "on", "weight": 1.5}, {})}
+    kinds = {name: field["kind"] for name, field in fields.items()}
+    assert kinds == {
+        "name": "text",
+        "notes": "textarea",  # no limit: long text
+        "weight": "decimal",
+        "shown": "checkbox",
+    }  # count is read-only
+    assert str(fields["name"]["attrs"]) == 'maxlength="80" required'
+    assert fields["shown"]["checked"] and fields["weight"]["value"] == "1.5"
+    unticked = submitted(admin, MultiDict({"name": "n"}), None)
+    assert unticked == {"name": "n", "shown": False}

@@ -17,8 +17,10 @@ def _kind(admin: ModelAdmin, name: str) -> str:
     annotation = admin.schema.model_fields[name].annotation
     if annotation is bool:
         return "checkbox"
-    if annotation is int or annotation is float:
+    if annotation is int:
         return "number"
+    if annotation is float:
+        return "decimal"  # a number input that takes fractions
     field = admin.model._meta.by_name.get(name)
     rules = admin.schema.model_fields[name].metadata
     rule_max = next((r.max_length for r in rules if hasattr(r, "max_length")), None)

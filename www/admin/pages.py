@@ -11,7 +11,7 @@ from ..accounts.models import User
 from ..auth import flash
 from ..db import IntegrityError
 from ..keys import CONFIG, DB, URLS, USER
-from ..orm import Model, ValidationError
+from ..orm import Model, Query, ValidationError
 from ..routing import MAX_PAGE, page_number, positive_int, url_for
 from ..schemas import Invalid
 from ..templating import render
@@ -42,6 +42,15 @@ async def _row(request: web.Request, admin: ModelAdmin) -> Model:
     return row
 
 
+def _listed(request: web.Request, admin: ModelAdmin) -> tuple[queries.ListState, Query]:
+    """The list's state and query from the URL; 400 for a parameter it does not offer."""
+    try:
+        state = queries.read_state(admin, request.query)
+        return state, queries.list_query(admin, request.config_dict[DB], state)
+    except ValueError as exc:  # BadParameter, or a value the ORM refuses
+        raise web.HTTPBadRequest(text=str(exc)) from None
+
+
 async def index(request: web.Request) -> web.Response:
     """Every model the admin shows, with its number of rows."""
     db = request.config_dict[DB]
@@ -53,11 +62,7 @@ async def list_rows(request: web.Request) -> web.Response:
     """A page of a table's rows: ?sort=, ?q=, filters by field, ?page=. 400 for a name
     the list does not offer, 404 for a page past the end."""
     admin, app = _admin(request), request.config_dict
-    try:
-        state = queries.read_state(admin, request.query)
-        query = queries.list_query(admin, app[DB], state)
-    except (queries.BadParameter, ValueError) as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
+    state, query = _listed(request, admin)
     number = page_number(request)
     page = await query.paginate(number, admin.per_page)
     if number > 1 and not page.items:
@@ -79,11 +84,7 @@ async def list_rows(request: web.Request) -> web.Response:
 async def export(request: web.Request) -> web.StreamResponse:
     """The filtered list (all its pages) as CSV, streamed in batches."""
     admin, app = _admin(request), request.config_dict
-    try:
-        state = queries.read_state(admin, request.query)
-        query = queries.list_query(admin, app[DB], state)
-    except (queries.BadParameter, ValueError) as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
+    _, query = _listed(request, admin)
     return await csv_export.stream_csv(request, admin, query, app[CONFIG].admin.csv_batch)
 
 
