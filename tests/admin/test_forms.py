@@ -6,6 +6,8 @@ import html
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from multidict import MultiDict
 from pydantic import Field
 
@@ -162,3 +164,31 @@ def test_each_type_gets_its_input():
     assert fields["shown"]["checked"] and fields["weight"]["value"] == "1.5"
     unticked = submitted(admin, MultiDict({"name": "n"}), None)
     assert unticked == {"name": "n", "shown": False}
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+async def test_random_input_in_the_admin_forms_never_5xx(client, auth, app, admin_user, data):
+    """Random text in every field of the users' and posts' forms: a 303 or the form again."""
+    post = await make_post(app, admin_user)
+    other = await auth.create_user(f"user{post.id}")
+    action, schema = data.draw(
+        st.sampled_from(
+            [
+                ("/admin/posts/new", PostIn),
+                (f"/admin/posts/{post.id}", PostIn),
+                (f"/admin/users/{other.id}", UserAdminIn),
+            ]
+        ),
+        "form",
+    )
+    form = data.draw(
+        st.fixed_dictionaries({name: st.text(max_size=300) for name in schema.model_fields}),
+        "values",
+    )
+    resp = await auth.post(action, form)
+    assert resp.status in (303, 400), (action, form, resp.status)
