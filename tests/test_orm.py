@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tests.databases import open_database, sql
 from www.db import DatabaseError, IntegrityError
+from www.db.schema import tables_of
 from www.orm import (
     BooleanField,
     DateTimeField,
@@ -416,6 +417,40 @@ async def test_contains_treats_like_wildcards_literally(database):
     assert await titles(Item.select(database).where(title__contains="k\\s")) == ["back\\slash"]
     assert await Item.select(database).where(title__contains="%").count() == 1
     assert await Item.select(database).where(title__contains="").count() == 6
+
+
+async def test_where_any_contains_ors_text_fields(items):
+    """The admin's search box: any of the fields contains the text; ANDed with the rest;
+    wildcards literal as in __contains."""
+    query = Item.select(items).order_by("count")
+    assert await titles(query.where_any_contains(["title", "note"], "9")) == ["item 9"]
+    found = query.where_any_contains(["title", "note"], "NOTE")  # case-insensitive
+    assert await titles(found) == [f"item {i}" for i in range(5, 10)]
+    assert await titles(found.where(count__lt=7)) == ["item 5", "item 6"]
+    assert await query.where_any_contains(["title"], "%").count() == 0
+    for names, value in [([], "x"), (["count"], "1"), (["title"], None)]:
+        with pytest.raises(ValueError):
+            query.where_any_contains(names, value)
+    with pytest.raises(FieldError):
+        query.where_any_contains(["title", "nosuch"], "x")
+
+
+def test_a_secret_field_is_declared_once_and_changes_no_sql():
+    """`secret=True` (a password hash) is a flag for what shows rows (the admin): the
+    column is the same."""
+
+    class Vault(Model):
+        key_hash = TextField(secret=True)
+        label = TextField()
+
+    class Plain(Model):
+        __table__ = "vaults"
+        key_hash = TextField()
+        label = TextField()
+
+    assert Vault._meta.field("key_hash").secret and not Vault._meta.field("label").secret
+    assert not Plain._meta.field("key_hash").secret
+    assert tables_of([Vault]) == tables_of([Plain])
 
 
 @settings(

@@ -4,10 +4,12 @@ the shared machinery, which belong to no resource.
 In dependency order: create_all() goes forwards, drop_all() backwards.
 """
 
+from .admin.models import AdminChange
 from .brokers.messages import BrokerMessage
 from .resources import models
 
 # A resource is a package of pages, API and tables (RESOURCES); the broker is none of that,
 # so its table is named here. It refers to no other table and none refers to it: it can
-# come last. Other machinery tables would join it in this list.
-MODELS = [*models(), BrokerMessage]
+# come last. Other machinery tables would join it in this list: the admin's audit log
+# refers to the users.
+MODELS = [*models(), AdminChange, BrokerMessage]

@@ -61,10 +61,14 @@ class Field:
         default: Any = None,
         unique: bool = False,
         index: bool = False,
+        secret: bool = False,
     ):
         # A new row's primary key is None until the database assigns it.
         self.primary_key, self.null, self.default = primary_key, null or primary_key, default
         self.unique, self.index = unique, index
+        # ``secret``: never shown outside the code that uses it (a password or token hash):
+        # the admin's pages, CSV and audit log leave it out. The SQL is the same.
+        self.secret = secret
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -498,6 +502,18 @@ class Query:
             raise ValueError(f"{key} cannot compare with None")
         return name, _COMPARISONS[lookup], [field.to_db(value)]
 
+    def where_any_contains(self, names: Sequence[str], value: str) -> Query:
+        """Rows where any of the text fields ``names`` contains ``value`` (as
+        ``__contains``, the conditions ORed): a search box over several columns."""
+        fields = [self.meta.field(name) for name in names]
+        if not fields or not isinstance(value, str):
+            raise ValueError("where_any_contains() needs field names and a string")
+        if not all(isinstance(field, TextField) for field in fields):
+            raise ValueError("where_any_contains() needs text fields")
+        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        condition = (tuple(f.name for f in fields), "LIKE ANY", [f"%{escaped}%"] * len(fields))
+        return self._copy(_where=(*self._where, condition))
+
     def order_by(self, *names: str) -> Query:
         """Declared field names, ``-name`` for descending. Replaces any previous order."""
         order = []
@@ -529,7 +545,13 @@ class Query:
             if name in folded and operator != "LIKE":
                 mark = dialect.nocase.format
                 marks = ", ".join(mark(dialect.placeholder(first + i)) for i in range(len(values)))
-            if operator == "IN":
+            if operator == "LIKE ANY":  # (a LIKE ? OR b LIKE ?): name is a tuple of names
+                like = (
+                    f"{columns[n]} {dialect.like} {dialect.placeholder(first + i)} ESCAPE '\\'"
+                    for i, n in enumerate(name)
+                )
+                conditions.append(f"({' OR '.join(like)})")
+            elif operator == "IN":
                 conditions.append(f"{compared(name)} IN ({marks})" if values else "1 = 0")
             elif operator == "LIKE":  # LIKE (SQLite) and ILIKE ignore ASCII case already
                 conditions.append(f"{columns[name]} {dialect.like} {marks} ESCAPE '\\'")

@@ -110,6 +110,12 @@ class BlogSettings(_Model):
     comments_per_page: int = Field(ge=1, le=100)
 
 
+class AdminSettings(_Model):
+    csv_batch: int = Field(ge=1, le=10_000)
+    max_bulk: int = Field(ge=1, le=10_000)
+    audit_per_page: int = Field(ge=1, le=500)
+
+
 class CacheSettings(_Model):
     max_entries: int = Field(ge=1)
     max_bytes: int = Field(ge=0, description="bytes")
@@ -236,6 +242,7 @@ class Settings(_Model):
     rate_limits: RateLimitSettings
     uploads: UploadSettings
     blog: BlogSettings
+    admin: AdminSettings
     markdown: MarkdownSettings
     cache: CacheSettings
     templates: TemplateSettings

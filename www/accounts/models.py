@@ -32,7 +32,7 @@ class User(Model):
     name = TextField(max_length=50, unique=True, nocase=True, normalize=normalize_text)
     # Stored lower-case; unique by email_key too, by which logging in finds it.
     email = TextField(max_length=254, unique=True, nocase=True, normalize=normalize_email)
-    password_hash = TextField()
+    password_hash = TextField(secret=True)  # never shown (www/orm.py Field)
     is_admin = BooleanField(default=False)
     # Bumped on logout and password change: sessions carrying an older epoch are void.
     session_epoch = IntegerField(default=0)
@@ -86,7 +86,7 @@ class PasswordReset(Model):
     changes, is deleted; deleting the user deletes them."""
 
     user_id = ForeignKey(User)
-    token_hash = TextField(max_length=64, unique=True)
+    token_hash = TextField(max_length=64, unique=True, secret=True)
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
 
@@ -98,7 +98,8 @@ class ApiToken(Model):
 
     user_id = ForeignKey(User)
     name = TextField(max_length=50)
-    token_hash = TextField(max_length=64, unique=True)  # hex SHA-256; looked up on each request
+    # hex SHA-256; looked up on each request
+    token_hash = TextField(max_length=64, unique=True, secret=True)
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
     last_used_at = DateTimeField(null=True)  # written at most once per interval (tokens.py)

@@ -9,7 +9,7 @@ from tests.conftest import overrides_for
 from tests.databases import open_database
 from tests.serving import write_config
 from www.accounts.models import User
-from www.admin import main
+from www.admin.__main__ import main
 from www.models import MODELS
 
 

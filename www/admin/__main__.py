@@ -12,13 +12,13 @@ import asyncio
 import getpass
 import sys
 
-from .accounts.actions import find_by_email
-from .accounts.models import User
-from .accounts.schemas import Registration
-from .db import Database, DatabaseError, IntegrityError
-from .passwords import hash_password_sync
-from .schemas import Invalid
-from .settings import PROJECT_ROOT, ConfigError, Settings, load_settings
+from ..accounts.actions import find_by_email
+from ..accounts.models import User
+from ..accounts.schemas import Registration
+from ..db import Database, DatabaseError, IntegrityError
+from ..passwords import hash_password_sync
+from ..schemas import Invalid
+from ..settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
