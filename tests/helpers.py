@@ -1,6 +1,9 @@
 """What several test modules share: the JSON API as a script uses it, and rows made directly."""
 
+import itertools
+
 from www import DB
+from www.orm import ForeignKey, TextField, utcnow
 from www.posts.models import Post
 from www.resources import modules
 from www.settings_schema import RateLimitSettings
@@ -78,3 +81,28 @@ class FakeClock:
 GENEROUS_LIMITS = {
     name: "100000 per hour" for name in RateLimitSettings.model_fields if name != "max_keys"
 }
+
+
+_rows = itertools.count(1)
+
+
+async def make_row(db, model, **values):
+    """A row of any model, saved directly: each required field not given gets a value of
+    its type (text made unique, a foreign key a new row of its own). For tests of code
+    that only needs some row to refer to, as the resources www.scaffold generates."""
+    for field in model._meta.fields[1:]:
+        if field.name in values or field.null or field.default is not None:
+            continue
+        if isinstance(field, ForeignKey):
+            values[field.name] = (await make_row(db, field.model)).id
+        elif isinstance(field, TextField):
+            text = f"{field.name}-{next(_rows)}"
+            values[field.name] = text[: field.max_length] if field.max_length else text
+        else:
+            values[field.name] = {
+                "integer": 1,
+                "float": 1.0,
+                "boolean": False,
+                "datetime": utcnow(),
+            }[field.kind]
+    return await model.create(db, **values)
