@@ -88,7 +88,7 @@ _rows = itertools.count(1)
 
 async def make_row(db, model, **values):
     """A row of any model, saved directly: each required field not given gets a value of
-    its type (text made unique, a foreign key a new row of its own). For tests of code
+    its type (unique text, a foreign key a new row of its own). For tests of code
     that only needs some row to refer to, as the resources www.scaffold generates."""
     for field in model._meta.fields[1:]:
         if field.name in values or field.null or field.default is not None:
@@ -96,7 +96,7 @@ async def make_row(db, model, **values):
         if isinstance(field, ForeignKey):
             values[field.name] = (await make_row(db, field.model)).id
         elif isinstance(field, TextField):
-            text = f"{field.name}-{next(_rows)}"
+            text = f"{field.name}{next(_rows)}@example.com"  # fits an email address too
             values[field.name] = text[: field.max_length] if field.max_length else text
         else:
             values[field.name] = {

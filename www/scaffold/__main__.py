@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def generate(args: argparse.Namespace) -> int:
     root: Path = args.root
-    resource = project.check_clashes(parse(args.name, args.fields), root)
+    resource = project.check_clashes(parse(args.name, args.fields), root, force=args.force)
     files = gen.render(resource, " ".join(shlex.quote(a) for a in [args.name, *args.fields]))
     existing = [path for path in files if (root / path).exists()]
     if existing and not args.force:

@@ -96,6 +96,7 @@ def context(resource: Resource, command: str) -> dict:
         ),
         "field_classes": fields.field_classes(resource),
         "heading": _heading(resource),
+        "me": "user = " if resource.owner else "",  # tests keep the logged-in owner
         "may_add": "current_user" if resource.owner else "current_user and current_user.is_admin",
         "xss": xss,
         "invalid_cases": invalid,

@@ -101,14 +101,15 @@ def check_migrations(root: Path) -> None:
         )
 
 
-def check_clashes(resource: Resource, root: Path) -> Resource:
+def check_clashes(resource: Resource, root: Path, *, force: bool = False) -> Resource:
     """Refuse a resource that exists or would take an existing name or URL; returns it
-    with its refs' models found."""
+    with its refs' models found. `force`: a package folder left by an unfinished run
+    (not in RESOURCES) may be written over."""
     package, model = resource.package, resource.model
     if package in registered(root):
         raise SpecError(f"{model}: the resource {package} exists already (www/resources.py)")
     for taken in (root / "www" / package, root / "www" / f"{package}.py"):
-        if taken.exists():
+        if taken.exists() and not (force and taken.is_dir()):
             raise SpecError(f"{model}: www/{taken.name} exists already: choose another name")
     for existing in MODELS:
         if existing.__name__ == model:

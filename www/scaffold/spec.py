@@ -182,16 +182,16 @@ def check_model_name(name: str) -> None:
             "(ASCII letters and digits, starting with a capital): Bookmark, BlogPost"
         )
     table = _table_name(name)
+    if keyword.iskeyword(table):
+        raise SpecError(f"{name!r}: its package, {table}, would be a Python keyword")
+    if table in SQL_RESERVED:
+        raise SpecError(f"{name!r}: its table, {table}, is a reserved word in SQL")
     singular = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
     if singular in CODE_NAMES or table in CODE_NAMES:
         raise SpecError(
             f"{name!r}: the generated code already uses {singular} or {table} for "
             "something else: choose another name"
         )
-    if keyword.iskeyword(table):
-        raise SpecError(f"{name!r}: its package, {table}, would be a Python keyword")
-    if table in SQL_RESERVED:
-        raise SpecError(f"{name!r}: its table, {table}, is a reserved word in SQL")
 
 
 def parse(model: str, fields: Iterable[str]) -> Resource:
