@@ -5,7 +5,7 @@ import itertools
 from www import DB
 from www.orm import ForeignKey, TextField, utcnow
 from www.posts.models import Post
-from www.resources import modules
+from www.resources import models, modules
 from www.settings_schema import RateLimitSettings
 
 COOKIE = "www_session"
@@ -106,3 +106,12 @@ async def make_row(db, model, **values):
                 "datetime": utcnow(),
             }[field.kind]
     return await model.create(db, **values)
+
+
+async def id_for(app, path: str, post) -> int:
+    """What fills an API path's {id} in tests of every route: `post` for the posts'
+    routes, else a new row of the table the path names (/api/bookmarks/{id}: a bookmark),
+    so that a resource added later (www.scaffold) is tested as the posts are."""
+    table = path.removeprefix("/api/").split("/")[0].replace("-", "_")
+    model = next((m for m in models() if m._meta.table == table), Post)
+    return post.id if model is Post else (await make_row(app[DB], model)).id
