@@ -1,7 +1,8 @@
 """The generator end to end, as a newcomer uses it: in a scratch copy of the repository,
-generate a rich resource, migrate, run its generated tests (with the coverage floor) and
-the linter, then destroy it, migrate again, and find the tree as it was but for the two
-migrations. Slow (a minute or more): `make test` leaves it out; CI runs it with
+generate a rich resource, migrate, run its generated tests (with the coverage floor), the
+tests of every route and the linter, then destroy it, migrate again, and find the tree as
+it was but for the two migrations. Slow (two minutes or so): `make test` leaves it out;
+CI runs it with
 
     .venv/bin/pytest -p no:cacheprovider --no-cov -m slow tests/scaffold/test_e2e.py
 """
@@ -70,6 +71,9 @@ def test_generate_test_lint_destroy(copy, tmp_path):
         "tests/bookmarks",
     )
     assert " passed" in report and "failed" not in report
+    # The tests of every route (CSRF, errors, OpenAPI, links) now cover it too.
+    every_route = ["tests/test_api.py", "tests/test_openapi.py", "tests/test_links.py"]
+    run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-cov", *every_route)
     routes = run(python, "-m", "www", "routes")
     assert "bookmarks.list" in routes and "api.bookmarks.detail" in routes
 

@@ -186,3 +186,13 @@ def test_other_specs_render_valid_python(fields):
             compile(text, str(path), "exec")
     pages = files[next(p for p in files if p.name == "pages.py")]
     assert ("check_owner(request)  # administrators only" in pages) == ("owner:user" not in fields)
+
+
+def test_the_admin_slot_is_empty_and_its_template_ready():
+    """admin.py is not generated until the admin lands (issue #15 part 1); its template is
+    kept valid meanwhile."""
+    resource = Resource("Bookmark", parse("Bookmark", SPEC).fields, (("Post", ".posts.models"),))
+    assert gen.admin_file(resource) is None
+    text = gen._env.get_template("www/admin.py.jinja").render(gen.context(resource, "Bookmark"))
+    compile(text, "admin.py", "exec")
+    assert "ModelAdmin(" in text and '"title", "notes"' in text
