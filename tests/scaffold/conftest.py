@@ -32,6 +32,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     files = {}
     for path in sorted(root.rglob("*")):
         name = path.relative_to(root)
-        if path.is_file() and not any(part.startswith(SCRATCH) for part in name.parts):
+        local = name.parts[0] == "data"  # the app's own files (session secret): .gitignore'd
+        if path.is_file() and not local and not any(p.startswith(SCRATCH) for p in name.parts):
             files[str(name)] = path.read_bytes()
     return files
