@@ -59,7 +59,7 @@ def test_columns_labels_and_inputs():
         ("ti-tle:str", "lower case letters"),
         (":str", "lower case letters"),
         ("class:str", "Python keyword"),
-        ("match:str", "Python keyword"),
+        ("import:str", "Python keyword"),
         ("id:int", "is taken"),
         ("created_at:datetime", "is taken"),
         ("csrf_token:str", "is taken"),
@@ -153,3 +153,12 @@ def test_any_field_spec_is_parsed_or_refused_with_a_message(text):
         assert str(exc)
         return
     assert spec.column.isidentifier() and not keyword.iskeyword(spec.column)
+
+
+def test_soft_keywords_are_fine_field_names():
+    """`match`, `case`, `type` are names as well as keywords in some statements."""
+    assert [parse_field(f"{name}:str").name for name in ("match", "case", "type")] == [
+        "match",
+        "case",
+        "type",
+    ]

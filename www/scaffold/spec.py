@@ -166,7 +166,7 @@ def check_field_name(name: str) -> None:
         raise SpecError(
             f"{name!r}: a field's name is lower case letters, digits and _, starting with a letter"
         )
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+    if keyword.iskeyword(name):
         raise SpecError(f"{name!r} is a Python keyword: choose another field name")
     if name in RESERVED_FIELDS or hasattr(Model, name):
         raise SpecError(f"{name!r} is taken: every generated resource has it already")
