@@ -41,13 +41,10 @@ _env = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     autoescape=False,  # noqa: S701 (it writes Python and Jinja source, not HTML to show)
 )
-_env.globals.update(
-    {name: getattr(fields, name) for name in ("model_field", "input_field", "output_field")}
-)
-_env.globals.update(
-    {name: getattr(fields, name) for name in ("form_input", "shown", "sample", "form_sample")}
-)
-_env.globals.update({"json_sample": fields.json_sample, "expect": fields.expect})
+# What the templates call from fields.py: each field type as code.
+HELPERS = ("model_field", "input_field", "output_field", "form_input", "shown", "expect")
+HELPERS += ("sample", "form_sample", "json_sample")
+_env.globals.update({name: getattr(fields, name) for name in HELPERS})
 
 
 def paths(resource: Resource) -> list[Path]:
