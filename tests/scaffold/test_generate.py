@@ -101,6 +101,7 @@ def test_destroy_refuses_what_generate_did_not_make(copy, capsys, name):
     [
         (["Post", "title:str"], "the resource posts exists already"),
         (["ApiToken", "name:str"], "a model of that name exists"),
+        (["Session", "name:str"], "the API already has create_session"),
         (["File", "name:str"], "the resource files exists already"),
         (["Bookmark", "post:ref:Nothing"], "no such model"),
         (["Bookmark", "title:str", "x:blob"], "unknown type 'blob'"),

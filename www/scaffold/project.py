@@ -91,6 +91,15 @@ def url_prefixes() -> set[str]:
     return prefixes
 
 
+def operation_ids() -> set[str]:
+    """The API handlers' names: the OpenAPI document's operationIds, unique across resources."""
+    return {
+        route.handler.__name__
+        for module in resources.modules("routes")
+        for route in getattr(module, "API", ())
+    }
+
+
 def check_migrations(root: Path) -> None:
     """Refuse to start while the models differ from the migrations: the migration written
     for the resource would hold those other changes too."""
@@ -119,6 +128,12 @@ def check_clashes(resource: Resource, root: Path, *, force: bool = False) -> Res
     for prefix in (package, resource.slug):
         if prefix in url_prefixes():
             raise SpecError(f"{model}: the URLs /{prefix}/... or /api/{prefix} are taken")
+    singular = resource.singular
+    handlers = {f"list_{package}", *(f"{verb}_{singular}" for verb in ("create", "get"))}
+    handlers |= {f"update_{singular}", f"delete_{singular}"}
+    if handlers & operation_ids():
+        taken = ", ".join(sorted(handlers & operation_ids()))
+        raise SpecError(f"{model}: the API already has {taken} (operationIds are unique)")
     by_name = {m.__name__: m for m in MODELS}
     targets = []
     for field in resource.fields:
