@@ -189,11 +189,14 @@ def test_other_specs_render_valid_python(fields):
     assert ("check_owner(request)  # administrators only" in pages) == ("owner:user" not in fields)
 
 
-def test_the_admin_slot_is_empty_and_its_template_ready():
+def test_the_admin_slot_is_empty_and_its_template_ready(monkeypatch):
     """admin.py is not generated until the admin lands (issue #15 part 1); its template is
-    kept valid meanwhile."""
+    kept valid meanwhile, and admin_file() is the one place to turn it on."""
     resource = Resource("Bookmark", parse("Bookmark", SPEC).fields, (("Post", ".posts.models"),))
     assert gen.admin_file(resource) is None
-    text = gen._env.get_template("www/admin.py.jinja").render(gen.context(resource, "Bookmark"))
+    assert not any(path.name == "admin.py" for path in gen.paths(resource))
+    admin = gen.Path("www", "bookmarks", "admin.py")
+    monkeypatch.setattr(gen, "admin_file", lambda resource: admin)
+    text = gen.render(resource, "Bookmark")[admin]
     compile(text, "admin.py", "exec")
     assert "ModelAdmin(" in text and '"title", "notes"' in text

@@ -49,9 +49,10 @@ _env.globals.update({name: getattr(fields, name) for name in HELPERS})
 
 def paths(resource: Resource) -> list[Path]:
     """Every file `generate` writes for `resource` (and `destroy` removes), in order."""
-    package = resource.package
+    package, admin = resource.package, admin_file(resource)
     return [
         *(Path("www", package, f"{name}.py") for name in PACKAGE_FILES),
+        *([admin] if admin else []),
         *(Path("templates", package, f"{name}.html") for name in PAGE_TEMPLATES),
         *(Path("tests", package, f"{name}.py") for name in TEST_FILES),
     ]
@@ -59,8 +60,10 @@ def paths(resource: Resource) -> list[Path]:
 
 def admin_file(resource: Resource) -> Path | None:
     """The package's admin.py: none yet. The admin (issue #15, part 1) is built in
-    parallel; once www/admin/options.py exists, this returns www/<package>/admin.py and
-    templates/www/admin.py.jinja writes `ADMIN = [ModelAdmin(...)]` there."""
+    parallel; once www/admin/options.py is merged, return Path("www", resource.package,
+    "admin.py") here: generate then writes it from templates/www/admin.py.jinja
+    (`ADMIN = [ModelAdmin(Model, schema=ModelIn, list_display=..., search_fields=...)]`,
+    to check against the merged ModelAdmin) and destroy removes it."""
     return None
 
 
