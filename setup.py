@@ -9,6 +9,7 @@ setup(
     description="A small, readable aiohttp blog starter",
     python_requires=">=3.11",
     packages=find_packages(include=["www", "www.*"]),
+    package_data={"www.scaffold": ["templates/*/*.jinja"]},  # what the generator writes from
     install_requires=[
         "aiohttp>=3.12,<4",
         "aiohttp-jinja2>=1.6,<2",

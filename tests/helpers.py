@@ -1,8 +1,11 @@
 """What several test modules share: the JSON API as a script uses it, and rows made directly."""
 
+import itertools
+
 from www import DB
+from www.orm import ForeignKey, TextField, utcnow
 from www.posts.models import Post
-from www.resources import modules
+from www.resources import models, modules
 from www.settings_schema import RateLimitSettings
 
 COOKIE = "www_session"
@@ -78,3 +81,37 @@ class FakeClock:
 GENEROUS_LIMITS = {
     name: "100000 per hour" for name in RateLimitSettings.model_fields if name != "max_keys"
 }
+
+
+_rows = itertools.count(1)
+
+
+async def make_row(db, model, **values):
+    """A row of any model, saved directly: each required field not given gets a value of
+    its type (unique text, a foreign key a new row of its own). For tests of code
+    that only needs some row to refer to, as the resources www.scaffold generates."""
+    for field in model._meta.fields[1:]:
+        if field.name in values or field.null or field.default is not None:
+            continue
+        if isinstance(field, ForeignKey):
+            values[field.name] = (await make_row(db, field.model)).id
+        elif isinstance(field, TextField):
+            text = f"{field.name}{next(_rows)}@example.com"  # fits an email address too
+            values[field.name] = text[: field.max_length] if field.max_length else text
+        else:
+            values[field.name] = {
+                "integer": 1,
+                "float": 1.0,
+                "boolean": False,
+                "datetime": utcnow(),
+            }[field.kind]
+    return await model.create(db, **values)
+
+
+async def id_for(app, path: str, post) -> int:
+    """What fills an API path's {id} in tests of every route: `post` for the posts'
+    routes, else a new row of the table the path names (/api/bookmarks/{id}: a bookmark),
+    so that a resource added later (www.scaffold) is tested as the posts are."""
+    table = path.removeprefix("/api/").split("/")[0].replace("-", "_")
+    model = next((m for m in models() if m._meta.table == table), Post)
+    return post.id if model is Post else (await make_row(app[DB], model)).id

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from tests.helpers import api_routes, error_of, make_post, send
+from tests.helpers import api_routes, error_of, id_for, make_post, send
 from www import DB
 from www.posts.models import Comment, Post
 from www.schemas import MAX_ECHOED_NAME, MAX_UNKNOWN_FIELDS
@@ -29,7 +29,8 @@ def ids(routes):
 @pytest.mark.parametrize(("method", "path"), UNSAFE, ids=ids(UNSAFE))
 async def test_unsafe_request_without_csrf_header_is_403(auth, client, app, post, method, path):
     await auth.login_as("alice", is_admin=True)  # allowed to do anything, but for the token
-    resp = await client.request(method, path.format(id=post.id), json={})
+    target = path.format(id=await id_for(app, path, post))
+    resp = await client.request(method, target, json={})
     error = await error_of(resp, 403)
     assert "CSRF" in error["message"]
     assert await Post.get(app[DB], post.id) is not None
@@ -54,10 +55,11 @@ async def test_missing_post_is_404_before_validation(auth, client, method, path)
 @pytest.mark.parametrize(
     "content_type", ["application/x-www-form-urlencoded", "text/plain", "application/jsonx"]
 )
-async def test_body_that_is_not_json_is_415(auth, client, post, method, path, content_type):
+async def test_body_that_is_not_json_is_415(auth, client, app, post, method, path, content_type):
     await auth.login_as("alice", is_admin=True)
     headers = {"Content-Type": content_type}
-    resp = await send(client, method, path.format(id=post.id), data=b"{}", headers=headers)
+    target = path.format(id=await id_for(app, path, post))
+    resp = await send(client, method, target, data=b"{}", headers=headers)
     error = await error_of(resp, 415)
     assert error["message"] == "Send JSON (Content-Type: application/json)."
 
@@ -80,7 +82,8 @@ async def test_body_that_is_not_json_is_415(auth, client, post, method, path, co
 async def test_malformed_json_is_400(auth, client, app, post, method, path, raw):
     await auth.login_as("alice", is_admin=True)
     headers = {"Content-Type": "application/json"}
-    resp = await send(client, method, path.format(id=post.id), data=raw, headers=headers)
+    target = path.format(id=await id_for(app, path, post))
+    resp = await send(client, method, target, data=raw, headers=headers)
     await error_of(resp, 400)
     assert (await Post.get(app[DB], post.id)).title == post.title
 
@@ -105,11 +108,12 @@ async def test_body_is_bounded_by_client_max_size(auth, client):
 
 
 @pytest.mark.parametrize(("method", "path"), JSON_BODIES, ids=ids(JSON_BODIES))
-async def test_422_names_a_bounded_number_of_unknown_keys(auth, client, post, method, path):
+async def test_422_names_a_bounded_number_of_unknown_keys(auth, client, app, post, method, path):
     """A body of thousands of invented, enormous keys is not echoed back whole."""
     await auth.login_as("alice", is_admin=True)
     body = {f"{n:04}" + "k" * 1000: "x" for n in range(1000)}
-    resp = await send(client, method, path.format(id=post.id), body)
+    target = path.format(id=await id_for(app, path, post))
+    resp = await send(client, method, target, body)
     fields = (await error_of(resp, 422))["fields"]
     unknown = [name for name, message in fields.items() if message == "Unknown field."]
     assert 1 <= len(unknown) <= MAX_UNKNOWN_FIELDS

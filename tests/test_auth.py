@@ -1,9 +1,13 @@
 """Unit tests of the redirect-target check and the markdown renderer's safety."""
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from tests.helpers import cookie_value
-from www.auth import MAX_FLASHES, safe_next
+from www.accounts.models import User
+from www.auth import MAX_FLASHES, check_owner, safe_next
+from www.keys import USER
 from www.markdown import render_markdown
 
 
@@ -69,3 +73,24 @@ async def test_flash_messages_unread_by_a_client_that_never_views_a_page_stay_fe
     assert await publish(MAX_FLASHES + 2) == await publish(3 * MAX_FLASHES)
     page = await (await client.get("/")).text()
     assert page.count("Your post is published.") == MAX_FLASHES
+
+
+@pytest.mark.parametrize(
+    ("user", "owners", "allowed"),
+    [
+        (None, (), False),
+        (User(id=3, is_admin=False), (), False),  # a row nobody owns: administrators only
+        (User(id=3, is_admin=True), (), True),
+        (User(id=3, is_admin=False), (4, 3), True),
+        (User(id=3, is_admin=False), (4,), False),
+        (User(id=3, is_admin=True), (4,), True),
+    ],
+)
+def test_check_owner(user, owners, allowed):
+    request = make_mocked_request("POST", "/")
+    request[USER] = user
+    if allowed:
+        check_owner(request, *owners)
+    else:
+        with pytest.raises(web.HTTPForbidden):
+            check_owner(request, *owners)

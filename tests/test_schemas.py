@@ -4,15 +4,27 @@ The resources' own rules are tested through HTTP in tests/<resource>/; these are
 shared mechanics, shown on the real schemas.
 """
 
+from datetime import UTC, datetime
+from typing import Annotated
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from www.accounts.schemas import Login, PasswordChange, Registration
 from www.posts.models import Post
 from www.posts.schemas import CommentIn, PostIn
 from www.resources import modules
-from www.schemas import MAX_ECHOED_NAME, MAX_UNKNOWN_FIELDS, Invalid, Schema, form_attrs
+from www.schemas import (
+    MAX_ECHOED_NAME,
+    MAX_UNKNOWN_FIELDS,
+    Invalid,
+    Schema,
+    blank_is_none,
+    form_attrs,
+    in_utc,
+)
 
 
 def errors_of(schema, data, **kwargs):
@@ -141,3 +153,48 @@ def test_required_text_that_shows_nothing_is_missing(blank):
     errors = errors_of(Registration, {"name": blank, "email": "a@b.cd", "password": "12345678"})
     assert errors == {"name": "Name is required."}
     assert PostIn.parse({"title": "t", "summary": blank}).summary == blank.strip()  # optional
+
+
+# --- numbers, flags and dates (the fields www.scaffold generates) -----------------------
+
+
+class Kinds(Schema):
+    """One field of each kind that is not text, as www/scaffold/fields.py writes them."""
+
+    rating: Annotated[int | None, BeforeValidator(blank_is_none)] = Field(
+        None, title="Rating", ge=-5, le=5
+    )
+    score: float = Field(0.0, title="Score", allow_inf_nan=False)
+    shown: bool = Field(False, title="Shown")
+    due: Annotated[datetime | None, BeforeValidator(blank_is_none), AfterValidator(in_utc)] = Field(
+        None, title="Due"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        ({"rating": "many"}, {"rating": "Rating must be a whole number."}),
+        ({"rating": 1.5}, {"rating": "Rating must be a whole number."}),
+        ({"rating": "9"}, {"rating": "Rating must be at most 5."}),
+        ({"score": "x"}, {"score": "Score must be a number."}),
+        ({"score": [1]}, {"score": "Score must be a number."}),
+        ({"score": "nan"}, {"score": "Score must be a finite number."}),
+        ({"shown": "maybe"}, {"shown": "Shown must be true or false."}),
+        ({"shown": [1]}, {"shown": "Shown must be true or false."}),
+        ({"due": "soon"}, {"due": "Due must be a date and time."}),
+        ({"due": [1]}, {"due": "Due must be a date and time."}),
+        ({"due": "0001-01-01T00:00:00+14:00"}, {"due": "Due is out of range."}),
+    ],
+)
+def test_messages_of_numbers_flags_and_dates(data, errors):
+    assert errors_of(Kinds, data, form=True) == errors
+
+
+def test_blank_numbers_and_dates_are_none_and_dates_are_utc():
+    values = Kinds.parse({"rating": " ", "due": "", "shown": "on"}, form=True)
+    assert (values.rating, values.due, values.shown) == (None, None, True)
+    naive = Kinds.parse({"due": "2030-01-02T03:04"}, form=True).due
+    assert naive == datetime(2030, 1, 2, 3, 4, tzinfo=UTC) and naive.tzinfo is UTC
+    paris = Kinds.parse({"due": "2030-01-02T03:04:00+01:00"}).due
+    assert paris == datetime(2030, 1, 2, 2, 4, tzinfo=UTC) and paris.tzinfo is UTC

@@ -12,7 +12,7 @@ model's column, so the database and the forms can never disagree.
 """
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Self
 
@@ -42,6 +42,16 @@ MESSAGES = {
     "int_parsing": "{label} must be a whole number.",
     "greater_than_equal": "{label} must be at least {ge}.",
     "less_than_equal": "{label} must be at most {le}.",
+    "float_type": "{label} must be a number.",
+    "float_parsing": "{label} must be a number.",
+    "finite_number": "{label} must be a finite number.",
+    "bool_type": "{label} must be true or false.",
+    "bool_parsing": "{label} must be true or false.",
+    "datetime_type": "{label} must be a date and time.",
+    "datetime_parsing": "{label} must be a date and time.",
+    "datetime_from_date_parsing": "{label} must be a date and time.",
+    "datetime_range": "{label} is out of range.",
+    "int_from_float": "{label} must be a whole number.",
     "extra_forbidden": "Unknown field.",
     "nul": "{label} must not contain NUL characters.",
     "surrogate": "{label} must be valid Unicode text.",
@@ -176,6 +186,24 @@ def text(
 def _blank_if_invisible(value: Any) -> Any:
     """Text that shows nothing becomes empty, so that a required field says "is required"."""
     return "" if isinstance(value, str) and not visible(value) else value
+
+
+def blank_is_none(value: Any) -> Any:
+    """An optional number or date left empty in a form is no value, not a mistake:
+    `rating: Annotated[int | None, BeforeValidator(blank_is_none)] = Field(None, ...)`."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def in_utc(value: datetime | None) -> datetime | None:
+    """A datetime in UTC, as the ORM stores it: `Annotated[datetime, AfterValidator(in_utc)]`.
+    A form's datetime-local value has no offset: it is read as UTC, as the form says; an
+    instant UTC cannot show (year 1 at +14:00) is refused rather than failing when saved."""
+    if value is None or value.utcoffset() is None:
+        return value and value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError("datetime_range", "out of range") from None
 
 
 def limit(model: Any, name: str) -> int | None:
