@@ -43,7 +43,7 @@ def test_generate_then_destroy_gives_the_tree_back(copy, capsys, monkeypatch):
 
     assert run(copy, "generate", "Bookmark", *SPEC, "--force") == 0
     out = capsys.readouterr().out
-    assert "Wrote 13 files:" in out and "create table bookmarks" in out
+    assert "Wrote 15 files:" in out and "create table bookmarks" in out
     assert "# mine" not in (copy / "tests" / "bookmarks" / "test_api.py").read_text()
     assert '"files", "bookmarks")' in (copy / "www" / "resources.py").read_text()
     base = (copy / "templates" / "base.html").read_text()
@@ -62,7 +62,7 @@ def test_generate_then_destroy_gives_the_tree_back(copy, capsys, monkeypatch):
     assert "exists already" in capsys.readouterr().err
 
     assert run(copy, "destroy", "Bookmark", "--dry-run") == 0
-    assert "This deletes 13 files of bookmarks" in capsys.readouterr().out
+    assert "This deletes 15 files of bookmarks" in capsys.readouterr().out
     monkeypatch.setattr(cli.sys, "stdin", io.StringIO(""))
     assert run(copy, "destroy", "Bookmark") == 2  # no terminal to ask
     assert "add --yes" in capsys.readouterr().err
@@ -189,14 +189,14 @@ def test_other_specs_render_valid_python(fields):
     assert ("check_owner(request)  # administrators only" in pages) == ("owner:user" not in fields)
 
 
-def test_the_admin_slot_is_empty_and_its_template_ready(monkeypatch):
-    """admin.py is not generated until the admin lands (issue #15 part 1); its template is
-    kept valid meanwhile, and admin_file() is the one place to turn it on."""
+def test_the_admin_uses_the_resources_schema_and_actions():
     resource = Resource("Bookmark", parse("Bookmark", SPEC).fields, (("Post", ".posts.models"),))
-    assert gen.admin_file(resource) is None
-    assert not any(path.name == "admin.py" for path in gen.paths(resource))
     admin = gen.Path("www", "bookmarks", "admin.py")
-    monkeypatch.setattr(gen, "admin_file", lambda resource: admin)
+    assert admin in gen.paths(resource)
     text = gen.render(resource, "Bookmark")[admin]
     compile(text, "admin.py", "exec")
-    assert "ModelAdmin(" in text and '"title", "notes"' in text
+    assert "schema=BookmarkIn" in text and "create=actions.create_bookmark" in text
+    assert 'list_display=("title", "rating", "post_id", "owner_id", "created_at")' in text
+    assert 'search_fields=("title", "notes")' in text
+    ownerless = parse("Link", ["title:str"])
+    assert "create=" not in gen.render(ownerless, "Link")[gen.Path("www", "links", "admin.py")]

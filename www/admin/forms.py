@@ -54,13 +54,14 @@ def form_fields(admin: ModelAdmin, values: Any, errors: dict[str, str]) -> list[
 
 def submitted(admin: ModelAdmin, form: MultiMapping[str], row: Model | None) -> dict[str, Any]:
     """What the schema validates: the form's editable fields (an unticked checkbox is
-    False), and for an edit the row's values of the schema's read-only fields."""
+    False; a ticked one's value is the schema's to judge, as in the app's own forms), and
+    for an edit the row's values of the schema's read-only fields."""
     data: dict[str, Any] = {}
     if row is not None:
         data = {name: getattr(row, name) for name in admin.schema.model_fields}
     for name in admin.editable:
         if _kind(admin, name) == "checkbox":
-            data[name] = form.get(name, "").lower() in TRUE
+            data[name] = form.get(name, False)
         elif name in form:
             data[name] = form[name]
         else:

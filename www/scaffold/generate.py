@@ -22,9 +22,9 @@ from . import fields
 from .spec import FieldSpec, Resource, SpecError
 
 TEMPLATES = Path(__file__).parent / "templates"
-PACKAGE_FILES = ("__init__", "models", "schemas", "actions", "pages", "api", "routes")
+PACKAGE_FILES = ("__init__", "models", "schemas", "actions", "pages", "api", "routes", "admin")
 PAGE_TEMPLATES = ("list", "detail", "form")
-TEST_FILES = ("__init__", "test_pages", "test_api")
+TEST_FILES = ("__init__", "test_pages", "test_api", "test_admin")
 XSS_LENGTH = 25  # the generated tests' XSS string: a text field this long shows it whole
 
 _env = jinja2.Environment(
@@ -49,22 +49,12 @@ _env.globals.update({name: getattr(fields, name) for name in HELPERS})
 
 def paths(resource: Resource) -> list[Path]:
     """Every file `generate` writes for `resource` (and `destroy` removes), in order."""
-    package, admin = resource.package, admin_file(resource)
+    package = resource.package
     return [
         *(Path("www", package, f"{name}.py") for name in PACKAGE_FILES),
-        *([admin] if admin else []),
         *(Path("templates", package, f"{name}.html") for name in PAGE_TEMPLATES),
         *(Path("tests", package, f"{name}.py") for name in TEST_FILES),
     ]
-
-
-def admin_file(resource: Resource) -> Path | None:
-    """The package's admin.py: none yet. The admin (issue #15, part 1) is built in
-    parallel; once www/admin/options.py is merged, return Path("www", resource.package,
-    "admin.py") here: generate then writes it from templates/www/admin.py.jinja
-    (`ADMIN = [ModelAdmin(Model, schema=ModelIn, list_display=..., search_fields=...)]`,
-    to check against the merged ModelAdmin) and destroy removes it."""
-    return None
 
 
 def context(resource: Resource, command: str) -> dict:
@@ -101,10 +91,22 @@ def context(resource: Resource, command: str) -> dict:
         "xss": xss,
         "invalid_cases": invalid,
         "kept": texts[0].column if texts else None,
+        "list_display": _tuple(
+            [*(f.column for f in resource.fields if f.type != "text"), "created_at"]
+        ),
+        "search_fields": _tuple([f.column for f in texts]),
+        "searched": next((f.column for f in inputs if f.type == "str"), None),
         "patch": _patch(changeable[0]) if changeable else None,
         "targets": resource.targets,
         "out_keys": [*out_keys, "created_at", "updated_at"],
     }
+
+
+def _tuple(names: list[str]) -> str:
+    """A tuple of names as Python source: ("a",) for one."""
+    if len(names) == 1:
+        return f'("{names[0]}",)'
+    return "(" + ", ".join(f'"{name}"' for name in names) + ")"
 
 
 def _heading(resource: Resource) -> str:
