@@ -2,7 +2,7 @@
 
 Views call `render(request, "posts/detail.html", {...})`; every template also sees
 `request`, `current_user`, `csrf_token()`, `flashes`, the `static()` helper and the
-`url` and `date` filters.
+`url` and `date` filters. `form_page()` shows a form again with what the user typed.
 """
 
 import functools
@@ -19,6 +19,7 @@ from markupsafe import Markup
 from .auth import pop_flashes
 from .csrf import get_token
 from .keys import SESSION, STATIC_URLS, URLS, USER
+from .schemas import form_attrs
 from .settings import PROJECT_ROOT
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -96,3 +97,33 @@ def render(
     if context:
         page.update(context)
     return aiohttp_jinja2.render_template(template, request, page, status=status)
+
+
+# Form fields never sent back to the browser: a password is typed again.
+NOT_ECHOED = frozenset({"password", "current_password", "new_password", "csrf_token"})
+
+
+def form_page(
+    request: web.Request,
+    template: str,
+    schema: type,
+    form: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    *,
+    refused: web.HTTPException | None = None,
+    **context: Any,
+) -> web.Response:
+    """The page of `schema`'s form (its `attrs`: maxlength, required): empty (200), or
+    again with the user's input (never a password) and the messages (400). `refused` (a
+    429 RateLimited) gives its status, headers (Retry-After) and message instead, so
+    that a refusal loses nothing the user typed either."""
+    values = {key: value for key, value in (form or {}).items() if key not in NOT_ECHOED}
+    errors = dict(errors or {})
+    if refused is not None:
+        errors[""] = refused.text or refused.reason
+    page = {"values": values, "errors": errors, "attrs": form_attrs(schema), **context}
+    response = render(request, template, page, status=400 if errors else 200)
+    if refused is not None:
+        response.set_status(refused.status)
+        response.headers.extend(refused.headers)
+    return response
