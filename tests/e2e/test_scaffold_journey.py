@@ -55,6 +55,12 @@ def server(generated, server_dir):
     yield from start_server(server_dir, root=generated)
 
 
+def styled(page: Page, label: str) -> tuple[str, ...]:
+    """How the input of `label` is drawn: its border, padding and width."""
+    script = "(e) => ['border', 'padding', 'width'].map((k) => getComputedStyle(e)[k])"
+    return tuple(page.get_by_label(label, exact=True).evaluate(script))
+
+
 def fill_bookmark(page: Page, values: dict[str, str | bool]) -> None:
     """Fill in the bookmark form the browser is on: the fields named in `values`."""
     for label, value in values.items():
@@ -81,6 +87,7 @@ def test_a_generated_resource_in_the_browser(
     expect(page.locator("main")).to_contain_text("No bookmarks yet.")
     page.get_by_role("link", name="New bookmark").click()
     expect(page).to_have_url(f"{server}/bookmarks/new")
+    assert styled(page, "Due (UTC)") == styled(page, "Rating")  # a box like the others
     values = {
         "Title": "Needle bookmark",
         "Url": "https://docs.aiohttp.org/",
@@ -176,6 +183,11 @@ def test_a_generated_resource_in_the_browser(
 
     rows.get_by_role("link", name=str(bookmark_id), exact=True).click()
     expect(page).to_have_url(f"{server}/admin/bookmarks/{bookmark_id}")
+    expect(page.get_by_label("Title", exact=True)).to_have_value("Needle, renamed")
+    page.get_by_label("Due (UTC)", exact=True).fill("2027-01-02T03:04:05")
+    page.get_by_role("button", name="Save changes").click()
+    expect(flash(page)).to_contain_text("The changes are saved.")
+    expect(page.get_by_label("Due (UTC)", exact=True)).to_have_value("2027-01-02T03:04:05")
     page.get_by_role("link", name="Delete…").click()
     expect(page.get_by_role("heading", name="Delete 1 row of bookmarks?")).to_be_visible()
     expect(page.locator(".card")).to_contain_text(f"Needle, renamed (#{bookmark_id})")
