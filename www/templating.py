@@ -8,7 +8,7 @@ Views call `render(request, "posts/detail.html", {...})`; every template also se
 import functools
 import hashlib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -48,8 +48,16 @@ def format_date(value: datetime) -> Markup:
     return Markup(f'<time datetime="{value.isoformat()}">{value.strftime("%d %b %Y")}</time>')  # noqa: S704
 
 
+def format_datetime(value: datetime) -> Markup:
+    """`{{ bookmark.due|datetime }}`: the day and the time, in UTC as stored, e.g.
+    05 May 2026, 14:30 UTC (a time the user chose, where the time of day matters)."""
+    shown = value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+    return Markup(f'<time datetime="{value.isoformat()}">{shown}</time>')  # noqa: S704
+
+
 def configure(env: jinja2.Environment, urls, static: dict[str, str]) -> None:
-    """Add the helpers every template uses: `static()`, and the `url` and `date` filters.
+    """Add the helpers every template uses: `static()`, and the `url`, `date` and
+    `datetime` filters.
 
     `{{ "posts.detail"|url(id=post.id) }}` builds a route's path from its name
     (www/routing.py). It is a filter rather than a function because Jinja calls filters
@@ -60,6 +68,7 @@ def configure(env: jinja2.Environment, urls, static: dict[str, str]) -> None:
     env.filters["url_pattern"] = urls.pattern
     env.globals["static"] = static.__getitem__
     env.filters["date"] = format_date
+    env.filters["datetime"] = format_datetime
 
 
 def setup(app: web.Application, *, auto_reload: bool = False) -> None:

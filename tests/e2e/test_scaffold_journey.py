@@ -125,7 +125,7 @@ def test_a_generated_resource_in_the_browser(
     expect(shown(page, "Notes").locator("b")).to_have_count(0)  # its HTML shows as text
     expect(shown(page, "Rating")).to_have_text("4")
     expect(shown(page, "Published")).to_have_text("Yes")
-    expect(shown(page, "Due")).to_have_text("24 Dec 2026")
+    expect(shown(page, "Due")).to_have_text("24 Dec 2026, 18:30 UTC")
     expect(shown(page, "Post")).to_have_text(str(post_id))
     expect(page.locator("p.meta")).to_contain_text(f"by {admin.name}")
 
