@@ -406,6 +406,25 @@ async def test_header_token_with_a_non_multipart_body_is_400(auth, client, app, 
     await assert_nothing_stored(app, settings)
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_is_not_its_content_encoding_is_400(
+    auth, client, app, settings, encoding
+):
+    """The parser gives up on it half-way (RequestPayloadError): 400, and the connection
+    closed, since what follows on it cannot be told from a next request."""
+    await auth.login_as()
+    headers = {
+        "X-CSRF-Token": await auth.token(),
+        "Content-Type": "multipart/form-data; boundary=b",
+        "Content-Encoding": encoding,
+    }
+    body = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nx\r\n--b--\r\n'
+    resp = await client.post("/files", data=body, headers=headers, allow_redirects=False)
+    assert resp.status == 400
+    assert resp.headers["Connection"] == "close"
+    await assert_nothing_stored(app, settings)
+
+
 async def test_malformed_part_headers_are_400(auth, app, settings):
     await auth.login_as()
     hostile = ('form-data; name="file"; filename="nul\x00byte.txt"', b"data")

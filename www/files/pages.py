@@ -15,9 +15,8 @@ import functools
 import logging
 
 from aiohttp import BodyPartReader, hdrs, web
-from aiohttp.http_exceptions import BadHttpMessage
 
-from .. import uploads
+from .. import bodies, uploads
 from ..auth import check_owner, flash, login_required, may_edit
 from ..csrf import streams_multipart
 from ..keys import CONFIG, DB, FILE_IO, MULTIPART, UPLOADS, USER
@@ -118,16 +117,16 @@ async def _receive_file(request: web.Request) -> tuple[str, uploads.Received] | 
     room = settings.quota_per_user - await actions.space_used(app[DB], request[USER])
     limit = min(settings.max_size, max(room, 0))
     try:
-        found = await _file_part(request)
-        if found is None:
-            return None
-        part, filename = found
-        directory = actions.uploads_dir(app)
-        received = await uploads.receive(
-            part, directory, limit, settings.read_timeout, app[UPLOADS], executor=app[FILE_IO]
-        )
-    except (BadHttpMessage, ValueError) as exc:  # what aiohttp raises for a broken body
-        raise web.HTTPBadRequest(text="The upload could not be read.") from exc
+        # What aiohttp raises for a broken body, its framing or a part: a 400 (bodies.py).
+        with bodies.reading(request):
+            found = await _file_part(request)
+            if found is None:
+                return None
+            part, filename = found
+            directory = actions.uploads_dir(app)
+            received = await uploads.receive(
+                part, directory, limit, settings.read_timeout, app[UPLOADS], executor=app[FILE_IO]
+            )
     except web.HTTPRequestEntityTooLarge:
         if limit < settings.max_size:
             raise actions.over_quota(app) from None
