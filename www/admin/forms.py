@@ -2,7 +2,7 @@
 editable field, with the same `maxlength`/`required` attributes as the app's own forms
 (www/schemas.py form_attrs), and what the schema is given when one is submitted."""
 
-from typing import Any
+from typing import Any, get_origin
 
 from markupsafe import Markup
 from multidict import MultiMapping
@@ -15,6 +15,8 @@ from .queries import TRUE
 
 def _kind(admin: ModelAdmin, name: str) -> str:
     annotation = admin.schema.model_fields[name].annotation
+    if get_origin(annotation) is list:
+        return "text"  # comma-separated, as in the app's forms (Schema.parse)
     if annotation is bool:
         return "checkbox"
     if annotation is int:
@@ -44,12 +46,19 @@ def form_fields(admin: ModelAdmin, values: Any, errors: dict[str, str]) -> list[
                 "label": info.title or name.replace("_", " ").capitalize(),
                 "kind": kind,
                 "attrs": attrs[name] if kind != "checkbox" else Markup(""),
-                "value": "" if value is None or kind == "checkbox" else str(value),
+                "value": _shown(value) if kind != "checkbox" else "",
                 "checked": checked,
                 "error": errors.get(name),
             }
         )
     return fields
+
+
+def _shown(value: Any) -> str:
+    """A value as its input shows it: a list as comma-separated text."""
+    if value is None:
+        return ""
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def submitted(admin: ModelAdmin, form: MultiMapping[str], row: Model | None) -> dict[str, Any]:
