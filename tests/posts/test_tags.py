@@ -36,7 +36,7 @@ async def publish(auth, **values) -> int:
 
 async def test_the_form_takes_comma_separated_tags_stored_lower_case_once(auth, client):
     await auth.login_as("alice")
-    post_id = await publish(auth, tags=" Python, aiohttp,python ,, ＡＰＩ, web-dev")
+    post_id = await publish(auth, tags=" Python, aiohttp,python ,, \uff21\uff30\uff29, web-dev")
     page = await (await client.get(f"/posts/{post_id}")).text()
     assert tag_links(page) == [
         ("/tags/aiohttp", "aiohttp"),
