@@ -44,8 +44,8 @@ class PostsQuery(Schema):
         None,
         title="Search",
         description="Only the posts holding every word of this text (letters and digits:"
-        " anything else separates words), the best match first; at most"
-        " search.max_query_length characters.",
+        " anything else separates words; one without a word finds nothing), the best"
+        " match first; at most search.max_query_length characters.",
     )
 
 
