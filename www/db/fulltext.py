@@ -13,8 +13,9 @@ weigh most in the ranking.
 SQLite: an FTS5 table `<table>_fts` over the table's columns (external content: the text
 is not stored twice), kept in step by triggers in the writes' own transactions, so that
 a write from anywhere (the admin, a script) is found at once; ranked by bm25(). Letters
-are folded to their base (remove_diacritics). A migration that rebuilds the table on
-SQLite (www/migrate/sql.py) drops its triggers: run CreateSearchIndex again after it.
+are folded to their base (remove_diacritics). A migration that rebuilds the table
+(www/migrate/sql.py) makes its triggers again (runner.py); one that drops or renames a
+searched column must drop the search index first, and create it again after.
 
 PostgreSQL: a GIN index on the columns' tsvector (the 'simple' configuration: no
 language's stemming, the same words as SQLite), ranked by ts_rank(); an expression index
