@@ -33,10 +33,11 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def init_db(config: Path) -> None:
+def init_db(config: Path, root: Path = ROOT) -> None:
+    """Migrate the database of `config` with init_db.py of the repository at `root`."""
     subprocess.run(
         [sys.executable, "init_db.py", "--config", str(config)],
-        cwd=ROOT,
+        cwd=root,
         check=True,
         capture_output=True,
         timeout=60,
@@ -55,11 +56,11 @@ def wait_until_serving(proc: subprocess.Popen, url: str, timeout: float = 20) ->
 
 
 @contextlib.contextmanager
-def serving(args: list[str], url: str, env: dict[str, str] | None = None):
-    """Start `args` in ROOT, wait for `url`, yield the process, and always stop it."""
+def serving(args: list[str], url: str, env: dict[str, str] | None = None, cwd: Path = ROOT):
+    """Start `args` in `cwd`, wait for `url`, yield the process, and always stop it."""
     proc = subprocess.Popen(
         args,
-        cwd=ROOT,
+        cwd=cwd,
         env=env or clean_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

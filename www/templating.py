@@ -2,13 +2,13 @@
 
 Views call `render(request, "posts/detail.html", {...})`; every template also sees
 `request`, `current_user`, `csrf_token()`, `flashes`, the `static()` helper and the
-`url` and `date` filters.
+`url` and `date` filters. `form_page()` shows a form again with what the user typed.
 """
 
 import functools
 import hashlib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -19,6 +19,7 @@ from markupsafe import Markup
 from .auth import pop_flashes
 from .csrf import get_token
 from .keys import SESSION, STATIC_URLS, URLS, USER
+from .schemas import form_attrs
 from .settings import PROJECT_ROOT
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -47,8 +48,16 @@ def format_date(value: datetime) -> Markup:
     return Markup(f'<time datetime="{value.isoformat()}">{value.strftime("%d %b %Y")}</time>')  # noqa: S704
 
 
+def format_datetime(value: datetime) -> Markup:
+    """`{{ bookmark.due|datetime }}`: the day and the time, in UTC as stored, e.g.
+    05 May 2026, 14:30 UTC (a time the user chose, where the time of day matters)."""
+    shown = value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+    return Markup(f'<time datetime="{value.isoformat()}">{shown}</time>')  # noqa: S704
+
+
 def configure(env: jinja2.Environment, urls, static: dict[str, str]) -> None:
-    """Add the helpers every template uses: `static()`, and the `url` and `date` filters.
+    """Add the helpers every template uses: `static()`, and the `url`, `date` and
+    `datetime` filters.
 
     `{{ "posts.detail"|url(id=post.id) }}` builds a route's path from its name
     (www/routing.py). It is a filter rather than a function because Jinja calls filters
@@ -59,6 +68,7 @@ def configure(env: jinja2.Environment, urls, static: dict[str, str]) -> None:
     env.filters["url_pattern"] = urls.pattern
     env.globals["static"] = static.__getitem__
     env.filters["date"] = format_date
+    env.filters["datetime"] = format_datetime
 
 
 def setup(app: web.Application, *, auto_reload: bool = False) -> None:
@@ -96,3 +106,33 @@ def render(
     if context:
         page.update(context)
     return aiohttp_jinja2.render_template(template, request, page, status=status)
+
+
+# Form fields never sent back to the browser: a password is typed again.
+NOT_ECHOED = frozenset({"password", "current_password", "new_password", "csrf_token"})
+
+
+def form_page(
+    request: web.Request,
+    template: str,
+    schema: type,
+    form: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    *,
+    refused: web.HTTPException | None = None,
+    **context: Any,
+) -> web.Response:
+    """The page of `schema`'s form (its `attrs`: maxlength, required): empty (200), or
+    again with the user's input (never a password) and the messages (400). `refused` (a
+    429 RateLimited) gives its status, headers (Retry-After) and message instead, so
+    that a refusal loses nothing the user typed either."""
+    values = {key: value for key, value in (form or {}).items() if key not in NOT_ECHOED}
+    errors = dict(errors or {})
+    if refused is not None:
+        errors[""] = refused.text or refused.reason
+    page = {"values": values, "errors": errors, "attrs": form_attrs(schema), **context}
+    response = render(request, template, page, status=400 if errors else 200)
+    if refused is not None:
+        response.set_status(refused.status)
+        response.headers.extend(refused.headers)
+    return response

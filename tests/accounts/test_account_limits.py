@@ -31,7 +31,9 @@ async def test_reset_links_for_one_address_are_limited_alike_known_or_not(app, a
     resp = await ask_for_link(auth, "alice@example.com")
     assert resp.status == 429
     assert 0 < int(resp.headers["Retry-After"]) <= allowed.get_expiry() + 1
-    assert "Too many attempts. Try again in" in await resp.text()
+    page = await resp.text()
+    assert "Too many attempts. Try again in" in page
+    assert 'value="alice@example.com"' in page  # the form again, with the address
     clock.advance(allowed.get_expiry() + 1)
     assert (await ask_for_link(auth, "alice@example.com")).status == 303
 

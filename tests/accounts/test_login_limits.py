@@ -108,7 +108,9 @@ async def test_attempts_per_address_are_limited_across_accounts(app, auth, clock
     resp = await auth.login("another@example.com", WRONG)
     assert resp.status == 429
     assert 1 <= int(resp.headers["Retry-After"]) <= window(app, "login_address") + 1
-    assert "Too many attempts. Try again in 1 minute." in await resp.text()
+    page = await resp.text()
+    assert "Too many attempts. Try again in 1 minute." in page
+    assert 'value="another@example.com"' in page and WRONG not in page  # the form again
     clock.advance(window(app, "login_address") + 1)
     assert (await auth.login("another@example.com", WRONG)).status == 400
 
@@ -186,7 +188,9 @@ async def test_registrations_per_address_are_limited(app, auth, clock):
     resp = await auth.post("/register", form)
     assert resp.status == 429
     assert "Retry-After" in resp.headers
-    assert "Too many attempts. Try again in" in await resp.text()
+    page = await resp.text()
+    assert "Too many attempts. Try again in" in page
+    assert 'value="onemore@example.com"' in page and RIGHT not in page  # the form again
     clock.advance(window(app, "register_address") + 1)
     assert (await auth.post("/register", form)).status == 303
 
@@ -199,5 +203,6 @@ async def test_password_changes_per_user_are_limited(app, auth, clock):
     form["current_password"] = RIGHT
     resp = await auth.post("/account/password", form)
     assert resp.status == 429 and "Retry-After" in resp.headers
+    assert 'name="new_password"' in await resp.text()  # the form again, the passwords not
     clock.advance(window(app, "password_change_user") + 1)
     assert (await auth.post("/account/password", form)).status == 303

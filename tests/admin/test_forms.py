@@ -4,13 +4,14 @@ the schema, not written down); the form comes back with 400 and the input kept."
 
 import html
 import re
-from typing import get_origin
+from datetime import UTC, datetime
+from typing import Annotated, get_origin
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from multidict import MultiDict
-from pydantic import Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from tests.helpers import make_post, send
 from www import DB
@@ -19,10 +20,10 @@ from www.accounts.models import User
 from www.accounts.schemas import Registration
 from www.admin.forms import form_fields, submitted
 from www.admin.options import ModelAdmin
-from www.orm import BooleanField, FloatField, IntegerField, Model, TextField
+from www.orm import BooleanField, DateTimeField, FloatField, IntegerField, Model, TextField
 from www.posts.models import Post, PostHtml
 from www.posts.schemas import PostIn
-from www.schemas import Invalid, Schema, limit, text
+from www.schemas import Invalid, Schema, blank_is_none, in_utc, limit, text
 
 MESSAGES = re.compile(r'<div class="errors" role="alert">\s*<ul>(.*?)</ul>', re.S)
 VALID_POST = {"title": "A title", "summary": "", "content": "Some *Markdown*"}
@@ -156,6 +157,8 @@ class Gadget(Model):
     count = IntegerField(default=0)
     weight = FloatField(default=0.0)
     shown = BooleanField(default=True)
+    rank = IntegerField(null=True)
+    due = DateTimeField(null=True)
 
 
 class GadgetIn(Schema):
@@ -164,20 +167,29 @@ class GadgetIn(Schema):
     count: int = Field(0, ge=0, le=10)
     weight: float = 0.0
     shown: bool = True
+    rank: Annotated[int | None, BeforeValidator(blank_is_none)] = None
+    due: Annotated[datetime | None, BeforeValidator(blank_is_none), AfterValidator(in_utc)] = None
 
 
 def test_each_type_gets_its_input():
     admin = ModelAdmin(Gadget, schema=GadgetIn, readonly_fields=("count",))
-    fields = {f["name"]: f for f in form_fields(admin, {"shown": "on", "weight": 1.5}, {})}
+    due = datetime(2026, 12, 24, 18, 30, 5, tzinfo=UTC)
+    values = {"shown": "on", "weight": 1.5, "due": due}
+    fields = {f["name"]: f for f in form_fields(admin, values, {})}
     kinds = {name: field["kind"] for name, field in fields.items()}
     assert kinds == {
         "name": "text",
         "notes": "textarea",  # no limit: long text
         "weight": "decimal",
         "shown": "checkbox",
+        "rank": "number",  # optional: the same input, not a textarea
+        "due": "datetime-local",
     }  # count is read-only
     assert str(fields["name"]["attrs"]) == 'maxlength="80" required'
     assert fields["shown"]["checked"] and fields["weight"]["value"] == "1.5"
+    # A datetime as the browser's input takes it, in UTC, and read back as the same.
+    assert fields["due"]["value"] == "2026-12-24T18:30:05" and fields["due"]["label"] == "Due (UTC)"
+    assert GadgetIn.parse({"name": "n", "due": fields["due"]["value"]}, form=True).due == due
     unticked = submitted(admin, MultiDict({"name": "n"}), None)
     assert unticked == {"name": "n", "shown": False}
 

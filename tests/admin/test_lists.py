@@ -60,6 +60,9 @@ async def test_exact_pagination(client, auth, app, admin_user):
     await ids_on(client, "/admin/posts/?page=3", status=404)
     html = await (await client.get("/admin/posts/?sort=id&page=2")).text()
     assert "Page 2 of 2" in html and 'rel="next"' not in html
+    assert 'rel="prev" href="/admin/posts/?sort=id&amp;page=1"' in html  # the sort kept
+    html = await (await client.get("/admin/posts/?sort=-id&q=Post")).text()
+    assert 'rel="next" href="/admin/posts/?sort=-id&amp;q=Post&amp;page=2"' in html
     await Post.select(app[DB]).where(id=second[0]).delete()
     await ids_on(client, "/admin/posts/?page=2", status=404)  # exactly one page now
     assert 'class="pagination"' not in await (await client.get("/admin/posts/")).text()

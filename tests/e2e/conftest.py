@@ -2,7 +2,8 @@
 
 - `server` (per module): `python -m www` on 127.0.0.1 and a free port, with a fresh
   temporary database; stopped after the module, which fails if the server logged an
-  error. A module can override it (see test_screenshots.py, which wants sample data).
+  error. A module can override it (see test_screenshots.py, which wants sample data,
+  and test_scaffold_journey.py, which serves a scratch copy of the repository).
 - `browser` (per session): headless Chromium through Playwright's sync API.
 - `new_page(**context_options)`: a page in a fresh browser context (its own cookies);
   `page` is one on a desktop viewport. Every page is watched: a console error or an
@@ -60,11 +61,12 @@ expect.set_options(timeout=TIMEOUT_MS)
 # The server --------------------------------------------------------------------------
 
 
-def start_server(tmp_path: Path, *, sample: bool = False) -> Iterator[str]:
+def start_server(tmp_path: Path, *, sample: bool = False, root: Path = ROOT) -> Iterator[str]:
     """Serve the app on a fresh database under tmp_path; yields its base URL.
 
-    After the caller is done the server gets SIGTERM; it must stop cleanly (status 0)
-    without having logged an error or a traceback.
+    `root` is the repository whose app is served: this one, or a scratch copy (its own
+    `www` package, templates and migrations). After the caller is done the server gets
+    SIGTERM; it must stop cleanly (status 0) without having logged an error or a traceback.
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -76,15 +78,16 @@ def start_server(tmp_path: Path, *, sample: bool = False) -> Iterator[str]:
     if sample:
         subprocess.run(
             [sys.executable, "init_db.py", "--config", str(config), "--sample"],
-            cwd=ROOT,
+            cwd=root,
             check=True,
             capture_output=True,
             timeout=60,
         )
     else:
-        init_db(config)
+        init_db(config, root)
     args = [sys.executable, "-m", "www", "--host", "127.0.0.1", "--port", str(port)]
-    with serving([*args, "--config", str(config)], f"{url}/healthz", clean_env()) as proc:
+    env = clean_env(PYTHONPATH=str(root))  # root's www, whatever is installed
+    with serving([*args, "--config", str(config)], f"{url}/healthz", env, root) as proc:
         yield url
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)

@@ -1,11 +1,13 @@
 """What a visitor does in the browser, one step at a time, shared by the journeys.
 
 Each step checks that it worked (the page it lands on, the message shown), so a journey
-fails at the step that broke.
+fails at the step that broke. `make_admin` is the operator's step, on the command line.
 """
 
 import email
 import re
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -13,6 +15,8 @@ from email.policy import default
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
+
+from tests.serving import ROOT, clean_env
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,26 @@ def mailed_link(outbox: Path, to: str, timeout: float = 10.0) -> str:
                 return re.search(r"https?://\S+/password/reset/\S+", text).group(0)
         time.sleep(0.05)
     raise AssertionError(f"no mail to {to} in {outbox} after {timeout} s")
+
+
+def make_admin(server_dir: Path, account: Account, *, new: bool = False, root: Path = ROOT) -> None:
+    """`python -m www.admin create-admin` on the server's database, as an operator does:
+    promotes the account, or creates it as an administrator when `new` (the password
+    given on standard input). `root` is the repository of the server's app."""
+    command = [sys.executable, "-m", "www.admin", "create-admin", account.email]
+    command += ["--name", account.name, "--password-stdin"] if new else []
+    command += ["--config", str(server_dir / "config.yaml")]
+    done = subprocess.run(
+        command,
+        cwd=root,
+        env=clean_env(PYTHONPATH=str(root)),
+        input=account.password + "\n" if new else "",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    said = "Created the administrator" if new else "is now an administrator"
+    assert done.returncode == 0 and said in done.stdout, done
 
 
 def nav(page: Page) -> Locator:

@@ -3,24 +3,10 @@ change in the audit log, then deletes it; on a phone the lists scroll sideways. 
 console or Content-Security-Policy error on the way (conftest.py)."""
 
 import re
-import subprocess
-import sys
 
 from playwright.sync_api import Page, expect
 
-from tests.serving import ROOT, clean_env
-
-from .steps import flash, nav, sign_up, write_post
-
-
-def make_admin(server_dir, email: str) -> None:
-    """`python -m www.admin create-admin` on the server's database, as an operator does."""
-    command = [sys.executable, "-m", "www.admin", "create-admin", email]
-    command += ["--config", str(server_dir / "config.yaml")]
-    done = subprocess.run(
-        command, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0 and "is now an administrator" in done.stdout, done
+from .steps import flash, make_admin, nav, sign_up, write_post
 
 
 def test_find_edit_audit_then_delete_a_post(page: Page, server: str, server_dir):
@@ -28,7 +14,7 @@ def test_find_edit_audit_then_delete_a_post(page: Page, server: str, server_dir)
     post_id = write_post(page, "Needle in the admin", "Find me.", "Some text.")
     write_post(page, "Haystack", "Not this one.", "Other text.")
     expect(nav(page).get_by_role("link", name="Admin")).to_have_count(0)
-    make_admin(server_dir, account.email)
+    make_admin(server_dir, account)
     page.reload()
 
     nav(page).get_by_role("link", name="Admin", exact=True).click()
@@ -68,7 +54,7 @@ def test_find_edit_audit_then_delete_a_post(page: Page, server: str, server_dir)
 def test_lists_scroll_sideways_on_a_phone(new_page, server: str, server_dir):
     phone = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     account = sign_up(phone, "phone")
-    make_admin(server_dir, account.email)
+    make_admin(server_dir, account)
     phone.goto("/admin/users/")
     wrap = phone.locator(".table-wrap")
     expect(wrap).to_be_visible()

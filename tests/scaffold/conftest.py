@@ -12,9 +12,9 @@ from www.settings import PROJECT_ROOT
 SCRATCH = ("__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", ".coverage")
 
 
-@pytest.fixture
-def copy(tmp_path) -> Path:
-    """The repository's tracked files (`git ls-files`, as they are in the work tree)."""
+def copy_repository(tmp_path: Path) -> Path:
+    """Copy the repository's tracked files (`git ls-files`, as they are in the work tree)
+    to tmp_path/repo; returns that folder. The end-to-end tests use it too."""
     listed = subprocess.run(
         ["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True
     ).stdout.decode()
@@ -25,6 +25,12 @@ def copy(tmp_path) -> Path:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, root / name)
     return root
+
+
+@pytest.fixture
+def copy(tmp_path) -> Path:
+    """A scratch copy of the repository's tracked files."""
+    return copy_repository(tmp_path)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -7,22 +7,14 @@ from ..auth import flash, log_in, log_out, login_required, safe_next
 from ..keys import USER
 from ..ratelimits import RateLimited, client_address, hit
 from ..routing import url_for
-from ..schemas import Invalid, form_attrs
-from ..templating import render
+from ..schemas import Invalid
+from ..templating import form_page
 from . import actions
 from .schemas import Login, PasswordChange, Registration
 
-PASSWORDS = ("password", "current_password", "new_password")  # never shown again
-
-
-def _form(request, template: str, schema, form=None, errors=None, **context) -> web.Response:
-    values = {k: v for k, v in (form or {}).items() if k not in PASSWORDS and k != "csrf_token"}
-    page = {"values": values, "errors": errors or {}, "attrs": form_attrs(schema), **context}
-    return render(request, template, page, status=400 if errors else 200)
-
 
 async def register_page(request: web.Request) -> web.Response:
-    return _form(request, "accounts/register.html", Registration)
+    return form_page(request, "accounts/register.html", Registration)
 
 
 async def register(request: web.Request) -> web.Response:
@@ -35,42 +27,40 @@ async def register(request: web.Request) -> web.Response:
         await hit(request, "register_address", client_address(request))  # before hashing
         await actions.register(request.config_dict, values)
     except Invalid as exc:
-        return _form(request, "accounts/register.html", Registration, form, exc.errors)
+        return form_page(request, "accounts/register.html", Registration, form, exc.errors)
+    except RateLimited as exc:
+        return form_page(request, "accounts/register.html", Registration, form, refused=exc)
     flash(request, "Your account is ready. Log in to start writing.", "success")
     raise web.HTTPSeeOther(url_for(request, "accounts.login"))
 
 
 async def login_page(request: web.Request) -> web.Response:
     next_url = safe_next(request.query.get("next"))
-    return _form(request, "accounts/login.html", Login, next=next_url)
+    return form_page(request, "accounts/login.html", Login, next=next_url)
 
 
 async def login(request: web.Request) -> web.Response:
     """Log in and 303 to `next` (a local path) or /; a new session is started. 400 with
-    the same message for an unknown email and a wrong password. 429 after too many
-    attempts from the client's address, or too many failures for the account (the form
-    again, saying when the block lifts: even the right password is refused meanwhile)."""
-    await hit(request, "login_address", client_address(request))  # every attempt
+    the same message for an unknown email and a wrong password. 429 (the form again,
+    saying when the block lifts) after too many attempts from the client's address, or
+    too many failures for the account: even the right password is refused meanwhile."""
     form = await bodies.form(request)
     next_url = safe_next(request.query.get("next"))
     try:
+        await hit(request, "login_address", client_address(request))  # every attempt
         values = Login.parse(form, form=True)
         user = await actions.authenticate_limited(request.config_dict, values)
     except Invalid as exc:
-        return _form(request, "accounts/login.html", Login, form, exc.errors, next=next_url)
+        return form_page(request, "accounts/login.html", Login, form, exc.errors, next=next_url)
     except RateLimited as exc:
-        errors = {"password": exc.text}
-        page = _form(request, "accounts/login.html", Login, form, errors, next=next_url)
-        page.set_status(exc.status)
-        page.headers.extend(exc.headers)
-        return page
+        return form_page(request, "accounts/login.html", Login, form, refused=exc, next=next_url)
     await log_in(request, user)
     raise web.HTTPSeeOther(next_url)
 
 
 @login_required
 async def password_page(request: web.Request) -> web.Response:
-    return _form(request, "accounts/password.html", PasswordChange)
+    return form_page(request, "accounts/password.html", PasswordChange)
 
 
 @login_required
@@ -85,7 +75,9 @@ async def change_password(request: web.Request) -> web.Response:
         await hit(request, "password_change_user", str(user.id))  # before checking it
         await actions.change_password(request.config_dict, user, values)
     except Invalid as exc:
-        return _form(request, "accounts/password.html", PasswordChange, form, exc.errors)
+        return form_page(request, "accounts/password.html", PasswordChange, form, exc.errors)
+    except RateLimited as exc:
+        return form_page(request, "accounts/password.html", PasswordChange, form, refused=exc)
     await log_in(request, user)  # this session goes on, with the new epoch
     flash(request, "Your password was changed. Other sessions were logged out.", "success")
     raise web.HTTPSeeOther(url_for(request, "posts.author", id=user.id))

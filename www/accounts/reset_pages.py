@@ -9,10 +9,10 @@ from aiohttp import web
 from .. import bodies
 from ..auth import flash
 from ..keys import SESSION, USER
-from ..ratelimits import client_address, hit
+from ..ratelimits import RateLimited, client_address, hit
 from ..routing import url_for
-from ..schemas import Invalid, form_attrs
-from ..templating import render
+from ..schemas import Invalid
+from ..templating import form_page, render
 from . import resets
 from .actions import login_key
 from .schemas import ForgotPassword, PasswordResetIn
@@ -27,14 +27,8 @@ EXPIRED = "This link has expired or was already used."
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "strict-origin"}
 
 
-def _form(request, template: str, schema, form=None, errors=None, **context) -> web.Response:
-    values = {k: v for k, v in (form or {}).items() if k not in ("password", "csrf_token")}
-    page = {"values": values, "errors": errors or {}, "attrs": form_attrs(schema), **context}
-    return render(request, template, page, status=400 if errors else 200)
-
-
 async def forgot_page(request: web.Request) -> web.Response:
-    return _form(request, "accounts/forgot.html", ForgotPassword)
+    return form_page(request, "accounts/forgot.html", ForgotPassword)
 
 
 async def forgot(request: web.Request) -> web.Response:
@@ -45,10 +39,12 @@ async def forgot(request: web.Request) -> web.Response:
     form = await bodies.form(request)
     try:
         values = ForgotPassword.parse(form, form=True)
+        await hit(request, "reset_address", client_address(request))
+        await hit(request, "reset_email", login_key(values.email))
     except Invalid as exc:
-        return _form(request, "accounts/forgot.html", ForgotPassword, form, exc.errors)
-    await hit(request, "reset_address", client_address(request))
-    await hit(request, "reset_email", login_key(values.email))
+        return form_page(request, "accounts/forgot.html", ForgotPassword, form, exc.errors)
+    except RateLimited as exc:
+        return form_page(request, "accounts/forgot.html", ForgotPassword, form, refused=exc)
     resets.ask_for_link(request.config_dict, values.email)
     flash(request, SENT, "info")
     raise web.HTTPSeeOther(url_for(request, "accounts.login"))
@@ -59,7 +55,7 @@ async def reset_page(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     if await resets.find_link(request.config_dict, token) is None:
         return _expired(request)
-    response = _form(request, "accounts/reset.html", PasswordResetIn, token=token)
+    response = form_page(request, "accounts/reset.html", PasswordResetIn, token=token)
     response.headers.extend(PRIVATE)
     return response
 
@@ -75,7 +71,7 @@ async def reset(request: web.Request) -> web.Response:
     except Invalid as exc:
         if await resets.find_link(request.config_dict, token) is None:
             return _expired(request)
-        response = _form(
+        response = form_page(
             request, "accounts/reset.html", PasswordResetIn, form, exc.errors, token=token
         )
         response.headers.extend(PRIVATE)

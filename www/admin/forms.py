@@ -2,7 +2,9 @@
 editable field, with the same `maxlength`/`required` attributes as the app's own forms
 (www/schemas.py form_attrs), and what the schema is given when one is submitted."""
 
-from typing import Any, get_origin
+import types
+from datetime import UTC, datetime
+from typing import Any, Union, get_args, get_origin
 
 from markupsafe import Markup
 from multidict import MultiMapping
@@ -13,10 +15,21 @@ from .options import LONG_TEXT, ModelAdmin
 from .queries import TRUE
 
 
-def _kind(admin: ModelAdmin, name: str) -> str:
+def _type(admin: ModelAdmin, name: str) -> Any:
+    """The field's type, an optional one's (`int | None`) included: it gets the same input."""
     annotation = admin.schema.model_fields[name].annotation
+    if get_origin(annotation) in (Union, types.UnionType):
+        kinds = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return kinds[0] if len(kinds) == 1 else annotation
+    return annotation
+
+
+def _kind(admin: ModelAdmin, name: str) -> str:
+    annotation = _type(admin, name)
     if get_origin(annotation) is list:
         return "text"  # comma-separated, as in the app's forms (Schema.parse)
+    if annotation is datetime:
+        return "datetime-local"  # read as UTC by the schema (www/schemas.py in_utc)
     if annotation is bool:
         return "checkbox"
     if annotation is int:
@@ -28,6 +41,18 @@ def _kind(admin: ModelAdmin, name: str) -> str:
     rule_max = next((r.max_length for r in rules if hasattr(r, "max_length")), None)
     longest = rule_max or (field.max_length if isinstance(field, TextField) else None)
     return "textarea" if longest is None or longest > LONG_TEXT else "text"
+
+
+def _shown(value: Any, kind: str) -> str:
+    """The input's value: a datetime as a datetime-local input takes it, in UTC; a list
+    as comma-separated text."""
+    if value is None or kind == "checkbox":
+        return ""
+    if isinstance(value, datetime) and kind == "datetime-local":
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 def form_fields(admin: ModelAdmin, values: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
@@ -43,22 +68,16 @@ def form_fields(admin: ModelAdmin, values: Any, errors: dict[str, str]) -> list[
         fields.append(
             {
                 "name": name,
-                "label": info.title or name.replace("_", " ").capitalize(),
+                "label": (info.title or name.replace("_", " ").capitalize())
+                + (" (UTC)" if kind == "datetime-local" else ""),
                 "kind": kind,
                 "attrs": attrs[name] if kind != "checkbox" else Markup(""),
-                "value": _shown(value) if kind != "checkbox" else "",
+                "value": _shown(value, kind),
                 "checked": checked,
                 "error": errors.get(name),
             }
         )
     return fields
-
-
-def _shown(value: Any) -> str:
-    """A value as its input shows it: a list as comma-separated text."""
-    if value is None:
-        return ""
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def submitted(admin: ModelAdmin, form: MultiMapping[str], row: Model | None) -> dict[str, Any]:

@@ -111,8 +111,8 @@ def shown(f: FieldSpec, row: str) -> str:
         return f"{{{{ 'Yes' if {value} else 'No' }}}}"
     if f.type == "datetime":
         if f.optional:
-            return f"{{{{ {value}|date if {value} else '' }}}}"
-        return f"{{{{ {value}|date }}}}"
+            return f"{{{{ {value}|datetime if {value} else '' }}}}"
+        return f"{{{{ {value}|datetime }}}}"
     if f.type == "user":
         return f"{{{{ {row}.{f.name}.name }}}}"
     if f.optional and f.type in ("int", "float", "ref"):
