@@ -24,6 +24,7 @@ from www.models import MODELS
 from www.orm import utcnow
 from www.passwords import hash_password_sync
 from www.posts.models import Comment, Post
+from www.posts.tags import set_tags
 from www.settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
 # Sample accounts: for trying the blog locally, never for a real deployment.
@@ -32,6 +33,15 @@ SAMPLE_USERS = [
     ("admin", "admin@example.com", "admin-password", True),
     ("alice", "alice@example.com", "alice-password", False),
     ("bob", "bob@example.com", "bob-password", False),
+]
+
+# Each sample post's tags, in SAMPLE_POSTS' order.
+SAMPLE_TAGS = [
+    ["welcome", "aiohttp"],
+    ["markdown", "writing"],
+    ["database", "sqlite", "postgresql"],
+    ["deploy", "nginx"],
+    ["deploy", "security"],
 ]
 
 SAMPLE_POSTS = [
@@ -147,6 +157,8 @@ async def add_sample_data(db: BaseDatabase, settings: Settings) -> None:
                     updated_at=created,
                 )
             )
+        for post, names in zip(posts, SAMPLE_TAGS, strict=True):
+            await set_tags(tx, post.id, names)
         await Comment.insert_many(
             tx,
             [

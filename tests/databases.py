@@ -138,10 +138,11 @@ def open_database(url: str, **options: Any) -> BaseDatabase:
 
 
 async def table_names(db: BaseDatabase) -> set[str]:
-    """The tables of the database (on PostgreSQL: of the test's schema)."""
+    """The tables of the database (on PostgreSQL: of the test's schema), but SQLite's
+    full-text search tables (virtual, and their shadows), beside the schema."""
     if db.dialect.name == "sqlite":
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
-        return {name for (name,) in await db.fetchall(sql)} - {"sqlite_sequence"}
+        sql = "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'"
+        return {name for (name,) in await db.fetchall(sql) if not name.startswith("sqlite_")}
     sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
     return {name for (name,) in await db.fetchall(sql)} - {"data_version"}
 

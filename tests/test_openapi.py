@@ -359,6 +359,8 @@ async def test_the_app_answers_the_documented_errors(auth, client, app, document
             body = await expect(422, method, path, op, json={"no_such_key": 1}, headers=headers)
             assert "no_such_key" in body["error"]["fields"]
         for parameter in op.get("parameters", []):
+            if "string" in types_of(parameter["schema"]):
+                continue  # text ("x" is a fine tag or search): tests/posts refuse theirs
             url = f"{path.replace('{id}', str(post.id))}?{parameter['name']}=x"
             body = await expect(422, method, path, op, url=url, headers=headers)
             assert parameter["name"] in body["error"]["fields"]
@@ -367,6 +369,11 @@ async def test_the_app_answers_the_documented_errors(auth, client, app, document
         declared = {str(code) for code in handlers[(method, path)].operation.errors}
         documented = {code for code in op["responses"] if code[0] == "4"}
         assert documented - declared == provoked[(method, path)] - declared, (method, path)
+
+
+def types_of(schema: dict) -> set[str]:
+    """The JSON types a schema allows (an optional one's branches included)."""
+    return {branch.get("type") for branch in [schema, *schema.get("anyOf", ())]} - {None}
 
 
 BOUNDS = {"min_length": "minLength", "max_length": "maxLength", "ge": "minimum", "le": "maximum"}

@@ -210,8 +210,16 @@ def _default(field: Field, called: dict[Callable, Any]) -> Any:
 class Schema:
     """What the metaclass learned about a model: table, fields (primary key first), SQL."""
 
-    def __init__(self, model_name: str, table: str, fields: dict[str, Field]):
+    def __init__(
+        self,
+        model_name: str,
+        table: str,
+        fields: dict[str, Field],
+        unique_together: tuple[tuple[str, ...], ...] = (),
+    ):
         self.model_name, self.table, self.by_name = model_name, table, fields
+        # ``__unique__ = (("post_id", "tag_id"),)`` in a model's body: each a unique index.
+        self.unique_together = unique_together
         self.fields, self.names = tuple(fields.values()), tuple(fields)
         self.pk = self.fields[0]
         self.auto_now = tuple((i, f) for i, f in enumerate(self.fields) if f.auto_now)
@@ -261,7 +269,8 @@ class ModelMeta(type):
     """Turns the declared fields into ``__slots__``: each instance keeps its values in its
     own attributes, read and assigned at plain attribute speed, and ``Model._meta`` (a
     Schema) keeps the Field objects. Other instance attributes need a ``__slots__`` entry
-    in the model's body (methods and properties need none). Models do not subclass models."""
+    in the model's body (methods and properties need none). Models do not subclass models.
+    ``__unique__``, a tuple of field-name tuples, makes each combination unique (an index)."""
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> type:
         if not bases:
@@ -284,9 +293,13 @@ class ModelMeta(type):
         table = namespace.get("__table__") or _table_name(name)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", table):
             raise TypeError(f"{name}: invalid table name {table!r}")
+        unique_together = tuple(tuple(names) for names in namespace.pop("__unique__", ()))
+        for names in unique_together:
+            if len(names) < 2 or not set(names) <= fields.keys():
+                raise TypeError(f"{name}.__unique__: {names!r} must name two or more fields")
         namespace["__slots__"] = (*fields, *namespace.get("__slots__", ()))
         cls = super().__new__(mcs, name, bases, namespace)
-        cls._meta = Schema(name, table, fields)
+        cls._meta = Schema(name, table, fields, unique_together)
         cls._from_rows = staticmethod(_compile_from_rows(cls))
         return cls
 

@@ -14,7 +14,7 @@ model's column, so the database and the forms can never disagree.
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, get_origin
 
 from markupsafe import Markup
 from pydantic import (
@@ -53,6 +53,7 @@ MESSAGES = {
     "datetime_range": "{label} is out of range.",
     "int_from_float": "{label} must be a whole number.",
     "extra_forbidden": "Unknown field.",
+    "list_type": "{label} must be a list.",
     "nul": "{label} must not contain NUL characters.",
     "surrogate": "{label} must be valid Unicode text.",
 }
@@ -93,7 +94,11 @@ class Schema(BaseModel):
         """Validate `data` (a parsed JSON object, or a submitted form with `form=True`,
         whose other fields such as csrf_token are ignored). Raises Invalid."""
         if form:
-            data = {name: data[name] for name in cls.model_fields if name in data}
+            data = {
+                name: _form_value(field, data[name])
+                for name, field in cls.model_fields.items()
+                if name in data
+            }
         try:
             return cls.model_validate(data)
         except PydanticError as exc:
@@ -129,6 +134,14 @@ class Schema(BaseModel):
                 message = error["msg"]
                 errors[name] = message if message.endswith(".") else f"{label}: {message}."
         return errors
+
+
+def _form_value(field: Any, value: Any) -> Any:
+    """A form sends a list as comma-separated text ("python, aiohttp"): its items, blank
+    ones left out, for the schema to judge."""
+    if isinstance(value, str) and get_origin(field.annotation) is list:
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
 
 
 def _check_text(value: Any) -> Any:

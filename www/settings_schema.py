@@ -110,6 +110,12 @@ class BlogSettings(_Model):
     comments_per_page: int = Field(ge=1, le=100)
 
 
+class SearchSettings(_Model):
+    max_query_length: int = Field(ge=1, le=10_000, description="characters")
+    max_words: int = Field(ge=1, le=64)
+    excerpt_length: int = Field(ge=20, le=5_000, description="characters")
+
+
 class AdminSettings(_Model):
     csv_batch: int = Field(ge=1, le=10_000)
     max_bulk: int = Field(ge=1, le=10_000)
@@ -242,6 +248,7 @@ class Settings(_Model):
     rate_limits: RateLimitSettings
     uploads: UploadSettings
     blog: BlogSettings
+    search: SearchSettings
     admin: AdminSettings
     markdown: MarkdownSettings
     cache: CacheSettings

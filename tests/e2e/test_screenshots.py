@@ -7,6 +7,8 @@ console errors and without scrolling sideways. Each page is saved twice: the vie
 (`<page>-<screen>-full.png`, for review).
 """
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -80,3 +82,29 @@ def test_404_page(new_page, screen, browser_errors):
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
     snap(page, "404", name)
+
+
+def test_tag_page(new_page, screen):
+    """A list of posts with their tags (init_db.py's SAMPLE_TAGS)."""
+    name, options = screen
+    page = new_page(**options)
+    page.goto("/")
+    page.locator("article.post-summary").first.get_by_role("link", name="deploy").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Posts tagged deploy")
+    expect(page.locator("article.post-summary")).to_have_count(2)
+    expect(page.locator("article.post-summary .tag").first).to_be_visible()
+    snap(page, "tag", name)
+
+
+def test_search_results(new_page, screen):
+    """Results of the header's search box, the words highlighted."""
+    name, options = screen
+    page = new_page(**options)
+    page.goto("/")
+    box = page.get_by_role("searchbox", name="Search posts")
+    box.fill("SQLite database")
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(r"/search\?q=SQLite\+database$"))
+    expect(page.locator("article.post-summary")).to_have_count(1)
+    expect(page.locator("article.post-summary mark").first).to_be_visible()
+    snap(page, "search", name)

@@ -17,7 +17,7 @@ from www.orm import Model, TextField
 
 def tag_model(*, color: bool):
     """The Tag model of a user's resource, before and after they add a colour."""
-    fields = {"__table__": "tags", "name": TextField(max_length=30)}
+    fields = {"__table__": "labels", "name": TextField(max_length=30)}
     if color:
         fields["color"] = TextField(max_length=20, default="gray")
     return type("Tag", (Model,), fields)
@@ -57,9 +57,9 @@ async def test_adding_a_field_keeps_every_row_and_reads_right(
         name = f"{after_the_last(migrations)}_add_color"
         assert make(load(migrations), arguments("add_color"), migrations) == 0
         out = capsys.readouterr().out
-        assert "add column tags.color" in out and f"{name}.py" in out
+        assert "add column labels.color" in out and f"{name}.py" in out
         written = (migrations / f"{name}.py").read_text()
-        assert 'AddColumn("tags", Column("color", "text"), fill="gray")' in written
+        assert 'AddColumn("labels", Column("color", "text"), fill="gray")' in written
 
         assert await up(db, load(migrations)) == [name]
         tags = await Tag.select(db).order_by("id").all()
@@ -78,15 +78,15 @@ async def test_adding_a_field_keeps_every_row_and_reads_right(
 
 
 def test_a_rename_is_never_guessed_without_a_terminal(migrations, monkeypatch):
-    before = type("Tag", (Model,), {"__table__": "tags", "colour": TextField(null=True)})
+    before = type("Tag", (Model,), {"__table__": "labels", "colour": TextField(null=True)})
     monkeypatch.setattr(make_module, "MODELS", [*MODELS, before])
     make(load(migrations), arguments("add tags"), migrations)
-    after = type("Tag", (Model,), {"__table__": "tags", "color": TextField(null=True)})
+    after = type("Tag", (Model,), {"__table__": "labels", "color": TextField(null=True)})
     monkeypatch.setattr(make_module, "MODELS", [*MODELS, after])
-    with pytest.raises(MigrationError, match=r"--rename tags\.colour=color"):
+    with pytest.raises(MigrationError, match=r"--rename labels\.colour=color"):
         make(load(migrations), arguments("rename"), migrations)
     name = f"{after_the_last(migrations)}_rename.py"
     assert (
-        make(load(migrations), arguments("rename", rename=["tags.colour=color"]), migrations) == 0
+        make(load(migrations), arguments("rename", rename=["labels.colour=color"]), migrations) == 0
     )
-    assert 'RenameColumn("tags", "colour", "color")' in (migrations / name).read_text()
+    assert 'RenameColumn("labels", "colour", "color")' in (migrations / name).read_text()

@@ -10,7 +10,7 @@ from www.keys import PUBSUB
 from www.posts import api
 from www.posts.models import Comment, Post
 
-POST_KEYS = {"id", "title", "summary", "content", "author", "created_at", "updated_at"}
+POST_KEYS = {"id", "tags", "title", "summary", "content", "author", "created_at", "updated_at"}
 COMMENT_KEYS = {"id", "post_id", "content", "author", "created_at"}
 
 

@@ -26,6 +26,8 @@ def _type(admin: ModelAdmin, name: str) -> Any:
 
 def _kind(admin: ModelAdmin, name: str) -> str:
     annotation = _type(admin, name)
+    if get_origin(annotation) is list:
+        return "text"  # comma-separated, as in the app's forms (Schema.parse)
     if annotation is datetime:
         return "datetime-local"  # read as UTC by the schema (www/schemas.py in_utc)
     if annotation is bool:
@@ -42,11 +44,14 @@ def _kind(admin: ModelAdmin, name: str) -> str:
 
 
 def _shown(value: Any, kind: str) -> str:
-    """The input's value: a datetime as a datetime-local input takes it, in UTC."""
+    """The input's value: a datetime as a datetime-local input takes it, in UTC; a list
+    as comma-separated text."""
     if value is None or kind == "checkbox":
         return ""
     if isinstance(value, datetime) and kind == "datetime-local":
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
     return str(value)
 
 

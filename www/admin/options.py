@@ -32,7 +32,8 @@ class ModelAdmin:
     `create`, `update`, `delete`: the resource's own actions, `(app, user, values)`,
     `(app, row, changes)` and `(app, row)` (posts' publish_post...), used instead of
     plain ORM writes where the app does more than write the row (render HTML, remove a
-    file's bytes)."""
+    file's bytes). A schema field that is no column (a post's `tags`) needs them, and
+    `load`, `(app, rows)`, which sets it on rows the admin read (for the edit form)."""
 
     model: type[Model]
     _: KW_ONLY
@@ -47,11 +48,21 @@ class ModelAdmin:
     create: Hook | None = None
     update: Hook | None = None
     delete: Hook | None = None
+    load: Hook | None = None
 
     def __post_init__(self) -> None:
         named = [*self.list_display, *self.search_fields, *self.list_filter]
         named += [*self.readonly_fields, *(name.removeprefix("-") for name in self.ordering)]
-        named += list(self.schema.model_fields) if self.schema else []
+        named += (
+            [n for n in self.schema.model_fields if n not in self.extra_fields]
+            if self.schema
+            else []
+        )
+        if self.extra_fields and None in (self.create, self.update, self.load):
+            raise ValueError(
+                f"{self.model.__name__}: {', '.join(self.extra_fields)} (not columns) need"
+                " the create, update and load hooks"
+            )
         for name in named:
             field = self.model._meta.field(name)  # FieldError for a typo
             if field.secret:
@@ -107,6 +118,20 @@ class ModelAdmin:
     @property
     def order(self) -> tuple[str, ...]:
         return self.ordering or ("-" + self.model._meta.pk.name,)
+
+    @cached_property
+    def extra_fields(self) -> tuple[str, ...]:
+        """The schema's fields that are no column of the model: its hooks handle them. A
+        name is one of them only if the schema gives it a default, so that a typo in a
+        required field still fails here."""
+        if self.schema is None:
+            return ()
+        by_name = self.model._meta.by_name
+        return tuple(
+            name
+            for name, info in self.schema.model_fields.items()
+            if name not in by_name and not info.is_required()
+        )
 
     @cached_property
     def editable(self) -> tuple[str, ...]:

@@ -140,10 +140,18 @@ async def _details(request: web.Request, admin: ModelAdmin, row: Model) -> list:
     return display.cells(admin, row, names, labels, request.config_dict[URLS], cut=False)
 
 
+async def _loaded_row(request: web.Request, admin: ModelAdmin) -> Model:
+    """The route's row (or 404), with the schema's fields that are no column (load)."""
+    row = await _row(request, admin)
+    if admin.load is not None:
+        await admin.load(request.config_dict, [row])
+    return row
+
+
 async def edit(request: web.Request) -> web.Response:
     """A row: the form of its editable fields, and the others as text."""
     admin = _admin(request)
-    row = await _row(request, admin)
+    row = await _loaded_row(request, admin)
     values = {name: getattr(row, name) for name in admin.editable}
     return _form(request, admin, row, values, details=await _details(request, admin, row))
 
@@ -151,7 +159,7 @@ async def edit(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     """Save the form and 303 back to the row; 400 with the form again."""
     admin = _admin(request)
-    row = await _row(request, admin)
+    row = await _loaded_row(request, admin)
     if admin.schema is None:
         raise web.HTTPForbidden(text="This table is read-only in the admin.")
     form = await bodies.form(request)

@@ -232,7 +232,10 @@ class BaseDatabase:
                     await tx.execute(sql)
 
     async def drop_all(self, models: Iterable[Any]) -> None:
-        """Drop the tables of ``models`` (given in dependency order; dropped in reverse)."""
+        """Drop the tables of ``models`` (given in dependency order; dropped in reverse),
+        and their full-text search (www/db/fulltext.py), which SQLite keeps apart."""
         async with self.transaction() as tx:
             for model in reversed(list(models)):
+                for sql in self.dialect.drop_search_index_sql(model._meta.table):
+                    await tx.execute(sql)
                 await tx.execute(self.dialect.drop_table_sql(model._meta.table))

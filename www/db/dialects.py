@@ -16,13 +16,15 @@ from typing import ClassVar
 import asyncpg
 
 from .base import DatabaseError, IntegrityError
+from .fulltext import PostgresSearch, SQLiteSearch
 from .schema import Column, Index, Table
 
 DATA_VERSION = "data_version"  # PostgreSQL's counter table (see PostgresDatabase.data_version)
 
 
-class SQLiteDialect:
-    """Everything the ORM and the Database need to know that is specific to SQLite."""
+class SQLiteDialect(SQLiteSearch):
+    """Everything the ORM and the Database need to know that is specific to SQLite
+    (full-text search: www/db/fulltext.py)."""
 
     name = "sqlite"
     driver_error = sqlite3.Error  # what translate_error() is given
@@ -110,8 +112,9 @@ _SETUP_SQL = (
 )
 
 
-class PostgresDialect:
-    """Everything the ORM and the Database need to know that is specific to PostgreSQL."""
+class PostgresDialect(PostgresSearch):
+    """Everything the ORM and the Database need to know that is specific to PostgreSQL
+    (full-text search: www/db/fulltext.py)."""
 
     name = "postgresql"
     driver_error = (asyncpg.PostgresError, asyncpg.InterfaceError)

@@ -134,6 +134,10 @@ def table_of(model: Any) -> Table:
         for f in meta.fields
         if f.index and not (f.unique or f.primary_key)
     ]
+    indexes += [  # a model's __unique__ combinations
+        Index(f"ux_{meta.table}_{'_'.join(names)}", names, unique=True)
+        for names in getattr(meta, "unique_together", ())
+    ]
     return Table(meta.table, tuple(column_of(f) for f in meta.fields)).replace(indexes=indexes)
 
 

@@ -6,9 +6,10 @@ table off: what those terms cannot say (a CHECK, an expression or partial index,
 or collation no dialect makes, a composite key, ON UPDATE, a generated column...) raises
 SchemaError naming the table and the column or index, rather than being left out of a
 comparison that would then pass. Views and triggers are not tables (RunSQL makes them,
-beside the schema). Column DEFAULTs are not read: the ORM writes every column of every
-row it inserts, so a database default never reaches the app's rows (and SQLite keeps the
-one a migration gives to fill existing rows: it cannot drop it).
+beside the schema), nor is full-text search (CreateSearchIndex: SQLite's FTS5 tables, a
+PostgreSQL GIN index named <table>_search). Column DEFAULTs are not read: the ORM writes
+every column of every row it inserts, so a database default never reaches the app's rows
+(and SQLite keeps the one a migration gives to fill existing rows: it cannot drop it).
 
 Some of what a spec says is not in the database at all: SQLite stores a boolean as an
 INTEGER and a datetime as TEXT, and on PostgreSQL a `nocase` column shows only through
@@ -23,6 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from ..db.fulltext import FTS5_SHADOWS
 from ..db.schema import KINDS, Column, Index, Table
 
 MIGRATIONS_TABLE = "schema_migrations"
@@ -165,8 +167,17 @@ async def _sqlite(tx: Any, dialect: Any) -> dict[str, _Found]:
     return {
         name: await _sqlite_table(tx, name, sql, kinds)
         for name, sql in rows
-        if not name.startswith("sqlite_") and name not in INTERNAL["sqlite"]
+        if not name.startswith("sqlite_")
+        and name not in INTERNAL["sqlite"]
+        and name not in _search_tables(rows)
     }
+
+
+def _search_tables(rows: list) -> set[str]:
+    """The FTS5 tables of full-text search (www/db/fulltext.py) and their own shadow
+    tables: beside the schema, as triggers are (CreateSearchIndex makes them)."""
+    virtual = {name for name, sql in rows if sql and sql.upper().startswith("CREATE VIRTUAL")}
+    return virtual | {f"{name}_{shadow}" for name in virtual for shadow in FTS5_SHADOWS}
 
 
 async def _sqlite_table(tx: Any, name: str, sql: str, kinds: dict) -> _Found:
@@ -293,6 +304,8 @@ def _pg_table(name: str, attributes: list, constraints: list, index_rows: list) 
     folded_keys = {_FOLDED.format(q): attname for q, attname in quoted.items()}
     folded, indexes = set(), []
     for oid, index, is_unique, definition, quoted_index, quoted_table, keys in index_rows:
+        if index == f"{name}_search" and " USING gin " in definition and not is_unique:
+            continue  # full-text search (www/db/fulltext.py): beside the schema
         columns = [quoted.get(k) or folded_keys.get(k) for k in keys]
         unique = " UNIQUE" if is_unique else ""
         expected = f"CREATE{unique} INDEX {quoted_index} ON {quoted_table} USING btree "

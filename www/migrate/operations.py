@@ -23,9 +23,11 @@ __all__ = [
     "AlterColumn",
     "Column",
     "CreateIndex",
+    "CreateSearchIndex",
     "CreateTable",
     "DropColumn",
     "DropIndex",
+    "DropSearchIndex",
     "DropTable",
     "Index",
     "Operation",
@@ -243,6 +245,43 @@ class DropIndex(Operation):
 
     def describe(self) -> str:
         return f"drop index {self.index.name}"
+
+
+@dataclass(frozen=True, repr=False)
+class CreateSearchIndex(Operation):
+    """A full-text index on a table's text columns (most telling first), as the dialect
+    makes it (www/db/fulltext.py): FTS5 and its triggers on SQLite, a GIN index on
+    PostgreSQL. Beside the schema, as RunSQL's objects are: the state does not see it."""
+
+    POSITIONAL = 2
+    table: str
+    columns: tuple[str, ...]
+
+    def apply(self, tables: Tables) -> None:
+        for name in self.columns:
+            _table(tables, self.table).column(name)  # raises KeyError if missing
+
+    def reverse(self) -> Operation:
+        return DropSearchIndex(self.table, self.columns)
+
+    def describe(self) -> str:
+        return f"create search index on {self.table}"
+
+
+@dataclass(frozen=True, repr=False)
+class DropSearchIndex(Operation):
+    POSITIONAL = 2
+    table: str
+    columns: tuple[str, ...]  # for the reverse
+
+    def apply(self, tables: Tables) -> None:
+        _table(tables, self.table)
+
+    def reverse(self) -> Operation:
+        return CreateSearchIndex(self.table, self.columns)
+
+    def describe(self) -> str:
+        return f"drop search index on {self.table}"
 
 
 @dataclass(frozen=True, repr=False)

@@ -22,7 +22,16 @@ from ..db.schema import differences, table_of
 from ..orm import DateTimeField, Model, TextField, utcnow
 from ..settings import PROJECT_ROOT
 from .inspect import SchemaError, inspect
-from .operations import MigrationError, Operation, RunPython, Tables, build
+from .operations import (
+    AddColumn,
+    AlterColumn,
+    DropColumn,
+    MigrationError,
+    Operation,
+    RunPython,
+    Tables,
+    build,
+)
 from .sql import Check, statements
 
 log = logging.getLogger(__name__)
@@ -210,6 +219,7 @@ async def _run(tx: Any, operations: list[Operation], tables: Tables) -> None:
     for operation in operations:
         if isinstance(operation, RunPython):
             await operation.forward(tx)
+        triggers = await _triggers_of(tx, operation)
         for statement in statements(tx.dialect, operation, tables):
             if isinstance(statement, Check):
                 (count,) = await tx.fetchone(statement.sql)
@@ -217,6 +227,7 @@ async def _run(tx: Any, operations: list[Operation], tables: Tables) -> None:
                     raise MigrationError(f"{statement.message} ({count} rows)")
             else:
                 await tx.execute(statement)
+        await _restore(tx, triggers)
         operation.apply(tables)
     if tx.dialect.name == "sqlite":
         broken = await tx.fetchall("PRAGMA foreign_key_check")
@@ -225,6 +236,29 @@ async def _run(tx: Any, operations: list[Operation], tables: Tables) -> None:
             raise MigrationError(
                 f"{len(broken)} rows point to missing rows, e.g. {table} row {rowid} to {parent}"
             )
+
+
+# The operations that SQLite may carry out by rebuilding the table (www/migrate/sql.py),
+# which drops the table's triggers with it: full-text search's (www/db/fulltext.py), a
+# RunSQL's. They are read before and made again after, as they were.
+_REBUILDS = (AddColumn, AlterColumn, DropColumn)
+
+
+async def _triggers_of(tx: Any, operation: Operation) -> dict[str, str]:
+    """On SQLite, the triggers (name -> SQL) of the table a rebuild may drop."""
+    if tx.dialect.name != "sqlite" or not isinstance(operation, _REBUILDS):
+        return {}
+    sql = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?"
+    return dict(await tx.fetchall(sql, (operation.table,)))
+
+
+async def _restore(tx: Any, triggers: dict[str, str]) -> None:
+    """Make again those of `triggers` that are gone (a trigger that names a column the
+    operation dropped fails here, with the migration: drop it first)."""
+    if triggers:
+        found = await tx.fetchall("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        for name in triggers.keys() - {name for (name,) in found}:
+            await tx.execute(triggers[name])
 
 
 async def _table_names(db: Any) -> set[str]:

@@ -23,9 +23,11 @@ from .operations import (
     AddColumn,
     AlterColumn,
     CreateIndex,
+    CreateSearchIndex,
     CreateTable,
     DropColumn,
     DropIndex,
+    DropSearchIndex,
     DropTable,
     MigrationError,
     Operation,
@@ -84,6 +86,10 @@ def statements(dialect: Any, operation: Operation, tables: Tables) -> list[State
         return list(operation.sqlite if dialect.name == "sqlite" else operation.postgresql)
     if isinstance(operation, RunPython):
         return []  # no SQL of its own: the runner awaits it
+    if isinstance(operation, CreateSearchIndex):
+        return dialect.search_index_sql(operation.table, operation.columns)
+    if isinstance(operation, DropSearchIndex):
+        return dialect.drop_search_index_sql(operation.table)
     q = dialect.quote
     if isinstance(operation, CreateTable):
         return dialect.create_table_sql(operation.table)

@@ -11,7 +11,7 @@ changes (www/cache.py). Never modify what they return.
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..accounts.models import User
@@ -19,10 +19,12 @@ from ..db import IntegrityError
 from ..executors import ExecutorBusy
 from ..keys import DB, MARKDOWN, PUBSUB, QUERIES
 from ..markdown import RENDERER_VERSION, TooLarge, as_plain_text
-from ..orm import DoesNotExist, Page
+from ..orm import DoesNotExist, Page, utcnow
 from ..schemas import Invalid
 from .models import Comment, Post, PostHtml
+from .queries import find_posts
 from .schemas import CommentEvent, CommentIn, CommentOut, PostIn
+from .tags import load_tags, set_tags
 
 App = Mapping[Any, Any]  # an Application, or a request's config_dict
 TOO_LONG = "Content would make too long a page: repeat long links less often."
@@ -36,9 +38,27 @@ async def posts_page(app: App, number: int, per_page: int, author_id: int | None
         query = Post.select(db) if author_id is None else Post.select(db).where(user_id=author_id)
         page = await query.order_by("-created_at", "-id").paginate(number, per_page)
         await _with_authors(db, page.items)
+        await load_tags(db, page.items)
         return page
 
     return await app[QUERIES].get(("posts", author_id, number, per_page), load, _page_size)
+
+
+async def found_posts(
+    app: App, number: int, per_page: int, *, tag: str | None = None, words: Sequence[str] = ()
+) -> Page:
+    """A page of the posts with `tag` and/or all of `words` (queries.find_posts), each
+    with its `author` and `tags`. Cached as the other pages: a write empties the cache."""
+    db = app[DB]
+
+    async def load() -> Page:
+        page = await find_posts(db, number, per_page, tag=tag, words=words)
+        await _with_authors(db, page.items)
+        await load_tags(db, page.items)
+        return page
+
+    key = ("found", tag, tuple(words), number, per_page)
+    return await app[QUERIES].get(key, load, _page_size)
 
 
 async def get_post(app: App, post_id: int) -> Post | None:
@@ -49,6 +69,7 @@ async def get_post(app: App, post_id: int) -> Post | None:
         post = await Post.get(db, post_id)
         if post is not None:
             post.author = await User.get(db, post.user_id)
+            await load_tags(db, [post])
         return post
 
     return await app[QUERIES].get(("post", post_id), load, _post_size)
@@ -98,7 +119,7 @@ ROW_BYTES = 500
 def _post_size(post: Post | None) -> int:
     if post is None:
         return 0
-    return len(post.title) + len(post.summary) + len(post.content) + ROW_BYTES
+    return len(post.title) + len(post.summary) + len(post.content) + ROW_BYTES * 2
 
 
 def _page_size(page: Page) -> int:
@@ -172,25 +193,46 @@ async def _save_html(app: App, post_id: int, digest: str, html: str) -> None:
 
 
 async def publish_post(app: App, author: User, values: PostIn) -> Post:
-    """Save a new post and its HTML. Raises Invalid (see render_content)."""
+    """Save a new post, its tags and its HTML. Raises Invalid (see render_content)."""
     html = await render_content(app, values.content)
-    post = await Post.create(app[DB], user_id=author.id, **values.model_dump())
+    async with app[DB].transaction() as tx:
+        post = await Post.create(tx, user_id=author.id, **values.model_dump(exclude={"tags"}))
+        await set_tags(tx, post.id, values.tags)
     await _save_html(app, post.id, source_hash(post.content), html)
-    post.author = author
+    post.author, post.tags = author, sorted(values.tags)
     return post
 
 
 async def update_post(app: App, post: Post, changes: Mapping[str, Any]) -> Post:
-    """Save `changes` (validated PostIn fields) to `post`, a row loaded for this request
-    (never one from the cache), and load its `author`. Raises DoesNotExist (404) if a
-    concurrent request deleted it, Invalid if its new content is refused (render_content)."""
+    """Save `changes` (validated PostIn fields, `tags` among them or not) to `post`, a row
+    loaded for this request (never one from the cache), and load its `author` and `tags`.
+    Raises DoesNotExist (404) if a concurrent request deleted it, Invalid if its new
+    content is refused (render_content)."""
+    db = app[DB]
     html = await render_content(app, changes["content"]) if "content" in changes else None
-    for name, value in changes.items():
+    if "tags" in changes:
+        if getattr(post, "tags", None) is None:
+            await load_tags(db, [post])
+        if sorted(changes["tags"]) == post.tags:  # the same tags: nothing to change
+            changes = {name: value for name, value in changes.items() if name != "tags"}
+    columns = {name: value for name, value in changes.items() if name != "tags"}
+    for name, value in columns.items():
         setattr(post, name, value)
-    await post.save(app[DB])
+    try:
+        async with db.transaction() as tx:
+            if "tags" in changes:
+                # An edit: and the UPDATE locks the post's row, so that two edits of its
+                # tags take turns (PostgreSQL) instead of meeting in post_tags.
+                post.updated_at = utcnow()
+            await post.save(tx)
+            if "tags" in changes:
+                await set_tags(tx, post.id, changes["tags"])
+    except IntegrityError:  # the post went between its UPDATE and its links
+        raise DoesNotExist(f"post {post.id} was deleted") from None
     if html is not None:
         await _save_html(app, post.id, source_hash(post.content), html)
-    post.author = await User.get(app[DB], post.user_id)
+    post.author = await User.get(db, post.user_id)
+    await load_tags(db, [post])
     return post
 
 

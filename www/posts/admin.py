@@ -1,11 +1,19 @@
 """Posts and comments in the admin (www/admin/options.py): posts are created and edited
-with the form's own schema and actions (their HTML is rendered as the app does); comments
-are read and deleted only."""
+with the form's own schema and actions (their HTML is rendered as the app does, their tags
+saved with them and shown comma-separated); comments are read and deleted only. Tags and
+their links are listed; deleting a tag takes it off its posts."""
 
 from ..admin.options import ModelAdmin
+from ..keys import DB
 from . import actions
 from .models import Comment, Post, PostHtml
 from .schemas import PostIn
+from .tags import load_tags
+
+
+async def load_posts_tags(app, posts) -> None:
+    await load_tags(app[DB], posts)
+
 
 ADMIN = [
     ModelAdmin(
@@ -18,6 +26,7 @@ ADMIN = [
         create=actions.publish_post,
         update=actions.update_post,
         delete=actions.delete_post,
+        load=load_posts_tags,
     ),
     ModelAdmin(
         Comment,

@@ -11,19 +11,41 @@ from pydantic import Field
 
 from ..api import operation, read_body, read_query, reply
 from ..auth import check_owner, login_required
-from ..keys import CONFIG, USER
+from ..keys import CONFIG, DB, USER
+from ..orm import Page
 from ..ratelimits import hit
 from ..routing import MAX_PAGE, get_or_404, url_for
-from ..schemas import Schema
+from ..schemas import Invalid, Schema
 from . import actions
 from .models import Post
-from .schemas import CommentIn, CommentList, CommentOut, PostIn, PostOut, PostPage
+from .schemas import (
+    TAG_RULE,
+    CommentIn,
+    CommentList,
+    CommentOut,
+    PostIn,
+    PostOut,
+    PostPage,
+    tag_name,
+)
+from .search import words as search_words
+from .tags import load_tags
 
 
 class PostsQuery(Schema):
     page: int = Field(1, ge=1, le=MAX_PAGE, title="Page", description="The page, from 1.")
     per_page: int | None = Field(
         None, ge=1, le=100, title="Per page", description="Posts a page (default: blog.per_page)."
+    )
+    tag: str | None = Field(
+        None, title="Tag", description="Only the posts with this tag (any letter case)."
+    )
+    q: str | None = Field(
+        None,
+        title="Search",
+        description="Only the posts holding every word of this text (letters and digits:"
+        " anything else separates words; one without a word finds nothing), the best"
+        " match first; at most search.max_query_length characters.",
     )
 
 
@@ -55,10 +77,22 @@ async def _post(request: web.Request) -> Post:
 
 @operation(query=PostsQuery, response=PostPage)
 async def list_posts(request: web.Request) -> web.Response:
-    """A page of posts, newest first."""
-    query = read_query(request, PostsQuery)
-    per_page = query.per_page or request.config_dict[CONFIG].blog.per_page
-    page = await actions.posts_page(request.config_dict, query.page, per_page)
+    """A page of posts, newest first: all of them, a tag's (`tag`), or those found by a
+    search (`q`, the best match first), or both."""
+    app, query = request.config_dict, read_query(request, PostsQuery)
+    per_page = query.per_page or app[CONFIG].blog.per_page
+    if query.tag is None and query.q is None:
+        page = await actions.posts_page(app, query.page, per_page)
+    else:
+        tag = None if query.tag is None else tag_name(query.tag)
+        if query.tag is not None and tag is None:
+            raise Invalid({"tag": TAG_RULE})
+        limits = app[CONFIG].search
+        found = search_words(query.q or "", limits.max_query_length, limits.max_words)
+        if query.q is not None and not found:  # no word to look for: nothing is found
+            page = Page([], query.page, per_page, 0)
+        else:
+            page = await actions.found_posts(app, query.page, per_page, tag=tag, words=found)
     return reply(PostPage(items=page.items, page=query.page, per_page=per_page, total=page.total))
 
 
@@ -85,6 +119,7 @@ async def update_post(request: web.Request) -> web.Response:
     """Change any of a post's fields (its author or an admin)."""
     post = await get_or_404(Post, request)
     check_owner(request, post.user_id)
+    await load_tags(request.config_dict[DB], [post])
     current = PostIn.model_validate(post)
     _, changes = await read_body(request, PostIn, current=current)
     post = await actions.update_post(request.config_dict, post, changes)

@@ -1,11 +1,13 @@
-"""The posts, their HTML and comments tables."""
+"""The posts, their HTML, tags and comments tables."""
 
 from ..accounts.models import User
 from ..orm import DateTimeField, ForeignKey, IntegerField, Model, TextField, utcnow
 
 
 class Post(Model):
-    __slots__ = ("author",)  # the User, set by the loaders in actions.py (not a column)
+    # Not columns: `author`, the User, and `tags`, the names of its tags (sorted), both set
+    # by the loaders in actions.py (tags in one query for a whole page: tags.py).
+    __slots__ = ("author", "tags")
 
     user_id = ForeignKey(User)
     title = TextField(max_length=200)
@@ -37,3 +39,26 @@ class PostHtml(Model):
     source_hash = TextField(max_length=64)  # sha256 of the content, in hex
     version = IntegerField()  # the RENDERER_VERSION that made it
     html = TextField()
+
+
+# The columns search looks in, the most telling first (they weigh most in the ranking):
+# migrations/0009_post_search.py indexes them (www/posts/search.py).
+SEARCHED = ("title", "summary", "content")
+
+
+class Tag(Model):
+    """A tag's name: lower-case letters, digits and "-" (schemas.py says it once). A tag no
+    post has any more is kept (a few bytes): it has no page, and it comes back with its id
+    when a post takes it again, with no race between a post taking it and its deletion."""
+
+    name = TextField(max_length=30, unique=True)
+
+
+class PostTag(Model):
+    """Which post has which tag: deleting either deletes the link."""
+
+    __table__ = "post_tags"
+    __unique__ = (("post_id", "tag_id"),)  # its index also finds a post's tags
+
+    post_id = ForeignKey(Post, index=False)
+    tag_id = ForeignKey(Tag)  # a tag's posts

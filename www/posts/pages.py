@@ -1,4 +1,5 @@
-"""The blog's pages: home, posts, the post form, comments and authors' profiles.
+"""The blog's pages: home, posts, the post form, comments, authors' profiles, tags and
+search.
 
 Checks run in the contract's order: CSRF (middleware), login, the object exists (404),
 the user may act on it (403), the input is valid (400, the form shown again).
@@ -11,14 +12,18 @@ from aiohttp import web
 from .. import bodies
 from ..accounts.models import User
 from ..auth import check_owner, flash, login_required, may_edit
-from ..keys import CONFIG, USER
+from ..keys import CONFIG, DB, USER
+from ..orm import Page
 from ..ratelimits import hit
 from ..routing import get_or_404, page_number, url_for
 from ..schemas import Invalid, form_attrs
 from ..templating import render
 from . import actions
 from .models import Comment, Post
-from .schemas import CommentIn, PostIn
+from .schemas import CommentIn, PostIn, tag_name
+from .search import excerpt, highlight
+from .search import words as search_words
+from .tags import load_tags
 
 
 async def _post_list(request: web.Request, template: str, author: User | None) -> web.Response:
@@ -28,6 +33,48 @@ async def _post_list(request: web.Request, template: str, author: User | None) -
     if number > 1 and not page.items:
         raise web.HTTPNotFound(text="There is no such page.")
     return render(request, template, {"page": page, "author": author})
+
+
+async def tag(request: web.Request) -> web.Response:
+    """A tag's posts, newest first, paginated as the home page. 404 for a tag no post has
+    (or no tag at all), and for a page past the end."""
+    name = tag_name(request.match_info["tag"])
+    number = page_number(request)
+    if name is None:
+        raise web.HTTPNotFound(text="There is no such tag.")
+    per_page = request.config_dict[CONFIG].blog.per_page
+    page = await actions.found_posts(request.config_dict, number, per_page, tag=name)
+    if not page.items:
+        raise web.HTTPNotFound()
+    return render(request, "posts/tag.html", {"page": page, "tag": name})
+
+
+async def search(request: web.Request) -> web.Response:
+    """/search?q=&page=: the posts holding every word, best first, each with an excerpt
+    (search.py). No query: the form. Too long a query: 400 and the form with a message."""
+    app, query = request.config_dict, request.query.get("q", "")
+    settings = app[CONFIG].search
+    context: dict = {"q": query, "errors": {}, "page": None}
+    context["max_length"] = settings.max_query_length
+    try:
+        found = search_words(query, settings.max_query_length, settings.max_words)
+    except Invalid as exc:
+        context["errors"] = exc.errors
+        return render(request, "posts/search.html", context, status=400)
+    number = page_number(request)
+    if found:
+        per_page = app[CONFIG].blog.per_page
+        page = await actions.found_posts(app, number, per_page, words=found)
+        if number > 1 and not page.items:
+            raise web.HTTPNotFound(text="There is no such page.")
+        context["page"] = page
+        context["titles"] = {post.id: highlight(post.title, found) for post in page.items}
+        context["excerpts"] = {
+            post.id: excerpt(post, found, settings.excerpt_length) for post in page.items
+        }
+    elif query.strip():  # only punctuation: nothing to look for
+        context["page"] = Page([], 1, 1, 0)
+    return render(request, "posts/search.html", context)
 
 
 async def index(request: web.Request) -> web.Response:
@@ -73,7 +120,16 @@ async def detail(request: web.Request, comment_form: dict | None = None) -> web.
 
 
 def _form(request, post: Post | None, values, errors=None) -> web.Response:
-    context = {"post": post, "values": values, "errors": errors or {}, "attrs": form_attrs(PostIn)}
+    """The post form; `values` as typed, or the post's (its tags as the field's text)."""
+    if isinstance(values.get("tags"), list):
+        values = {**values, "tags": ", ".join(values["tags"])}
+    context = {
+        "post": post,
+        "values": values,
+        "errors": errors or {},
+        "attrs": form_attrs(PostIn),
+        "tags_hint": PostIn.model_fields["tags"].description,
+    }
     return render(request, "posts/form.html", context, status=400 if errors else 200)
 
 
@@ -107,6 +163,7 @@ async def _own_post(request: web.Request) -> Post:
 async def edit(request: web.Request) -> web.Response:
     """The edit form. 404 if missing, 403 unless the author or an admin."""
     post = await _own_post(request)
+    await load_tags(request.config_dict[DB], [post])
     return _form(request, post, {name: getattr(post, name) for name in PostIn.model_fields})
 
 

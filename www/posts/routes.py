@@ -1,4 +1,4 @@
-"""The URLs of posts and comments, each with a name: url("posts.detail", id=7)."""
+"""The URLs of posts, comments, tags and search, each with a name: url("posts.detail", id=7)."""
 
 from aiohttp import web
 
@@ -8,6 +8,8 @@ from . import api, live, pages
 PAGES = [
     web.get("/", pages.index, name="posts.index"),
     web.get(f"/users/{ID}", pages.author, name="posts.author"),
+    web.get("/tags/{tag}", pages.tag, name="posts.tag"),
+    web.get("/search", pages.search, name="posts.search"),
     web.get("/posts/new", pages.new, name="posts.new"),
     web.post("/posts/new", pages.create, name="posts.new"),
     web.get(f"/posts/{ID}", pages.detail, name="posts.detail"),
