@@ -19,6 +19,7 @@ setup(
         "argon2-cffi>=23.1,<26",
         "asyncpg>=0.30,<1",  # create_pool(reset=...) is 0.30's
         "cryptography>=42",
+        "feedgen>=1,<2",  # the Atom feeds (www/feeds.py)
         "Jinja2>=3.1,<4",
         "limits>=4.1,<6",  # rate limits: the sliding window counter is 4.1's
         "markdown-it-py>=3,<5",

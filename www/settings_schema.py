@@ -110,6 +110,12 @@ class BlogSettings(_Model):
     comments_per_page: int = Field(ge=1, le=100)
 
 
+class FeedSettings(_Model):
+    entries: int = Field(ge=1, le=100)
+    title: str = Field(min_length=1, max_length=200)
+    max_age: int = Field(ge=0, le=86400, description="seconds")
+
+
 class AdminSettings(_Model):
     csv_batch: int = Field(ge=1, le=10_000)
     max_bulk: int = Field(ge=1, le=10_000)
@@ -242,6 +248,7 @@ class Settings(_Model):
     rate_limits: RateLimitSettings
     uploads: UploadSettings
     blog: BlogSettings
+    feeds: FeedSettings
     admin: AdminSettings
     markdown: MarkdownSettings
     cache: CacheSettings
