@@ -26,6 +26,7 @@ setup(
         "pydantic>=2.7,<3",
         "PyYAML>=6,<7",
         "redis>=5.2,<9",  # redis.asyncio: live comments (and rate limits) through Redis
+        "swagger-ui-py>=25,<26",  # Swagger UI 5's files for /api/docs (www/apidocs.py)
     ],
     extras_require={
         "deploy": ["gunicorn>=22", "uvloop>=0.19; sys_platform != 'win32'"],
