@@ -23,9 +23,18 @@ from .routing import url_for
 from .templating import render
 
 PACKAGE = "swagger-ui-py"
-# The package's folder of Swagger UI's built files, found without importing it (its
-# __init__ loads adapters for other frameworks).
-SWAGGER_UI = Path(find_spec("swagger_ui").origin).parent / "static"  # type: ignore[union-attr,arg-type]
+
+
+def _package_folder() -> Path:
+    """The folder of Swagger UI's built files in the package, found without importing it
+    (its __init__ loads adapters for other frameworks)."""
+    spec = find_spec("swagger_ui")
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"{PACKAGE} is not installed: run make install (requirements.txt)")
+    return Path(spec.origin).parent / "static"
+
+
+SWAGGER_UI = _package_folder()
 ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
 # The URLs change with the package's version, so browsers may keep the files for a year.
 VERSION = version(PACKAGE)

@@ -69,3 +69,24 @@ def test_try_it_out_with_a_bearer_token(page: Page, new_page, server: str):
     session = try_out(visitor, "GET", "/api/session")
     assert session.status == 200
     assert session.json()["user"]["name"] == account.name  # the token's user
+
+
+def test_try_it_out_as_the_logged_in_visitor(page: Page):
+    """Without a token, an unsafe request goes with the session cookie and the page's
+    CSRF token (static/js/api-docs.js adds the X-CSRF-Token header)."""
+    sign_up(page, "session")
+    page.goto("/api/docs")
+    path_of = page.locator('.opblock-summary-path[data-path="/api/posts"]')
+    block = page.locator(".opblock-post").filter(has=path_of)
+    block.locator(".opblock-summary").click()
+    block.get_by_role("button", name="Try it out").click()
+    block.locator("textarea.body-param__text").fill('{"title": "Posted from the reference"}')
+    with page.expect_response(
+        lambda response: urlsplit(response.url).path == "/api/posts"
+    ) as answer:
+        block.get_by_role("button", name="Execute").click()
+    response = answer.value
+    assert response.status == 201, response.text()
+    assert "x-csrf-token" in response.request.headers
+    page.goto("/")
+    expect(page.get_by_role("link", name="Posted from the reference")).to_be_visible()
