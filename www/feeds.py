@@ -20,7 +20,8 @@ loop: 20 posts of up to `markdown.max_html` characters of HTML each can make meg
 XML to escape. The bytes, their ETag (a hash of them) and Last-Modified (the newest post's
 `updated_at`) are kept in the query cache (www/cache.py) until the database changes, so a
 crowd of feed readers polling costs one cache check each, and a 304 when they send the
-ETag or date they have.
+ETag or date they have. A deleted post changes the ETag but not always Last-Modified:
+If-None-Match, which readers send with If-Modified-Since and which wins, catches it.
 """
 
 import hashlib

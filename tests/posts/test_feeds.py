@@ -238,6 +238,17 @@ async def test_etag_and_if_none_match(client, app, auth):
     assert changed.headers["ETag"] != etag and await changed.read() != body
 
 
+async def test_a_deleted_post_changes_the_etag(client, app, auth):
+    user = await auth.create_user("alice")
+    await make_post(app, user, 1)
+    newest = await make_post(app, user, 2)
+    etag = (await client.get("/feed.atom")).headers["ETag"]
+    await actions.delete_post(app, newest)
+    resp, _, parsed = await fetch(client, "/feed.atom", **{"If-None-Match": etag})
+    assert resp.status == 200 and resp.headers["ETag"] != etag
+    assert [entry.title for entry in parsed.entries] == ["Post 1"]
+
+
 async def test_last_modified_and_if_modified_since(client, app, auth):
     user = await auth.create_user("alice")
     post = await make_post(app, user, 1)
