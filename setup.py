@@ -19,12 +19,14 @@ setup(
         "argon2-cffi>=23.1,<26",
         "asyncpg>=0.30,<1",  # create_pool(reset=...) is 0.30's
         "cryptography>=42",
+        "feedgen>=1,<2",  # the Atom feeds (www/feeds.py)
         "Jinja2>=3.1,<4",
         "limits>=4.1,<6",  # rate limits: the sliding window counter is 4.1's
         "markdown-it-py>=3,<5",
         "pydantic>=2.7,<3",
         "PyYAML>=6,<7",
         "redis>=5.2,<9",  # redis.asyncio: live comments (and rate limits) through Redis
+        "swagger-ui-py>=25,<26",  # Swagger UI 5's files for /api/docs (www/apidocs.py)
     ],
     extras_require={
         "deploy": ["gunicorn>=22", "uvloop>=0.19; sys_platform != 'win32'"],

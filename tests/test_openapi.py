@@ -48,11 +48,17 @@ def document(app, settings):
     return build(api_app(app), settings.session.cookie_name)
 
 
+# Pages about the API, not operations of it: the reference page (www/apidocs.py) is HTML
+# served by the main application, and no part of the document it shows.
+API_PAGES = {"api.docs"}
+
+
 def routed(app) -> dict[tuple[str, str], object]:
-    """(method, path) -> handler, for every route of the whole app under /api/ (HEAD aside)."""
+    """(method, path) -> handler, for every route of the whole app under /api/ (HEAD aside),
+    but the API_PAGES."""
     found = {}
     for _, resource in walk(app):
-        if resource.canonical.startswith(PREFIX + "/"):
+        if resource.canonical.startswith(PREFIX + "/") and resource.name not in API_PAGES:
             for route in resource:
                 if route.method != "HEAD":
                     found[(route.method.lower(), resource.canonical)] = route.handler

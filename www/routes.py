@@ -4,7 +4,7 @@ lists them all."""
 
 from aiohttp import web
 
-from . import health, resources
+from . import apidocs, health, resources
 from .admin import routes as admin_routes
 from .templating import STATIC_DIR
 
@@ -14,4 +14,5 @@ def setup_routes(app: web.Application) -> None:
         app.add_routes(module.PAGES)
     app.add_routes(admin_routes.PAGES)  # /admin/: every resource's models (www/admin/)
     app.add_routes([web.get("/healthz", health.healthz, name="health")])
+    app.add_routes(apidocs.ROUTES)  # /api/docs: the API's reference page (HTML, not the API)
     app.router.add_static("/static/", STATIC_DIR, name="static")

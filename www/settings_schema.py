@@ -116,6 +116,12 @@ class SearchSettings(_Model):
     excerpt_length: int = Field(ge=20, le=5_000, description="characters")
 
 
+class FeedSettings(_Model):
+    entries: int = Field(ge=1, le=100)
+    title: str = Field(min_length=1, max_length=200)
+    max_age: int = Field(ge=0, le=86400, description="seconds")
+
+
 class AdminSettings(_Model):
     csv_batch: int = Field(ge=1, le=10_000)
     max_bulk: int = Field(ge=1, le=10_000)
@@ -249,6 +255,7 @@ class Settings(_Model):
     uploads: UploadSettings
     blog: BlogSettings
     search: SearchSettings
+    feeds: FeedSettings
     admin: AdminSettings
     markdown: MarkdownSettings
     cache: CacheSettings

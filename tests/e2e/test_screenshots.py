@@ -108,3 +108,16 @@ def test_search_results(new_page, screen):
     expect(page.locator("article.post-summary")).to_have_count(1)
     expect(page.locator("article.post-summary mark").first).to_be_visible()
     snap(page, "search", name)
+
+
+def test_api_reference_page(new_page, screen):
+    """The API reference (/api/docs), reached by the footer's link, with the posts'
+    operations listed."""
+    name, options = screen
+    page = new_page(**options)
+    page.goto("/")
+    page.get_by_role("contentinfo").get_by_role("link", name="API").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("API reference")
+    expect(page.locator('.opblock-summary-path[data-path="/api/posts"]').first).to_be_visible()
+    page.locator('.opblock-tag-section h3[data-tag="posts"]').scroll_into_view_if_needed()
+    snap(page, "api", name)

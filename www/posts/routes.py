@@ -3,13 +3,15 @@
 from aiohttp import web
 
 from ..routing import ID
-from . import api, live, pages
+from . import api, feeds, live, pages
 
 PAGES = [
     web.get("/", pages.index, name="posts.index"),
     web.get(f"/users/{ID}", pages.author, name="posts.author"),
     web.get("/tags/{tag}", pages.tag, name="posts.tag"),
     web.get("/search", pages.search, name="posts.search"),
+    web.get("/feed.atom", feeds.site, name="posts.feed"),  # Atom (www/feeds.py)
+    web.get(f"/users/{ID}/feed.atom", feeds.author, name="posts.author_feed"),
     web.get("/posts/new", pages.new, name="posts.new"),
     web.post("/posts/new", pages.create, name="posts.new"),
     web.get(f"/posts/{ID}", pages.detail, name="posts.detail"),
