@@ -17,7 +17,7 @@ from ..routing import MAX_PAGE, get_or_404, url_for
 from ..schemas import Schema
 from . import actions
 from .models import Post
-from .schemas import CommentIn, CommentList, CommentOut, PostIn, PostOut, PostPage
+from .schemas import CommentIn, CommentOut, CommentPage, PostIn, PostOut, PostPage
 
 
 class PostsQuery(Schema):
@@ -36,14 +36,6 @@ class CommentsQuery(Schema):
         title="Per page",
         description="Comments a page (default: blog.comments_per_page).",
     )
-
-
-class CommentPage(CommentList):
-    """A page of a post's comments, oldest first; a page past the end has no items."""
-
-    page: int
-    per_page: int
-    total: int
 
 
 async def _post(request: web.Request) -> Post:
