@@ -127,9 +127,10 @@ def running_server(folder: Path, **overrides: dict) -> Iterator[Server]:
             server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory) -> Iterator[Server]:
-    """A server shared by the tests of a module (each test makes its own users)."""
+    """A server shared by the client's tests (each test makes its own users): starting
+    one takes seconds on a busy machine."""
     with running_server(tmp_path_factory.mktemp("server")) as server:
         yield server
 

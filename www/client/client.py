@@ -148,10 +148,11 @@ class Comments:
         raw = await self.http.json("POST", f"/api/posts/{post_id}/comments", json={"content": text})
         return CommentOut.model_validate_json(raw)
 
-    def follow(self, post_id: int) -> AsyncIterator[CommentOut]:
+    def follow(self, post_id: int, *, after: int | None = None) -> AsyncIterator[CommentOut]:
         """The post's new comments as they come, over its WebSocket (see www/client/live.py:
-        it reconnects after a drop, and catches up on what it missed, without duplicates)."""
-        return follow(self.client, post_id)
+        it reconnects after a drop, and catches up on what it missed, without duplicates).
+        `after`: a comment id to resume from (0: every comment of the post first)."""
+        return follow(self.client, post_id, after)
 
 
 class Files:

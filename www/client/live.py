@@ -1,12 +1,12 @@
 """Following a post's comments over its WebSocket (/ws/posts/<id>), through drops.
 
 On each (re)connection the socket is opened first, then the API is asked for what came
-since the newest comment already delivered (on the first, only where the post's comments
-end), so nothing falls between the two; each comment is delivered once, in order: the ids
-seen are remembered. A dropped connection, or a server that is down, restarting (1001) or
-busy (503), is retried after a back-off that doubles up to `follow_max_backoff`, and comes
-back to `follow_backoff` once a connection works. A post that does not exist (404) or a
-refusal (403, 401) ends it with that error.
+since the newest comment already delivered (at first: since `after`, or from where the
+post's comments end), so nothing falls between the two; each comment is delivered once,
+in order: the ids seen are remembered. A dropped connection, or a server that is down,
+restarting (1001) or busy (503), is retried after a back-off that doubles up to
+`follow_max_backoff`, and comes back to `follow_backoff` once a connection works. A post
+that does not exist (404) or a refusal (403, 401) ends it with that error.
 """
 
 import asyncio
@@ -32,16 +32,19 @@ MAX_CATCH_UP_PAGES = 1_000  # pages read at most while catching up
 
 
 class Seen:
-    """The ids delivered, the newest REMEMBERED of them; `newest` is the watermark."""
+    """The ids delivered (the newest REMEMBERED of them), above `floor`: the comments that
+    were there before following began, never delivered, even when the server's socket
+    sends one that it published just before the socket subscribed. `newest` is where
+    catching up starts."""
 
-    def __init__(self, newest: int = 0) -> None:
+    def __init__(self, floor: int = 0) -> None:
         self.ids: set[int] = set()
         self.order: deque[int] = deque()
-        self.newest = newest
+        self.floor = self.newest = floor
 
     def add(self, comment_id: int) -> bool:
-        """False when `comment_id` was delivered already."""
-        if comment_id in self.ids:
+        """False when `comment_id` was delivered already, or is below the floor."""
+        if comment_id <= self.floor or comment_id in self.ids:
             return False
         self.ids.add(comment_id)
         self.order.append(comment_id)
@@ -51,10 +54,13 @@ class Seen:
         return True
 
 
-async def follow(client: "Client", post_id: int) -> AsyncIterator[CommentOut]:
-    """The post's new comments, as they are added, for as long as the caller iterates."""
+async def follow(
+    client: "Client", post_id: int, after: int | None = None
+) -> AsyncIterator[CommentOut]:
+    """The post's new comments, as they are added, for as long as the caller iterates;
+    with `after` (a comment id, or 0 for all), the comments after it first."""
     url = client.url.replace("http", "ws", 1) + f"/ws/posts/{post_id}"
-    seen: Seen | None = None  # known once the first connection has read the comments
+    seen = None if after is None else Seen(after)  # None: from the newest comment on
     backoff = client.follow_backoff
     while True:
         try:
