@@ -18,21 +18,38 @@ class Follower:
 
     def __init__(self, api: Client, post_id: int, after: int | None = None) -> None:
         self.received: list = []
+        self.ended = False
         self.arrived = asyncio.Condition()
         self.task = asyncio.create_task(self._run(api, post_id, after))
 
     async def _run(self, api, post_id, after) -> None:
-        async for comment in api.comments.follow(post_id, after=after):
+        try:
+            async for comment in api.comments.follow(post_id, after=after):
+                async with self.arrived:
+                    self.received.append(comment)
+                    self.arrived.notify_all()
+        finally:  # ended (by an error): wake the waiters, who raise it
             async with self.arrived:
-                self.received.append(comment)
+                self.ended = True
                 self.arrived.notify_all()
 
     async def until(self, count: int, within: float = WAIT) -> None:
         async with asyncio.timeout(within), self.arrived:
-            await self.arrived.wait_for(lambda: len(self.received) >= count or self.task.done())
-        if self.task.done():
-            self.task.result()  # raises what ended it
-        assert len(self.received) >= count
+            await self.arrived.wait_for(lambda: len(self.received) >= count or self.ended)
+        if len(self.received) < count:
+            await self.task  # it ended: raises what ended it
+            raise AssertionError(f"follow ended after {len(self.received)} comments")
+
+    async def until_has(self, comments: list, within: float = WAIT) -> None:
+        """Until every one of `comments` has arrived (others may come too: late probes)."""
+        wanted = {comment.id for comment in comments}
+        async with asyncio.timeout(within), self.arrived:
+            await self.arrived.wait_for(
+                lambda: wanted <= {c.id for c in self.received} or self.ended
+            )
+        if not wanted <= {c.id for c in self.received}:
+            await self.task  # it ended: raises what ended it
+            raise AssertionError("follow ended before the comments came")
 
     async def stop(self) -> None:
         self.task.cancel()
@@ -53,8 +70,7 @@ async def test_follow_receives_new_comments_from_another_client(server, alice):
                     await follower.until(1, within=0.5)
                     break
             sent = [await other.comments.add(post.id, f"comment {n}") for n in range(3)]
-            probes = len(follower.received)
-            await follower.until(probes + 3)
+            await follower.until_has(sent)
         finally:
             await follower.stop()
     ids = [comment.id for comment in follower.received]
