@@ -91,3 +91,18 @@ async def test_an_error_that_is_not_the_apis_json(aiohttp_server):
         with pytest.raises(errors.ServerError) as caught:
             await api.posts.delete(1)
     assert (caught.value.status, caught.value.message) == (502, "HTTP 502")
+
+
+async def test_a_success_that_is_not_the_apis_json(aiohttp_server):
+    """A 200 from something else than the API (a captive portal, a proxy): its own error,
+    never a pydantic traceback."""
+
+    async def portal(request):
+        return web.Response(text="<html>Log in to the Wi-Fi</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", portal)
+    url = str((await aiohttp_server(app)).make_url(""))
+    async with Client(url) as api:
+        with pytest.raises(errors.UnexpectedAnswer, match="not a PostPage"):
+            await api.posts.list()

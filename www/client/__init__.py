@@ -23,6 +23,7 @@ from .errors import (
     TransferFailed,
     TransportError,
     Unauthorized,
+    UnexpectedAnswer,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "TransferFailed",
     "TransportError",
     "Unauthorized",
+    "UnexpectedAnswer",
     "UnsupportedMediaType",
     "ValidationFailed",
 ]

@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import aiohttp
+from pydantic import BaseModel, ValidationError
 
 from ..files.schemas import FileOut, FilePage
 from ..posts.schemas import CommentOut, CommentPage, PostOut, PostPage
-from .errors import ClientError
+from .errors import ClientError, UnexpectedAnswer
 from .http import Http, Retry
 from .live import follow
 from .transfers import Download, Progress, safe_name, upload_form
@@ -29,6 +30,21 @@ from .transfers import Download, Progress, safe_name, upload_form
 USER_AGENT = "www-client/1.0 (+aiohttp)"
 DEFAULT_RETRY = Retry()  # 4 tries, back-off from 0.5 s to 10 s, Retry-After up to 60 s
 MAX_PAGES = 10_000  # read at most, listing every comment of a post
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], raw: bytes) -> M:
+    """`raw` JSON as `model`; UnexpectedAnswer when it is not one."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]
+        where = ".".join(map(str, problem["loc"])) or "body"
+        raise UnexpectedAnswer(
+            f"The server's answer is not a {model.__name__} ({where}: {problem['msg']})."
+        ) from None
 
 
 class Client:
@@ -92,12 +108,10 @@ class Posts:
     ) -> PostPage:
         """A page of posts, newest first; `tag` filters them, `q` searches them."""
         params = {"page": page, "per_page": per_page, "tag": tag, "q": q}
-        return PostPage.model_validate_json(
-            await self.http.json("GET", "/api/posts", params=params)
-        )
+        return parse(PostPage, await self.http.json("GET", "/api/posts", params=params))
 
     async def get(self, post_id: int) -> PostOut:
-        return PostOut.model_validate_json(await self.http.json("GET", f"/api/posts/{post_id}"))
+        return parse(PostOut, await self.http.json("GET", f"/api/posts/{post_id}"))
 
     async def create(
         self,
@@ -111,12 +125,12 @@ class Posts:
         body: dict[str, Any] = {"title": title, "summary": summary, "content": content}
         if tags is not None:
             body["tags"] = list(tags)
-        return PostOut.model_validate_json(await self.http.json("POST", "/api/posts", json=body))
+        return parse(PostOut, await self.http.json("POST", "/api/posts", json=body))
 
     async def update(self, post_id: int, **changes: Any) -> PostOut:
         """Change any of title, summary, content (and tags): the others stay as they are."""
         raw = await self.http.json("PATCH", f"/api/posts/{post_id}", json=changes)
-        return PostOut.model_validate_json(raw)
+        return parse(PostOut, raw)
 
     async def delete(self, post_id: int) -> None:
         """Delete a post and its comments."""
@@ -142,11 +156,11 @@ class Comments:
         blog.comments_per_page by default)."""
         params = {"page": page, "per_page": per_page}
         raw = await self.http.json("GET", f"/api/posts/{post_id}/comments", params=params)
-        return CommentPage.model_validate_json(raw)
+        return parse(CommentPage, raw)
 
     async def add(self, post_id: int, text: str) -> CommentOut:
         raw = await self.http.json("POST", f"/api/posts/{post_id}/comments", json={"content": text})
-        return CommentOut.model_validate_json(raw)
+        return parse(CommentOut, raw)
 
     def follow(self, post_id: int, *, after: int | None = None) -> AsyncIterator[CommentOut]:
         """The post's new comments as they come, over its WebSocket (see www/client/live.py:
@@ -176,16 +190,14 @@ class Files:
         finally:
             for file in opened:
                 file.close()
-        return FileOut.model_validate_json(raw)
+        return parse(FileOut, raw)
 
     async def get(self, file_id: int) -> FileOut:
-        return FileOut.model_validate_json(await self.http.json("GET", f"/api/files/{file_id}"))
+        return parse(FileOut, await self.http.json("GET", f"/api/files/{file_id}"))
 
     async def list(self, page: int = 1, *, per_page: int | None = None) -> FilePage:
         params = {"page": page, "per_page": per_page}
-        return FilePage.model_validate_json(
-            await self.http.json("GET", "/api/files", params=params)
-        )
+        return parse(FilePage, await self.http.json("GET", "/api/files", params=params))
 
     async def download(
         self, file_id: int, path: str | Path, *, progress: Progress | None = None

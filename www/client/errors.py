@@ -133,6 +133,11 @@ def error_for(status: int, body: Any, retry_after: float | None = None) -> ApiEr
     return cls(message, status=status, fields=fields, retry_after=retry_after)
 
 
+class UnexpectedAnswer(ClientError):
+    """A successful status whose body is not what the API answers (a proxy's page, or
+    a server of another version)."""
+
+
 class TransportError(ClientError):
     """No answer: the connection failed or broke, or a timeout passed."""
 
