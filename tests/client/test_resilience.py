@@ -2,6 +2,7 @@
 refuse with 429/503, or drop the connection, counting the attempts they receive."""
 
 import asyncio
+import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -205,3 +206,35 @@ def test_back_off_doubles_up_to_its_cap_and_stops():
     assert [retry.delay(n, None) <= cap for n, cap in [(1, 1), (2, 2), (3, 4), (6, 4)]]
     assert all(retry.delay(n, None) >= cap / 2 for n, cap in [(1, 1), (2, 2), (3, 4), (6, 4)])
     assert retry.delay(10, None) is None and retry.delay(1, 2.5) == 2.5
+
+
+async def test_a_download_cut_midway_is_read_again_from_the_start(aiohttp_server, tmp_path):
+    body = bytes(range(256)) * 64
+    meta = {
+        "id": 1,
+        "name": "f.bin",
+        "size": len(body),
+        "content_type": "application/octet-stream",
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "created_at": "2026-01-01T00:00:00+00:00",
+    }
+    tries = []
+
+    async def cut_once(request, attempt):
+        if not request.path.endswith("/content"):
+            return web.json_response(meta)
+        tries.append(attempt)
+        resp = web.StreamResponse(headers={"Content-Length": str(len(body))})
+        await resp.prepare(request)
+        if len(tries) == 1:
+            await resp.write(body[:1000])
+            request.transport.close()  # the connection breaks half-way
+            return resp
+        await resp.write(body)
+        return resp
+
+    url, _ = await serve(aiohttp_server, cut_once)
+    async with Client(url, retry=FAST) as api:
+        saved = await api.files.download(1, tmp_path / "f.bin")
+    assert saved.read_bytes() == body and len(tries) == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
