@@ -225,3 +225,9 @@ def test_the_progress_bar_draws_at_most_ten_times_a_second():
     bar.finish()
     drawn = stream.getvalue().split("\r")[1:]
     assert 1 <= len(drawn) <= 5 and drawn[-1].startswith("upload [" + "#" * 30 + "] 100%")
+
+
+def test_help_describes_the_post_file_and_exits_0():
+    out = io.StringIO()
+    assert main(["posts", "create", "--help"], out, io.StringIO()) == 0
+    assert "# The title" in out.getvalue() and "Tags:" in out.getvalue()

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel
 
+from . import postfile
 from .client import Client
 from .errors import ClientError
 from .http import Retry
@@ -68,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--tag", help="only the posts with this tag")
     listing.add_argument("-q", "--query", help="search the posts for these words")
     commands.add_parser("show", help="a post").add_argument("id", type=int)
-    create = commands.add_parser("create", help="publish a post from a Markdown file")
+    create = commands.add_parser(
+        "create",
+        help="publish a post from a Markdown file",
+        description=postfile.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     create.add_argument("--file", required=True, type=Path, help="'# Title', then the content")
     create.add_argument("--tags", help="comma-separated (instead of the file's Tags: line)")
     edit = commands.add_parser("edit", help="change a post (only what is given)")
