@@ -73,6 +73,8 @@ then 422).
 Every error, under any /api/ address (unknown ones: 404; a method an address does not
 take: 405 with an Allow header), is `{{"error": {{"status", "message"}}}}`; a 422 adds
 `fields`, a message for each field. Bodies are JSON objects; unknown keys are refused.
+A file is uploaded as multipart/form-data (POST /api/files), streamed to disk, and
+downloaded as application/octet-stream (GET /api/files/{{id}}/content).
 
 Logging in, posting and commenting are rate limited (per client address, account or
 user), and so are bad bearer tokens (per client address): too many attempts get 429
