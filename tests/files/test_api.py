@@ -111,3 +111,11 @@ async def test_another_users_file_is_403_but_an_admin_may(auth, client, app):
     assert listed["items"] == []
     assert (await client.get(f"/api/files/{file_id}/content", headers=admin)).status == 200
     assert (await client.delete(f"/api/files/{file_id}", headers=admin)).status == 204
+
+
+async def test_a_broken_multipart_body_is_400_and_leaves_nothing(auth, client, app, settings):
+    headers = await bearer(app, await auth.create_user("alice"))
+    headers["Content-Type"] = "multipart/form-data; boundary=xyz"
+    resp = await client.post("/api/files", data=b"--xyz\r\nnot a part header", headers=headers)
+    assert (await error_of(resp, 400))["message"] == "The upload could not be read."
+    await assert_nothing_stored(app, settings)
