@@ -13,7 +13,8 @@ from aiohttp import web
 
 from tests.serving import ROOT, clean_env
 from www.client import Client
-from www.client.cli import ProgressBar, main
+from www.client.cli import main
+from www.client.output import ProgressBar
 from www.client.postfile import PostFileError, parse_post
 
 POST_FILE = """# A post from a file
