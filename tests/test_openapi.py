@@ -9,6 +9,7 @@ import inspect
 import io
 import re
 
+import aiohttp
 import jsonschema_rs  # comes with schemathesis (requirements-dev.txt)
 import limits as rates
 import pytest
@@ -261,6 +262,9 @@ def test_every_operation_documents_its_errors(app, document):
             assert schema["properties"].keys() == declared.body.model_fields.keys(), where
             if declared.partial:
                 assert not schema.get("required"), where
+        elif declared.upload:  # a file, streamed: multipart, its errors declared
+            schema = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+            assert schema["required"] == [declared.upload], where
         else:
             assert "requestBody" not in op, where
         if declared.query:
@@ -274,8 +278,11 @@ def test_every_operation_documents_its_errors(app, document):
             name = "ValidationError" if code == "422" else "Error"
             assert schema == {"$ref": f"#/components/schemas/{name}"}, (where, code)
         success = [code for code in responses if code.startswith("2")]
-        assert success == [str(declared.status if declared.response else 204)], where
-        assert ("content" in responses[success[0]]) == (declared.response is not None), where
+        answers = declared.response is not None or declared.download
+        assert success == [str(declared.status if answers else 204)], where
+        assert ("content" in responses[success[0]]) == answers, where
+        if declared.download:
+            assert list(responses[success[0]]["content"]) == ["application/octet-stream"], where
 
 
 # --- the document against the app -----------------------------------------------------------
@@ -290,19 +297,30 @@ async def rows_everywhere(app) -> None:
 
 
 async def test_real_responses_match_the_schemas(auth, client, app, document):
-    """Every GET, on data that exists: the status and body are the documented ones. The
-    schemas are strict (no extra keys), so a body must fit its schema exactly."""
-    alice = await auth.create_user("alice")
+    """Every GET answering JSON, on data that exists: the status and body are the
+    documented ones (401 anonymously where a login is needed; the user is an admin, who may
+    see any row). The schemas are strict (no extra keys), so a body must fit its schema
+    exactly. Downloads (bytes) are tested by their resource (tests/files/test_api.py)."""
+    handlers = routed(app)
+    alice = await auth.create_user("alice", is_admin=True)
     post = await Post.create(app[DB], user_id=alice.id, title="T", summary="S", content="*c*")
     await Comment.create(app[DB], post_id=post.id, user_id=alice.id, content="c")
     await rows_everywhere(app)
-    gets = [(path, op) for method, path, op in operations(document) if method == "get"]
+    gets = [
+        (path, op)
+        for method, path, op in operations(document)
+        if method == "get" and "application/json" in op["responses"]["200"]["content"]
+    ]
     assert gets
     for logged_in in (False, True):
         if logged_in:
             await log_in(client, alice.email)
         for path, op in gets:
             resp = await client.get(path.replace("{id}", str(post.id)))
+            if not logged_in and getattr(handlers[("get", path)], "login_required", False):
+                assert resp.status == 401, path
+                await conforms(resp, op, document)
+                continue
             assert resp.status == 200, path
             body = await conforms(resp, op, document)
             # ...and the same body with one key more would not fit.
@@ -355,7 +373,7 @@ async def test_the_app_answers_the_documented_errors(auth, client, app, document
         for parameter in document["paths"][path].get("parameters", []):  # path ids
             missing = path.replace("{id}", str(parameter["schema"]["maximum"]))
             await expect(404, method, path, op, url=missing, headers=headers, **empty)
-        if "requestBody" in op:
+        if "application/json" in op.get("requestBody", {}).get("content", {}):
             plain = {**headers, "Content-Type": "text/plain"}
             await expect(415, method, path, op, data="{}", headers=plain)
             await expect(400, method, path, op, data="{", headers=as_json)
@@ -465,7 +483,7 @@ async def test_the_documented_limits_are_the_apps(auth, client, app, document):
     checked = 0
     for method, path, op in operations(document):
         url = path.replace("{id}", str(post.id))
-        if "requestBody" in op:
+        if "application/json" in op.get("requestBody", {}).get("content", {}):
             schema = component(document, op["requestBody"]["content"]["application/json"]["schema"])
             for name, field in schema["properties"].items():
                 cases = []
@@ -506,8 +524,15 @@ async def test_created_items_are_where_location_says(auth, client, app, document
         created = op["responses"].get("201", {})
         if "Location" not in created.get("headers", {}):
             continue
-        schema = component(document, op["requestBody"]["content"]["application/json"]["schema"])
-        resp = await client.request(method, path, json=minimal_body(schema), headers=headers)
+        content = op["requestBody"]["content"]
+        if "multipart/form-data" in content:  # a file in each part the schema requires
+            form = aiohttp.FormData()
+            for part in content["multipart/form-data"]["schema"]["required"]:
+                form.add_field(part, b"bytes", filename="file.bin")
+            resp = await client.request(method, path, data=form, headers=headers)
+        else:
+            schema = component(document, content["application/json"]["schema"])
+            resp = await client.request(method, path, json=minimal_body(schema), headers=headers)
         body = await conforms(resp, op, document)
         assert resp.status == 201
         assert resp.headers["Location"] == f"{path}/{body['id']}"

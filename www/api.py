@@ -34,6 +34,8 @@ class Operation:
     query: type[Schema] | None = None
     partial: bool = False  # the body may hold any subset of `body`'s fields (PATCH)
     errors: tuple[int, ...] = ()  # statuses beyond those the route's shape implies
+    upload: str | None = None  # a multipart/form-data body with a file in this part
+    download: bool = False  # the response is bytes (application/octet-stream), not JSON
 
 
 def operation(**declared: Any):

@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # www/api.py imports this module
     from .api import Operation
 
 JSON = "application/json"
+MULTIPART = "multipart/form-data"
+BYTES = "application/octet-stream"
 REF = "#/components/schemas/{model}"
 # Every operation takes an API token (bearer) or the session cookie, which an unsafe
 # method needs with its CSRF token (www/csrf.py); a safe one takes nothing too.
@@ -71,6 +73,8 @@ then 422).
 Every error, under any /api/ address (unknown ones: 404; a method an address does not
 take: 405 with an Allow header), is `{{"error": {{"status", "message"}}}}`; a 422 adds
 `fields`, a message for each field. Bodies are JSON objects; unknown keys are refused.
+A file is uploaded as multipart/form-data (POST /api/files), streamed to disk, and
+downloaded as application/octet-stream (GET /api/files/{{id}}/content).
 
 Logging in, posting and commenting are rate limited (per client address, account or
 user), and so are bad bearer tokens (per client address): too many attempts get 429
@@ -180,7 +184,7 @@ def _operation(
     implied |= set(BODY_ERRORS) if op.body else set()
     implied |= {422} if op.query else set()
 
-    status = op.status if op.response else 204
+    status = op.status if op.response or op.download else 204
     responses = {str(status): _success(op, status, refs, path if has_items else None)}
     for code in sorted(implied | set(op.errors)):
         text = (
@@ -202,10 +206,23 @@ def _operation(
         schema = refs[(op.body, "validation")]
         schema = _partial(schemas, schema) if op.partial else schema
         operation["requestBody"] = {"required": True, "content": {JSON: {"schema": schema}}}
+    if op.upload:
+        operation["requestBody"] = _upload(op.upload)
     return operation | {"responses": responses}
 
 
+def _upload(part: str) -> dict[str, Any]:
+    """A multipart/form-data body whose `part` is a file (its other parts are skipped)."""
+    file = {"type": "string", "contentMediaType": BYTES, "description": "The file's bytes."}
+    schema = {"type": "object", "properties": {part: file}, "required": [part]}
+    encoding = {part: {"contentType": BYTES}}
+    return {"required": True, "content": {MULTIPART: {"schema": schema, "encoding": encoding}}}
+
+
 def _success(op: "Operation", status: int, refs: dict, collection: str | None) -> dict:
+    if op.download:
+        schema = {"type": "string", "contentMediaType": BYTES}
+        return {"description": "The bytes, as uploaded.", "content": {BYTES: {"schema": schema}}}
     if op.response is None:
         return {"description": "Done; there is nothing to send back."}
     about = _first_line(op.response.__doc__) or HTTPStatus(status).phrase

@@ -21,8 +21,8 @@ from .models import Post
 from .schemas import (
     TAG_RULE,
     CommentIn,
-    CommentList,
     CommentOut,
+    CommentPage,
     PostIn,
     PostOut,
     PostPage,
@@ -58,14 +58,6 @@ class CommentsQuery(Schema):
         title="Per page",
         description="Comments a page (default: blog.comments_per_page).",
     )
-
-
-class CommentPage(CommentList):
-    """A page of a post's comments, oldest first; a page past the end has no items."""
-
-    page: int
-    per_page: int
-    total: int
 
 
 async def _post(request: web.Request) -> Post:

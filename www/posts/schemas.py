@@ -103,6 +103,14 @@ class CommentList(Schema):
     items: list[CommentOut]
 
 
+class CommentPage(CommentList):
+    """A page of a post's comments, oldest first; a page past the end has no items."""
+
+    page: int
+    per_page: int
+    total: int
+
+
 class CommentEvent(Schema):
     """What a live socket on a post receives for each new comment."""
 
