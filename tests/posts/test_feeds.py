@@ -54,9 +54,10 @@ def xml(body: bytes) -> ET.Element:
     return ET.fromstring(body)  # noqa: S314 (the app's own output, in a test)
 
 
-async def publish(app, user, title="Hello", content="Some *text*", summary=""):
+async def publish(app, user, title="Hello", content="Some *text*", summary="", tags=()):
     """A post saved as the pages save it, with its HTML rendered and stored."""
-    values = PostIn.parse({"title": title, "summary": summary, "content": content})
+    body = {"title": title, "summary": summary, "content": content, "tags": list(tags)}
+    values = PostIn.parse(body)
     return await actions.publish_post(app, user, values)
 
 
@@ -155,6 +156,22 @@ async def test_a_users_feed_holds_their_posts_only(client, app, auth):
     }
 
 
+async def test_a_tags_feed_holds_its_posts_only(client, app, auth):
+    user = await auth.create_user("alice")
+    tagged = [await publish(app, user, f"Post {n}", tags=["Aiohttp", "web"]) for n in range(2)]
+    await publish(app, user, tags=["other"])
+    _, _, parsed = await fetch(client, "/tags/aiohttp/feed.atom")
+    assert [entry.link for entry in parsed.entries] == [
+        f"{BASE}/posts/{post.id}" for post in reversed(tagged)
+    ]
+    assert parsed.feed.title == "www: #aiohttp"
+    links = {link.rel: link.href for link in parsed.feed.links}
+    assert links == {"self": f"{BASE}/tags/aiohttp/feed.atom", "alternate": f"{BASE}/tags/aiohttp"}
+    # Any letter case finds the tag, as its page does; the links name it in lower case.
+    _, _, upper = await fetch(client, "/tags/AIOHTTP/feed.atom")
+    assert [entry.id for entry in upper.entries] == [entry.id for entry in parsed.entries]
+
+
 async def test_empty_feeds_are_valid(client, app, auth):
     user = await auth.create_user("alice")
     _, _, site = await fetch(client, "/feed.atom")
@@ -163,7 +180,16 @@ async def test_empty_feeds_are_valid(client, app, auth):
     assert own.entries == [] and own.feed.updated_parsed[:6] == user.created_at.timetuple()[:6]
 
 
-@pytest.mark.parametrize("path", ["/users/999/feed.atom", "/users/0x1/feed.atom", "/feed.atom/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/users/999/feed.atom",
+        "/users/0x1/feed.atom",
+        "/feed.atom/",
+        "/tags/nosuch/feed.atom",  # no post has it
+        "/tags/not%20a%20tag/feed.atom",  # not a tag at all
+    ],
+)
 async def test_a_feed_of_no_one_is_404(client, path):
     resp = await client.get(path)
     assert resp.status == 404
@@ -319,3 +345,10 @@ async def test_a_users_page_links_their_feed(client, app, auth):
     html = await (await client.get(f"/users/{user.id}")).text()
     assert ALTERNATE.findall(html) == ["/feed.atom", f"/users/{user.id}/feed.atom"]
     assert f'<a href="/users/{user.id}/feed.atom">Feed</a>' in html
+
+
+async def test_a_tags_page_links_its_feed(client, app, auth):
+    await publish(app, await auth.create_user("alice"), tags=["web"])
+    html = await (await client.get("/tags/web")).text()
+    assert ALTERNATE.findall(html) == ["/feed.atom", "/tags/web/feed.atom"]
+    assert '<a href="/tags/web/feed.atom">Feed</a>' in html

@@ -12,6 +12,7 @@ PAGES = [
     web.get("/search", pages.search, name="posts.search"),
     web.get("/feed.atom", feeds.site, name="posts.feed"),  # Atom (www/feeds.py)
     web.get(f"/users/{ID}/feed.atom", feeds.author, name="posts.author_feed"),
+    web.get("/tags/{tag}/feed.atom", feeds.tag, name="posts.tag_feed"),
     web.get("/posts/new", pages.new, name="posts.new"),
     web.post("/posts/new", pages.create, name="posts.new"),
     web.get(f"/posts/{ID}", pages.detail, name="posts.detail"),
