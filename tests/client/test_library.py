@@ -39,6 +39,20 @@ async def test_posts_create_get_list_update_delete(api, alice):
     assert caught.value.message == "There is no such post."
 
 
+async def test_tags_and_search(api):
+    word = unique("zebra")  # the server is shared by the module's tests: a word of its own
+    tagged = await api.posts.create(title=f"A {word}", content="x", tags=["Client-Tag", "two"])
+    assert tagged.tags == ["client-tag", "two"]  # stored lower-case
+    await api.posts.create(title="Untagged", content=f"no {word} tag here")
+    assert [p.id for p in (await api.posts.list(tag="client-tag")).items] == [tagged.id]
+    found = await api.posts.list(q=word)
+    assert {p.title for p in found.items} == {f"A {word}", "Untagged"}
+    both = await api.posts.list(tag="two", q=word)
+    assert [p.id for p in both.items] == [tagged.id]
+    changed = await api.posts.update(tagged.id, tags=[])
+    assert changed.tags == [] and (await api.posts.list(tag="client-tag")).items == []
+
+
 async def test_comments_add_list_and_page(api, server):
     post = await api.posts.create(title="Comments")
     _, bob = await server.user(unique("bob"))
@@ -113,6 +127,7 @@ async def recorder(aiohttp_server):
             "summary": "",
             "content": "",
             "author": {"id": 1, "name": "a"},
+            "tags": [],
             "created_at": "2026-01-01T00:00:00+00:00",
             "updated_at": "2026-01-01T00:00:00+00:00",
         }
@@ -127,8 +142,7 @@ async def recorder(aiohttp_server):
 
 
 async def test_tags_and_search_are_sent_only_when_given(recorder):
-    """Tags and search come with the tags-search work on the server: the client passes
-    them through (checked here on what it sends; against the server once both are merged)."""
+    """What the client sends for tags and search (test_tags_and_search: what they do)."""
     url, seen = recorder
     async with Client(url, token="www_x") as api:
         await api.posts.list()

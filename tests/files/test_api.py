@@ -117,5 +117,5 @@ async def test_a_broken_multipart_body_is_400_and_leaves_nothing(auth, client, a
     headers = await bearer(app, await auth.create_user("alice"))
     headers["Content-Type"] = "multipart/form-data; boundary=xyz"
     resp = await client.post("/api/files", data=b"--xyz\r\nnot a part header", headers=headers)
-    assert (await error_of(resp, 400))["message"] == "The upload could not be read."
+    assert (await error_of(resp, 400))["message"] == "The request body could not be read."
     await assert_nothing_stored(app, settings)
