@@ -19,6 +19,7 @@ from www.client.postfile import PostFileError, parse_post
 
 POST_FILE = """# A post from a file
 Summary: Written in an editor.
+Tags: Editor, cli
 
 Some *Markdown*,
 
@@ -55,6 +56,7 @@ async def test_posts_commands(as_alice, tmp_path):
     post = json.loads(out)
     assert (post["title"], post["summary"]) == ("A post from a file", "Written in an editor.")
     assert post["content"] == "Some *Markdown*,\n\n    and code."
+    assert post["tags"] == ["cli", "editor"]  # stored lower-case, in order
 
     status, out, _ = await as_alice("posts", "list", "--per-page", "100")
     assert status == 0 and f"#{post['id']}" in out and "A post from a file" in out
