@@ -11,7 +11,6 @@ PostgreSQL).
 
 import contextlib
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.databases import IN_CI
-from tests.serving import free_port
+from tests.serving import free_port, stop_process
 
 REDIS_SERVER = shutil.which("redis-server") or shutil.which(
     "redis-server", path="/usr/bin:/usr/sbin:/usr/local/bin"
@@ -93,14 +92,7 @@ class RedisServer:
     def stop(self) -> None:
         """Stop the server by its PID (nothing to do if it is not running)."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT)
+        stop_process(proc, STOP_TIMEOUT)
 
     def restart(self) -> None:
         """Stop, then start again on the same port (a new PID, no data kept)."""

@@ -55,6 +55,19 @@ def wait_until_serving(proc: subprocess.Popen, url: str, timeout: float = 20) ->
     raise AssertionError(f"server did not answer {url} within {timeout}s")
 
 
+def stop_process(proc: subprocess.Popen | None, timeout: float = 20) -> None:
+    """SIGTERM to `proc` by its PID, then SIGKILL if it lingers past `timeout` seconds
+    (nothing to do if it is not running). For processes whose output goes to a file."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
 @contextlib.contextmanager
 def serving(args: list[str], url: str, env: dict[str, str] | None = None, cwd: Path = ROOT):
     """Start `args` in `cwd`, wait for `url`, yield the process, and always stop it."""

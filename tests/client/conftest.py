@@ -9,7 +9,6 @@ Users and their API tokens are made through the accounts' own actions
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,15 @@ import pytest
 from tests import databases
 from tests.conftest import overrides_for
 from tests.helpers import GENEROUS_LIMITS
-from tests.serving import ROOT, clean_env, free_port, init_db, wait_until_serving, write_config
+from tests.serving import (
+    ROOT,
+    clean_env,
+    free_port,
+    init_db,
+    stop_process,
+    wait_until_serving,
+    write_config,
+)
 from www.accounts import tokens
 from www.accounts.models import User
 from www.accounts.schemas import TokenIn
@@ -76,14 +83,7 @@ class Server:
     def stop(self) -> None:
         """SIGTERM by PID, then SIGKILL if it lingers."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT)
+        stop_process(proc, STOP_TIMEOUT)
 
     def restart(self) -> None:
         self.stop()
