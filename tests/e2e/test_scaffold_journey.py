@@ -168,7 +168,7 @@ def test_a_generated_resource_in_the_browser(
     expect(page).to_have_url(f"{server}/admin/bookmarks/")
     rows = page.locator("table.admin tbody tr")
     expect(rows).to_have_count(2)
-    page.get_by_label("Search").fill("needle")
+    page.get_by_label("Search", exact=True).fill("needle")
     page.get_by_role("button", name="Filter", exact=True).click()
     expect(page).to_have_url(re.compile(r"/admin/bookmarks/\?.*q=needle"))
     expect(rows).to_have_count(1)
