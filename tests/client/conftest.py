@@ -38,7 +38,7 @@ from www.settings import Settings, load_settings
 
 START_TIMEOUT = 30.0  # seconds for the server to answer /healthz on a busy machine
 STOP_TIMEOUT = 20.0  # seconds for it to exit after SIGTERM, before SIGKILL
-MAX_UPLOAD = 300 * 1024 * 1024  # uploads.max_size: the large upload's 256 MiB fit
+MAX_UPLOAD = 1100 * 1024 * 1024  # uploads.max_size: the largest upload (1 GiB, -m slow) fits
 
 
 class Server:
