@@ -33,6 +33,19 @@ async def test_hit_until_the_database_changes(db):
     assert len(calls) == 2
 
 
+async def test_turned_off_it_loads_every_time(db):
+    """cache.data: false: every call reads the database, and nothing is counted."""
+    cache = QueryCache(db, enabled=False)
+    calls = []
+
+    async def load():
+        calls.append(1)
+        return len(calls)
+
+    assert [await cache.get("users", load) for _ in range(3)] == [1, 2, 3]
+    assert cache.hits == cache.misses == 0
+
+
 async def test_changes_from_another_connection_are_seen(db, db_url):
     cache = QueryCache(db)
 

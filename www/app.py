@@ -93,7 +93,9 @@ def create_app(config: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
     app[MIGRATIONS] = runner.load()  # and the schema they build must be the database's:
     app.cleanup_ctx.append(schema_ctx)  # no serving on a schema the models do not match
-    app[QUERIES] = QueryCache(app[DB], **config.cache.model_dump())
+    app[QUERIES] = QueryCache(
+        app[DB], config.cache.max_entries, config.cache.max_bytes, enabled=config.cache.data
+    )
     # New comments to the live sockets of every process: through Redis if redis.url is
     # set, else through the database (www/brokers/).
     app[PUBSUB] = broker_for(app[DB], config)

@@ -29,9 +29,13 @@ log = logging.getLogger(__name__)
 
 class QueryCache:
     def __init__(
-        self, db: BaseDatabase, max_entries: int = 256, max_bytes: int = 64 * 2**20
+        self,
+        db: BaseDatabase,
+        max_entries: int = 256,
+        max_bytes: int = 64 * 2**20,
+        enabled: bool = True,
     ) -> None:
-        self.db = db
+        self.db, self.enabled = db, enabled
         self.max_entries, self.max_bytes = max_entries, max_bytes
         self.bytes = 0  # what the entries weigh, by their callers' `size`
         self._version: int | None = None
@@ -48,6 +52,8 @@ class QueryCache:
     ) -> Any:
         """The cached result for `key`, or `await load()` when missing or out of date.
         `size(value)`: about how many bytes it holds (0 if not given)."""
+        if not self.enabled:
+            return await load()
         version = await self.version()  # read before the data: never newer than it
         if version != self._version:
             self._entries.clear()

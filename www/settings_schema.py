@@ -129,8 +129,11 @@ class AdminSettings(_Model):
 
 
 class CacheSettings(_Model):
+    data: bool
     max_entries: int = Field(ge=1)
     max_bytes: int = Field(ge=0, description="bytes")
+    responses: bool
+    responses_max_bytes: int = Field(ge=0, description="bytes")
 
 
 class MarkdownSettings(_Model):
