@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from www.db import BaseDatabase, Database
+from www.db.versions import VERSIONS
 from www.migrate.runner import load, up
 from www.settings import PROJECT_ROOT
 
@@ -138,13 +139,15 @@ def open_database(url: str, **options: Any) -> BaseDatabase:
 
 
 async def table_names(db: BaseDatabase) -> set[str]:
-    """The tables of the database (on PostgreSQL: of the test's schema), but SQLite's
-    full-text search tables (virtual, and their shadows), beside the schema."""
+    """The tables of the database (on PostgreSQL: of the test's schema), but the change
+    counters (www/db/versions.py) and SQLite's full-text search tables (virtual, and their
+    shadows), beside the schema."""
     if db.dialect.name == "sqlite":
         sql = "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'"
-        return {name for (name,) in await db.fetchall(sql) if not name.startswith("sqlite_")}
+        names = {name for (name,) in await db.fetchall(sql) if not name.startswith("sqlite_")}
+        return names - {VERSIONS}
     sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-    return {name for (name,) in await db.fetchall(sql)} - {"data_version"}
+    return {name for (name,) in await db.fetchall(sql)} - {"data_version", VERSIONS}
 
 
 def sql(db: BaseDatabase, text: str) -> str:

@@ -117,26 +117,27 @@ async def test_summary_counts_hits_and_misses(db, caplog):
 
 
 class SlowVersions:
-    """A database whose data_version reads wait for `go`, counting them; `version` is what
-    a read returns, as of when it began (a commit during a read is not in it)."""
+    """A database whose table_versions reads wait for `go`, counting them; `version` is
+    the counter of table "t" a read returns, as of when it began (a commit during a read
+    is not in it)."""
 
     def __init__(self) -> None:
         self.version, self.reads, self.go = 1, 0, asyncio.Event()
 
-    async def data_version(self) -> int:
+    async def table_versions(self) -> dict[str, int]:
         self.reads += 1
         seen = self.version
         await self.go.wait()
-        return seen
+        return {"t": seen}
 
 
 async def test_callers_waiting_together_share_one_read():
     db = SlowVersions()
     cache = QueryCache(db)
-    callers = [asyncio.create_task(cache.version()) for _ in range(50)]
+    callers = [asyncio.create_task(cache.versions()) for _ in range(50)]
     await asyncio.sleep(0)
     db.go.set()
-    assert await asyncio.gather(*callers) == [1] * 50
+    assert await asyncio.gather(*callers) == [{"t": 1}] * 50
     assert db.reads == 1
 
 
@@ -144,30 +145,30 @@ async def test_a_caller_never_shares_a_read_that_began_before_it():
     """Never stale: a commit just before a call is seen, even with a read in flight."""
     db = SlowVersions()
     cache = QueryCache(db)
-    early = asyncio.create_task(cache.version())
+    early = asyncio.create_task(cache.versions())
     while db.reads < 1:  # until its read has begun
         await asyncio.sleep(0)
     db.version = 2  # a commit, then a new caller
-    late = asyncio.create_task(cache.version())
+    late = asyncio.create_task(cache.versions())
     await asyncio.sleep(0)
     db.go.set()
-    assert (await early, await late) == (1, 2)
+    assert (await early, await late) == ({"t": 1}, {"t": 2})
     assert db.reads == 2
 
 
 async def test_a_failed_read_fails_its_callers_and_the_next_read_is_fresh():
     class Broken(SlowVersions):
-        async def data_version(self) -> int:
+        async def table_versions(self) -> dict[str, int]:
             self.reads += 1
             if self.reads == 1:
                 raise DatabaseError("database is locked")
-            return self.version
+            return {"t": self.version}
 
     db = Broken()
     cache = QueryCache(db)
     with pytest.raises(DatabaseError, match="locked"):
-        await cache.version()
-    assert await cache.version() == 1
+        await cache.versions()
+    assert await cache.versions() == {"t": 1}
 
 
 async def test_entries_are_bounded_by_size_too(db):

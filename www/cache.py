@@ -1,12 +1,15 @@
-"""A cache of query results that is never stale: it is emptied whenever the database changes.
+"""A cache of query results that is never stale: an entry is dropped when a table it read
+changes.
 
 Pages such as the home page show the same posts to every visitor, so their data can be
-shared between requests. Before each use the cache asks the database's data version
-(SQLite's `PRAGMA data_version`; on PostgreSQL a counter that triggers bump), which moves
-whenever any connection commits, in this process or another (several gunicorn workers).
-One cheap round trip replaces the page's queries, and a write anywhere is seen by the very
-next read. Only cache what is the same for every user, and never modify the
-objects it returns.
+shared between requests. While an entry loads, the database notes which tables its
+queries read (www/db/versions.py); it is kept with those tables' change counters, read
+*before* the data. Before each use the cache reads the counters again (kept by the
+database's triggers, so writes by any connection or process count: several gunicorn
+workers, the admin command), and the entry is used only if its tables' counters have not
+moved. One cheap round trip replaces the page's queries, a write is seen by the very next
+read, and a new comment leaves the cached list of posts alone. Only cache what is the same
+for every user, and never modify the objects it returns.
 
 It is bounded by entries and by size (`cache.max_entries`, `cache.max_bytes`): callers say
 what an entry weighs (`size`), about its bytes, so a few large pages (a 100 KB post, its
@@ -19,12 +22,22 @@ hits and misses and can say so in one log line (``log_summary``).
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping
+from typing import Any, NamedTuple
 
 from .db import BaseDatabase
 
 log = logging.getLogger(__name__)
+
+
+class Entry(NamedTuple):
+    value: Any
+    weight: int  # about its bytes, as its caller said
+    depends: dict[str, int]  # the change counter of each table it read, when it was read
+
+    def current(self, versions: Mapping[str, int]) -> bool:
+        """Whether none of the tables it read has changed since."""
+        return all(versions.get(table, 0) == seen for table, seen in self.depends.items())
 
 
 class QueryCache:
@@ -34,14 +47,18 @@ class QueryCache:
         max_entries: int = 256,
         max_bytes: int = 64 * 2**20,
         enabled: bool = True,
+        tables: Collection[str] | None = None,
     ) -> None:
+        """`tables`: the names that are tables (the models'); None counts every name a
+        query mentions, which is as safe and a little slower."""
         self.db, self.enabled = db, enabled
         self.max_entries, self.max_bytes = max_entries, max_bytes
+        self.tables = frozenset(tables) if tables is not None else None
         self.bytes = 0  # what the entries weigh, by their callers' `size`
-        self._version: int | None = None
-        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self.hits = self.misses = 0
-        self._next_read: asyncio.Future[int] | None = None  # the read the next callers share
+        # The read of the counters that the next callers share.
+        self._next_read: asyncio.Future[dict[str, int]] | None = None
         self._reader: asyncio.Task | None = None
 
     async def get(
@@ -54,33 +71,38 @@ class QueryCache:
         `size(value)`: about how many bytes it holds (0 if not given)."""
         if not self.enabled:
             return await load()
-        version = await self.version()  # read before the data: never newer than it
-        if version != self._version:
-            self._entries.clear()
-            self.bytes, self._version = 0, version
-        elif key in self._entries:
+        versions = await self.versions()  # read before the data: never newer than it
+        entry = self._entries.get(key)
+        if entry is not None and entry.current(versions):
             self.hits += 1
             self._entries.move_to_end(key)
-            return self._entries[key][0]
+            self.db.reads.note_names(entry.depends)  # for an enclosing cache
+            return entry.value
         self.misses += 1
-        value = await load()
-        if self._version == version:  # not cleared by another request meanwhile
-            self._keep(key, value, size(value) if size else 0)
+        with self.db.reads.recording() as read:
+            value = await load()
+        depends = self.depends(read, versions)
+        self._keep(key, Entry(value, size(value) if size else 0, depends))
         return value
 
-    def _keep(self, key: Hashable, value: Any, weight: int) -> None:
-        """Store, then drop the least recently used entries while over either bound."""
-        if weight > self.max_bytes:
-            return
-        if key in self._entries:  # loaded by two requests at once
-            self.bytes -= self._entries.pop(key)[1]
-        self._entries[key] = (value, weight)
-        self.bytes += weight
-        while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
-            self.bytes -= self._entries.popitem(last=False)[1][1]
+    def depends(self, read: set[str], versions: Mapping[str, int]) -> dict[str, int]:
+        """The change counters, as `versions` gives them, of the tables among `read`."""
+        tables = read if self.tables is None else read & self.tables
+        return {table: versions.get(table, 0) for table in tables}
 
-    async def version(self) -> int:
-        """The database's data version, from a read that began after this call did, so no
+    def _keep(self, key: Hashable, entry: Entry) -> None:
+        """Store, then drop the least recently used entries while over either bound."""
+        if entry.weight > self.max_bytes:
+            return
+        if key in self._entries:  # out of date, or loaded by two requests at once
+            self.bytes -= self._entries.pop(key).weight
+        self._entries[key] = entry
+        self.bytes += entry.weight
+        while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
+            self.bytes -= self._entries.popitem(last=False)[1].weight
+
+    async def versions(self) -> dict[str, int]:
+        """The tables' change counters, from a read that began after this call did, so no
         commit before the call is missed. Callers that arrive while a read is running
         share the next one: under load, one round trip to the database thread serves a
         whole batch of requests instead of one each."""
@@ -96,7 +118,7 @@ class QueryCache:
         while self._next_read is not None:
             waiting, self._next_read = self._next_read, None
             try:
-                waiting.set_result(await self.db.data_version())
+                waiting.set_result(await self.db.table_versions())
             except BaseException as exc:
                 waiting.set_exception(exc)
                 if not isinstance(exc, Exception):

@@ -13,3 +13,7 @@ from .resources import models
 # come last. Other machinery tables would join it in this list: the admin's audit log
 # refers to the users.
 MODELS = [*models(), AdminChange, BrokerMessage]
+
+# Their tables' names: what the caches count as a table among the names a query mentions
+# (www/cache.py, www/responses.py).
+TABLES = frozenset(model._meta.table for model in MODELS)

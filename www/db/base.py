@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from .schema import tables_of
+from .versions import READ_VERSIONS_SQL, ReadLog
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -136,7 +137,8 @@ async def _run_callbacks(callbacks: list[Callable[[], Awaitable[None]]]) -> None
 class BaseDatabase:
     """The interface www.orm and the app use, whatever the engine: ``dialect``,
     ``fetchall``, ``fetchone``, ``execute``, ``executemany``, ``transaction()``,
-    ``create_all``/``drop_all``, ``ping``, ``data_version``, ``open``/``close``.
+    ``create_all``/``drop_all``, ``ping``, ``data_version``, ``table_versions``, ``reads``,
+    ``open``/``close``.
 
     An engine's subclass supplies ``url_prefix`` and ``from_options(url, root, options)``
     for from_url, ``_holds(conn)`` (does a transaction's connection still belong to this
@@ -152,6 +154,7 @@ class BaseDatabase:
         self._current_tx: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
             f"current_tx_{id(self)}", default=None
         )
+        self.reads = ReadLog()  # the tables the current task reads, while recorded
 
     @classmethod
     def from_url(cls, url: str, root: Path, **options: Any) -> BaseDatabase:
@@ -185,6 +188,12 @@ class BaseDatabase:
             return await self.fetchall("SELECT 1") == [(1,)]
         except Exception:
             return False
+
+    async def table_versions(self) -> dict[str, int]:
+        """Each table's change counter (www/db/versions.py), by any connection or process;
+        a table never changed has none (count it as 0). Read in one query: a reader that
+        sees a number also sees the rows committed with it."""
+        return dict(await self.fetchall(READ_VERSIONS_SQL))
 
     def transaction(self) -> Transaction:
         """A new transaction, or a savepoint if this task is already inside one."""

@@ -18,13 +18,15 @@ import asyncpg
 from .base import DatabaseError, IntegrityError
 from .fulltext import PostgresSearch, SQLiteSearch
 from .schema import Column, Index, Table
+from .versions import POSTGRES_SETUP_SQL, SQLiteVersions
 
 DATA_VERSION = "data_version"  # PostgreSQL's counter table (see PostgresDatabase.data_version)
 
 
-class SQLiteDialect(SQLiteSearch):
+class SQLiteDialect(SQLiteSearch, SQLiteVersions):
     """Everything the ORM and the Database need to know that is specific to SQLite
-    (full-text search: www/db/fulltext.py)."""
+    (full-text search: www/db/fulltext.py; the tables' change counters and their
+    ``setup_sql``: www/db/versions.py)."""
 
     name = "sqlite"
     driver_error = sqlite3.Error  # what translate_error() is given
@@ -32,7 +34,6 @@ class SQLiteDialect(SQLiteSearch):
     like = "LIKE"  # already case-insensitive for ASCII in SQLite (PostgreSQL: ILIKE)
     nocase = None  # COLLATE NOCASE on the column already folds comparisons and order
     returning = ""  # an INSERT's new id comes from the cursor's lastrowid
-    setup_sql = ()  # create_all needs nothing but the tables
     types: ClassVar[dict[str, str]] = dict(
         integer="INTEGER", float="REAL", text="TEXT", boolean="INTEGER", datetime="TEXT"
     )
@@ -66,12 +67,13 @@ class SQLiteDialect(SQLiteSearch):
         return sql
 
     def create_table_sql(self, table: Table, *, if_not_exists: bool = False) -> list[str]:
-        """CREATE TABLE and its CREATE INDEX statements."""
+        """CREATE TABLE, its CREATE INDEX statements, and the triggers that count its
+        changes (www/db/versions.py)."""
         exists = " IF NOT EXISTS" if if_not_exists else ""
         columns_sql = ",\n  ".join(map(self.column_sql, table.columns))
         create = f"CREATE TABLE{exists} {self.quote(table.name)} (\n  {columns_sql}\n)"
         indexes = [self.index_sql(table, i, if_not_exists=if_not_exists) for i in table.indexes]
-        return [create, *indexes]
+        return [create, *indexes, *self.version_trigger_sql(table.name)]
 
     def index_sql(self, table: Table, index: Index, *, if_not_exists: bool = False) -> str:
         unique, exists = (
@@ -86,28 +88,18 @@ class SQLiteDialect(SQLiteSearch):
 
 
 # The counter behind data_version(): one row, bumped at most once per transaction that
-# changes a model table, by a trigger that create_table_sql puts on each of them. It only
+# changes a model table, by a trigger that create_table_sql puts on each of them; the same
+# trigger counts each table's changes in table_versions (www/db/versions.py). It only
 # ever grows: drop_all leaves it, since a counter started again could come back to a
 # number that another process's cache still holds for rows that are gone.
 _SETUP_SQL = (
     f"CREATE TABLE IF NOT EXISTS {DATA_VERSION} ("
     " id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
     f"INSERT INTO {DATA_VERSION} VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
-    # Deferred triggers run at COMMIT, so the counter's row lock is held for a moment at
-    # the end of a transaction, not from its first write on: writers do not queue behind
-    # one another, and cannot deadlock over the counter while they hold row locks. The
-    # flag (local to the transaction, and to the schema of the table) skips all but the
-    # first bump.
-    f"""CREATE OR REPLACE FUNCTION bump_{DATA_VERSION}() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    BEGIN
-      IF current_setting('www.{DATA_VERSION}_bumped', true) IS DISTINCT FROM TG_TABLE_SCHEMA
-      THEN
-        EXECUTE format('UPDATE %I.{DATA_VERSION} SET version = version + 1', TG_TABLE_SCHEMA);
-        PERFORM set_config('www.{DATA_VERSION}_bumped', TG_TABLE_SCHEMA, true);
-      END IF;
-      RETURN NULL;
-    END $$""",
+    # Deferred triggers run at COMMIT, so the counters' row locks are held for a moment
+    # at the end of a transaction, not from its first write on: writers do not queue
+    # behind one another, and cannot deadlock over the counters while they hold row locks.
+    *POSTGRES_SETUP_SQL,
     f"UPDATE {DATA_VERSION} SET version = version + 1",  # new tables are a change too
 )
 
@@ -186,7 +178,7 @@ class PostgresDialect(PostgresSearch):
             if c.unique and c.nocase
         ]
         statements += [self.index_sql(table, i, if_not_exists=if_not_exists) for i in table.indexes]
-        return [*statements, *self.trigger_sql(table.name)]
+        return [*statements, *self.version_trigger_sql(table.name)]
 
     def index_sql(self, table: Table, index: Index, *, if_not_exists: bool = False) -> str:
         unique, exists = (
@@ -196,8 +188,9 @@ class PostgresDialect(PostgresSearch):
         keys, q = ", ".join(self.key_sql(table, name) for name in index.columns), self.quote
         return f"CREATE{unique} INDEX{exists} {q(index.name)} ON {q(table.name)} ({keys})"
 
-    def trigger_sql(self, table: str) -> list[str]:
-        """The triggers that bump the data version on every change to ``table``."""
+    def version_trigger_sql(self, table: str) -> list[str]:
+        """The triggers that bump the data version, and the table's own counter
+        (www/db/versions.py), on every change to ``table``."""
         q, bump, trigger = self.quote, f"bump_{DATA_VERSION}()", self.quote(DATA_VERSION)
         return [  # no CREATE OR REPLACE for constraint triggers: drop, then create
             f"DROP TRIGGER IF EXISTS {trigger} ON {q(table)}",
@@ -207,6 +200,10 @@ class PostgresDialect(PostgresSearch):
             f"CREATE TRIGGER {q(DATA_VERSION + '_truncate')} AFTER TRUNCATE ON {q(table)}"
             f" FOR EACH STATEMENT EXECUTE FUNCTION {bump}",
         ]
+
+    def drop_version_trigger_sql(self, table: str) -> list[str]:
+        """Nothing: the trigger counts the data version too, as it did before."""
+        return []
 
     def drop_table_sql(self, table: str) -> str:
         return f"DROP TABLE IF EXISTS {self.quote(table)}"

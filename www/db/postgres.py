@@ -117,6 +117,7 @@ class PostgresTransaction(Transaction):
         await translated(self.dialect, self._connection(active=False).execute(sql))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list:
+        self._db.reads.note(sql)
         return await translated(self.dialect, self._connection().fetch(sql, *params))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
@@ -271,6 +272,7 @@ class PostgresDatabase(BaseDatabase):
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list:
         """In this task's transaction, which sees its own writes, or on a pool connection."""
+        self.reads.note(sql)  # which tables a cached page depends on (db/versions.py)
         tx = self._active_transaction()
         if tx is not None:
             return await tx.fetchall(sql, params)

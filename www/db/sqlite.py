@@ -110,6 +110,7 @@ class SQLiteTransaction(Transaction):
         await translated(self.dialect, self._connection(active=False).execute(sql))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        self._db.reads.note(sql)
         return await translated(self.dialect, self._connection().execute_fetchall(sql, params))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
@@ -202,6 +203,7 @@ class SQLiteDatabase(BaseDatabase):
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """In this task's transaction, which sees its own writes, or on the next reader."""
+        self.reads.note(sql)  # which tables a cached page depends on (db/versions.py)
         tx = self._active_transaction()
         if tx is not None:
             return await tx.fetchall(sql, params)

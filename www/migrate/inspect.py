@@ -26,11 +26,16 @@ from typing import Any, NamedTuple
 
 from ..db.fulltext import FTS5_SHADOWS
 from ..db.schema import KINDS, Column, Index, Table
+from ..db.versions import VERSIONS
 
 MIGRATIONS_TABLE = "schema_migrations"
 # The tables that are no model's: SQLite's own (sqlite_sequence...) start with sqlite_;
-# PostgreSQL's data-version counter (www/db/dialects.py); the runner's record.
-INTERNAL = {"sqlite": {MIGRATIONS_TABLE}, "postgresql": {"data_version", MIGRATIONS_TABLE}}
+# PostgreSQL's data-version counter (www/db/dialects.py); each table's change counter
+# (www/db/versions.py); the runner's record.
+INTERNAL = {
+    "sqlite": {VERSIONS, MIGRATIONS_TABLE},
+    "postgresql": {"data_version", VERSIONS, MIGRATIONS_TABLE},
+}
 
 # The kinds a SQLite column of each declared type may hold: the dialect's types, and
 # those create_all declared before migrations (INTEGER for booleans, TEXT for datetimes).

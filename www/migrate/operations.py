@@ -285,6 +285,37 @@ class DropSearchIndex(Operation):
 
 
 @dataclass(frozen=True, repr=False)
+class CountChanges(Operation):
+    """The change counters (www/db/versions.py) on every table there is: for databases
+    made before the counters existed. A table created later gets them with its CREATE
+    TABLE. Beside the schema, as triggers are: the state does not see them."""
+
+    def apply(self, tables: Tables) -> None:
+        pass
+
+    def reverse(self) -> Operation:
+        return StopCountingChanges()
+
+    def describe(self) -> str:
+        return "count each table's changes"
+
+
+@dataclass(frozen=True, repr=False)
+class StopCountingChanges(Operation):
+    """CountChanges undone: SQLite's counting triggers dropped. PostgreSQL keeps counting
+    in the trigger every table has had since its creation (nothing is dropped there)."""
+
+    def apply(self, tables: Tables) -> None:
+        pass
+
+    def reverse(self) -> Operation:
+        return CountChanges()
+
+    def describe(self) -> str:
+        return "stop counting each table's changes"
+
+
+@dataclass(frozen=True, repr=False)
 class RunSQL(Operation):
     """Raw SQL per dialect, the escape hatch: statements the state does not see (data
     fixes, a trigger, a view). Without a reverse for both dialects it is irreversible."""

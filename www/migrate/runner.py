@@ -207,8 +207,8 @@ async def _lock(tx: Any) -> None:
         # The data-version triggers are deferred to COMMIT; PostgreSQL refuses to ALTER a
         # table with trigger events pending (after a fill's UPDATE): fire them as they come.
         await tx.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for sql in dialect.setup_sql:  # the data-version counter the tables' triggers bump
-            await tx.execute(sql)
+    for sql in dialect.setup_sql:  # the counters the tables' triggers bump (db/versions.py)
+        await tx.execute(sql)
     for sql in dialect.create_table_sql(RECORD, if_not_exists=True):
         await tx.execute(sql)
 

@@ -22,6 +22,7 @@ from ..db.schema import Column, Table
 from .operations import (
     AddColumn,
     AlterColumn,
+    CountChanges,
     CreateIndex,
     CreateSearchIndex,
     CreateTable,
@@ -34,6 +35,7 @@ from .operations import (
     RenameColumn,
     RunPython,
     RunSQL,
+    StopCountingChanges,
     Tables,
 )
 
@@ -90,6 +92,10 @@ def statements(dialect: Any, operation: Operation, tables: Tables) -> list[State
         return dialect.search_index_sql(operation.table, operation.columns)
     if isinstance(operation, DropSearchIndex):
         return dialect.drop_search_index_sql(operation.table)
+    if isinstance(operation, CountChanges):
+        return [sql for name in tables for sql in dialect.version_trigger_sql(name)]
+    if isinstance(operation, StopCountingChanges):
+        return [sql for name in tables for sql in dialect.drop_version_trigger_sql(name)]
     q = dialect.quote
     if isinstance(operation, CreateTable):
         return dialect.create_table_sql(operation.table)
@@ -139,7 +145,9 @@ def rebuild(
     """SQLite: `after` made anew from `before`'s rows (each column's value from `sources`),
     keeping the AUTOINCREMENT counter, with a Check for each column whose type changed."""
     q, name, new = dialect.quote, before.name, f"_migrate_{before.name}"
-    create = dialect.create_table_sql(after.replace(name=new, indexes=()))
+    # The CREATE TABLE alone: the old table's triggers (change counters, search) are made
+    # again on the renamed table by the runner, as they were.
+    create = dialect.create_table_sql(after.replace(name=new, indexes=()))[:1]
     columns = ", ".join(q(c.name) for c in after.columns)
     values = ", ".join(sources[c.name] for c in after.columns)
     checks = [
