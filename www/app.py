@@ -30,19 +30,21 @@ from .keys import (
     PUBSUB,
     QUERIES,
     RATE_LIMITS,
+    RESPONSES,
     SOCKETS,
     UPLOADS,
     URLS,
 )
 from .mail import Mailer
 from .markdown import markdown_renderer
-from .middlewares import error_middleware, error_page, security_headers
+from .middlewares import error_middleware, error_page, response_cache, security_headers
 from .migrate import check, runner
-from .models import MODELS
+from .models import MODELS, TABLES
 from .posts.live import close_sockets
 from .proxy import behind_proxies
 from .ratelimits import RateLimits, rate_limits_ctx
 from .ratelog import RateLimitedLog
+from .responses import ResponseCache
 from .routes import setup_routes
 from .routing import Urls
 from .settings import PROJECT_ROOT, Settings, load_settings
@@ -59,6 +61,9 @@ def create_app(config: Settings | None = None) -> web.Application:
         # server.trusted_proxies sent in X-Forwarded-*. None when that list is empty.
         *behind_proxies(config.server.trusted_proxies),
         error_middleware,  # every error becomes a page (or JSON in the API)
+        # An anonymous GET whose page is kept and current is answered here, from memory:
+        # no session, no handler, no query but the tables' counters (www/responses.py).
+        response_cache,
         sessions(config),  # the encrypted session cookie
         # request[USER]: the logged-in user, or None; under /api/, a bearer token's user
         # instead (no session), or 401 for a bad token.
@@ -93,8 +98,16 @@ def create_app(config: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
     app[MIGRATIONS] = runner.load()  # and the schema they build must be the database's:
     app.cleanup_ctx.append(schema_ctx)  # no serving on a schema the models do not match
+    # Page data shared by every visitor, each entry kept while the tables it read are
+    # unchanged (www/cache.py, www/db/versions.py).
     app[QUERIES] = QueryCache(
-        app[DB], config.cache.max_entries, config.cache.max_bytes, enabled=config.cache.data
+        app[DB], config.cache.max_entries, config.cache.max_bytes, config.cache.data, TABLES
+    )
+    app[RESPONSES] = ResponseCache(
+        app[QUERIES],
+        config.session.cookie_name,
+        config.cache.responses_max_bytes,
+        enabled=config.cache.responses,
     )
     # New comments to the live sockets of every process: through Redis if redis.url is
     # set, else through the database (www/brokers/).

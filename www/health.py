@@ -61,6 +61,9 @@ async def healthz(request: web.Request) -> web.Response:
         problem = "the uploads folder cannot be examined"
     if problem:
         failed["uploads"] = problem
+    # Never kept, here (www/responses.py) or by a proxy: it reports the moment, not data.
+    headers = {"Cache-Control": "no-store"}
     if failed:
-        return web.json_response({"status": "unavailable", "failed": failed}, status=503)
-    return web.json_response({"status": "ok"})
+        body = {"status": "unavailable", "failed": failed}
+        return web.json_response(body, status=503, headers=headers)
+    return web.json_response({"status": "ok"}, headers=headers)

@@ -21,6 +21,7 @@ from .mail import Mailer
 from .markdown import MarkdownRenderer
 from .pubsub import PubSub
 from .ratelog import RateLimitedLog
+from .responses import ResponseCache
 from .settings import Settings
 from .uploads import InProgress
 
@@ -28,6 +29,8 @@ from .uploads import InProgress
 CONFIG = web.AppKey("config", Settings)
 DB = web.AppKey("db", BaseDatabase)  # SQLite or PostgreSQL (www/db/)
 QUERIES = web.AppKey("queries", QueryCache)  # results shared by every visitor (www/cache.py)
+# Whole responses to anonymous GETs (www/responses.py).
+RESPONSES = web.AppKey("responses", ResponseCache)
 URLS = web.AppKey("urls", Callable[..., str])  # route name -> path (www/routing.py)
 STATIC_URLS = web.AppKey("static_urls", dict[str, str])
 PUBSUB = web.AppKey("pubsub", PubSub)  # the broker of live comments (www/pubsub.py)

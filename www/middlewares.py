@@ -1,4 +1,4 @@
-"""Error pages and security headers.
+"""Error pages, security headers, and anonymous GETs answered from the response cache.
 
 `error_middleware` is first in the chain, so it sees every error, including those raised
 by the router (404, 405) and by the other middlewares. It answers in the form of the
@@ -13,10 +13,11 @@ import logging
 import jinja2
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
 
 from .auth import login_url
-from .keys import ERRORS
+from .keys import ERRORS, RESPONSES
 from .orm import DoesNotExist
 from .proxy import forwarded
 from .schemas import Invalid
@@ -141,3 +142,13 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     response.headers["Server"] = SECURITY_HEADERS["Server"]
     if forwarded(request).secure:
         response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+
+
+@web.middleware
+async def response_cache(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Anonymous GETs go through the app's ResponseCache (www/responses.py): answered
+    from memory while the data they show is unchanged. Every other request passes."""
+    cache = request.config_dict[RESPONSES]
+    if not cache.applies(request):
+        return await handler(request)
+    return await cache.answer(request, handler)
