@@ -184,8 +184,12 @@ def run_wrk(
     timeout: int,
     script: Path,
     script_args: list[str] = (),
+    headers: dict[str, str] | None = None,
 ) -> Measurement:
+    """wrk on `url` for `seconds`, every request with `headers` (a session's cookie)."""
     command = ["taskset", "-c", LOAD_CPU, wrk, "-t1", f"-c{connections}", f"-d{seconds}s"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     command += [f"--timeout={timeout}s", "-s", str(script), url]
     if script_args:
         command += ["--", *script_args]

@@ -1,5 +1,5 @@
 """PostgreSQL for the benchmark: where it comes from, the schema the bench owns, and the
-scaffold and the Flask peer (psycopg) serving the same pages from it.
+scaffold and the FastAPI peer (SQLAlchemy on asyncpg) serving the same pages from it.
 
 Where PostgreSQL comes from, in this order:
 
@@ -15,8 +15,8 @@ Where PostgreSQL comes from, in this order:
 The bench only ever works in schemas of its own (SCHEMA, and live_latency.py's): each is
 dropped and created afresh before use and dropped after, so the tests' schemas and tables
 (and anyone's ``public``) are never touched. The app reaches a schema through
-``?search_path=`` in db.url (www/db/postgres.py passes it to the server); the Flask peer
-sets it on its connection (BENCH_DB_SCHEMA).
+``?search_path=`` in db.url (www/db/postgres.py passes it to the server); the peers set
+it on their connections (BENCH_DB_SCHEMA).
 """
 
 import asyncio
@@ -28,33 +28,37 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from common import ROOT, SERVER_CPU, clean_env, free_port, run_bounded
+from page_rows import API, Row
 
 SCHEMA = "www_bench"
-# The rows run.py adds when there is a PostgreSQL: (key, server, page label, path; None =
-# the post page), as its own TARGETS, SERVER_LABELS and RATIOS.
+# The rows run.py adds when there is a PostgreSQL, as page_rows.py's TARGETS,
+# SERVER_LABELS, RATIOS and SAME: the scaffold with its data cache (the response cache
+# off: it would answer without the database) against the FastAPI peer on asyncpg.
 TARGETS = (
-    ("pg-scaffold-home", "scaffold-pg", "home /", "/"),
-    ("pg-scaffold-post", "scaffold-pg", "post", None),
-    ("pg-flask-home", "flask-pg", "home /", "/"),
-    ("pg-flask-post", "flask-pg", "post", None),
+    Row("pg-home", "scaffold-pg", "home /", "/"),
+    Row("pg-post", "scaffold-pg", "post", None),
+    Row("pg-api", "scaffold-pg", API, API),
+    Row("pg-fastapi-home", "fastapi-pg", "home /", "/"),
+    Row("pg-fastapi-post", "fastapi-pg", "post", None),
+    Row("pg-fastapi-api", "fastapi-pg", API, API),
 )
 LABELS = {
-    "scaffold-pg": "scaffold on PostgreSQL (python -m www, asyncpg)",
-    "flask-pg": "Flask + psycopg on PostgreSQL (gunicorn -w 1 -k sync)",
+    "scaffold-pg": "scaffold on PostgreSQL (asyncpg), data cache on, response cache off",
+    "fastapi-pg": "FastAPI + SQLAlchemy 2 async + asyncpg on PostgreSQL (uvicorn)",
 }
-# The target is lower than SQLite's 2.0: in the first five runs (2 cores shared with other
-# work) the ratios were 2.5 to 4.0 (home) and 1.9 to 4.0 (post): 2.0 would fail on noise
-# alone, 1.5 still catches a real regression.
 RATIOS = (
-    ("PostgreSQL: home ÷ Flask home", "pg-scaffold-home", "pg-flask-home", 1.5),
-    ("PostgreSQL: post ÷ Flask post", "pg-scaffold-post", "pg-flask-post", 1.5),
+    ("PostgreSQL: home (data cache) ÷ FastAPI home", "pg-home", "pg-fastapi-home", 3.0),
+    ("PostgreSQL: post (data cache) ÷ FastAPI post", "pg-post", "pg-fastapi-post", 3.0),
+    (f"PostgreSQL: {API} (data cache) ÷ FastAPI {API}", "pg-api", "pg-fastapi-api", 3.0),
 )
-HTML_PAIRS = [  # the same pages as on SQLite, from the same seed
-    ("pg-scaffold-home", "pg-flask-home"),
-    ("pg-scaffold-post", "pg-flask-post"),
-    ("pg-scaffold-home", "scaffold-home"),
-    ("pg-scaffold-post", "scaffold-post"),
-]
+SAME = (  # the same pages as on SQLite, from the same seed
+    ("pg-home", "pg-fastapi-home"),
+    ("pg-post", "pg-fastapi-post"),
+    ("pg-api", "pg-fastapi-api"),
+    ("pg-home", "data-home"),
+    ("pg-post", "data-post"),
+    ("pg-api", "data-api"),
+)
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 POSTGRES_SH = ROOT / ".ci" / "postgres.sh"
 CONNECT_TIMEOUT = 10  # seconds: a server that does not answer is reported, not waited for
@@ -107,21 +111,19 @@ class Postgres:
         except Exception as exc:
             print(f"could not drop schema {schema} of {self.location}: {exc}", flush=True)
 
+    def server_version(self) -> str:
+        """The server's version, for the report; "?" when it does not say."""
+        try:
+            return self.run("SHOW server_version")[0][0]
+        except Exception:
+            return "?"
+
     def count_comments(self, schema: str = SCHEMA) -> int:
         return self.run(f'SELECT COUNT(*) FROM "{schema}".comments')[0][0]
 
     def peer_env(self, schema: str = SCHEMA) -> dict[str, str]:
-        """What benchmarks/peers/flask_app.py needs to serve from this database."""
+        """What the peers (benchmarks/peers/) need to serve from this database."""
         return {"BENCH_DB_URL": self.url, "BENCH_DB_SCHEMA": schema}
-
-
-def missing_driver() -> str | None:
-    """Why the Flask peer cannot run on PostgreSQL, or None."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        return "psycopg is not installed: pip install -r benchmarks/requirements.txt"
-    return None
 
 
 @contextlib.contextmanager

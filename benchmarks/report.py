@@ -8,6 +8,7 @@ import importlib.metadata
 import os
 import platform
 import re
+import sqlite3
 from pathlib import Path
 
 from common import LOAD_CPU, SERVER_CPU, best, ms, run_bounded
@@ -38,14 +39,42 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} logical cores, Linux {platform.release()}"
 
 
+def versions(pg_version: str | None) -> str:
+    """Python, the frameworks, the drivers and the databases, on one line."""
+    packages = (
+        ("aiohttp", "aiohttp"), ("Flask", "flask"), ("gunicorn", "gunicorn"),
+        ("FastAPI", "fastapi"), ("Starlette", "starlette"), ("uvicorn", "uvicorn"),
+        ("httptools", "httptools"), ("SQLAlchemy", "sqlalchemy"), ("aiosqlite", "aiosqlite"),
+        ("asyncpg", "asyncpg"), ("pydantic", "pydantic"), ("Jinja2", "jinja2"),
+        ("uvloop", "uvloop"), ("markdown-it-py", "markdown-it-py"),
+    )  # fmt: skip
+    names = ", ".join(f"{label} {version(package)}" for label, package in packages)
+    databases = f"SQLite {sqlite3.sqlite_version}"
+    databases += f", PostgreSQL {pg_version}" if pg_version else ", PostgreSQL not run"
+    return f"Python {platform.python_version()}, {names}; {databases}"
+
+
 def pg_line(pg) -> str:
     if isinstance(pg, str):
         return f"rows skipped: {pg}."
     return (
-        f"{pg.origin}, at `{pg.location}`, schema `{SCHEMA}`; version "
-        f"{version('asyncpg')} of asyncpg (the scaffold), {version('psycopg')} of psycopg "
-        "(the Flask peer, one connection per worker)."
+        f"{pg.origin}, at `{pg.location}`, schema `{SCHEMA}`; the scaffold and the FastAPI "
+        "peer both on asyncpg (the peer through SQLAlchemy, its default pool)."
     )
+
+
+def ratio_lines(ratios: list) -> list[str]:
+    """The targets table: each ratio with the two req/s it divides, PASS or FAIL."""
+    lines = [
+        "| ratio | scaffold req/s | other req/s | value | target | result |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for label, scaffold, other, value, target, ok in ratios:
+        verdict = "PASS" if ok else "**FAIL**"
+        lines.append(
+            f"| {label} | {scaffold:.0f} | {other:.0f} | {value:.2f} | ≥ {target:.1f} | {verdict} |"
+        )
+    return lines
 
 
 def render_report(r: dict) -> str:
@@ -59,12 +88,11 @@ def render_report(r: dict) -> str:
         f"- **Machine**: {r['machine']}. Servers pinned to CPU {SERVER_CPU}, wrk to CPU "
         f"{LOAD_CPU}. Load average {r['load_before']} before, {r['load_after']} after "
         "(other work on the machine makes the numbers noisy).",
-        f"- **Versions**: Python {platform.python_version()}, aiohttp {version('aiohttp')}, "
-        f"Flask {version('flask')}, gunicorn {version('gunicorn')}, wrk {r['wrk_version']}; "
-        f"Jinja2 {version('jinja2')}, uvloop {version('uvloop')}, "
-        f"markdown-it-py {version('markdown-it-py')}.",
+        f"- **Versions**: {r['versions']}; wrk {r['wrk_version']}.",
         f"- **Data**: {r['seeded']}; per_page {args.per_page}; post page "
-        f"`{r['post_path']}` (its {args.comments} comments shown).",
+        f"`{r['post_path']}` (its {args.comments} comments shown); logged-in rows as "
+        f"`{r['login_email']}` (a session cookie from logging in over HTTP, on the scaffold "
+        "and on Flask alike).",
         f"- **Load**: `wrk -t1 -c{args.connections} -d{args.duration}s`, "
         f"{args.rounds} measurements per row after a {args.warmup} s warm-up, the rounds "
         "interleaving the servers. **req/s is the better of the measurements** (noise only "
@@ -73,6 +101,7 @@ def render_report(r: dict) -> str:
     ]
     if args.quick:
         lines += ["", "> **Quick mode**: short runs to check the suite, not representative."]
+    lines += ["", "## Targets (same run, better measurements)", "", *ratio_lines(r["ratios"])]
     lines += [
         "",
         "## Pages",
@@ -80,7 +109,7 @@ def render_report(r: dict) -> str:
         "| server | page | req/s | req/s each run | p50 ms | p99 ms | errors |",
         "| --- | --- | ---: | --- | ---: | ---: | ---: |",
     ]
-    for key, server, page, _ in r["targets"]:
+    for key, server, page, *_ in r["targets"]:
         runs = r["pages"][key]
         b = best(runs)
         each = " / ".join(f"{m.rps:.0f}" for m in runs)
@@ -89,19 +118,6 @@ def render_report(r: dict) -> str:
             f"| {r['labels'][server]} | {page} | **{b.rps:.0f}** | {each} | "
             f"{ms(b.latency_us['p50'])} | {ms(b.latency_us['p99'])} | {errors} |"
         )
-    lines += [
-        "",
-        "## Ratios (same run, better measurements)",
-        "",
-        "| ratio | value | target | result |",
-        "| --- | ---: | ---: | --- |",
-    ]
-    for label, value, target, ok in r["ratios"]:
-        if target is None:
-            lines.append(f"| {label} | {value:.2f} | none yet | reported |")
-        else:
-            verdict = "PASS" if ok else "MISS"
-            lines.append(f"| {label} | {value:.2f} | ≥ {target:.1f} | {verdict} |")
     lines += ["", "## Sanity checks", ""] + [f"- {note}" for note in r["notes"]]
     lines += ["", "## Mixed load", "", *render_mixed(r["mixed"], args)]
     for section in r.get("sections", ()):  # (title, lines) from other modules

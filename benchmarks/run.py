@@ -1,10 +1,12 @@
-"""The benchmark suite: the scaffold's pages against Flask, a render-only ceiling and a
-hello-world, on SQLite and on PostgreSQL (postgres.py); a mixed read/write load with the
-page cache's hit rate (mixed.py); live comments across gunicorn workers
-(live_latency.py); then the ORM and upload-memory benchmarks.
+"""The benchmark suite: the scaffold's pages (anonymous with the response cache, logged in,
+with the data cache only, with every cache off) against Flask, FastAPI, a render-only
+ceiling and a hello-world, on SQLite and on PostgreSQL (page_rows.py, postgres.py); a
+mixed read/write load with the page cache's hit rate (mixed.py); live comments across
+gunicorn workers (live_latency.py); then the ORM and upload-memory benchmarks.
 
     .venv/bin/python benchmarks/run.py            # the full suite (about 10 minutes)
     .venv/bin/python benchmarks/run.py --quick    # short runs, to check that it all works
+    .venv/bin/python benchmarks/run.py --quick --skip-live --skip-sub --skip-mixed  # pages
 
 Every server is its own process on 127.0.0.1, pinned to core 0 (taskset -c 0); wrk runs
 pinned to core 1, with one thread. Each page is warmed up, then measured `--rounds` times
@@ -14,17 +16,17 @@ finally block, also on Ctrl-C. The results are printed and written as Markdown t
 benchmarks/RESULTS.md (benchmarks/RESULTS-quick.md with --quick). See benchmarks/README.md.
 
 Exit status: 0 when every check passed, 1 when a check failed (a server did not answer,
-the pages differ, the mixed load saw errors or lost comments, a live comment did not
-reach a socket, a sub-benchmark crashed),
-2 for a usage or set-up problem (no wrk, fewer than 2 cores), 3 with --strict when a
-throughput target was missed (here or in benchmarks/orm.py).
+a peer's HTML or JSON differs from the scaffold's, the mixed load saw errors or lost
+comments, a live comment did not reach a socket, a sub-benchmark crashed), 2 for a usage
+or set-up problem (no wrk, fewer than 2 cores, the peers' packages missing), 3 with
+--strict when a throughput target was missed (here or in benchmarks/orm.py).
 """
 
 import argparse
 import contextlib
 import functools
+import importlib.util
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -46,41 +48,28 @@ from common import (
     ROOT,
     SERVER_CPU,
     CheckFailed,
-    Measurement,
     Server,
     Servers,
     SetupError,
     best,
     clean_env,
-    fetch,
     free_port,
     run_bounded,
-    run_wrk,
 )
 from mixed import PASSWORD, run_mixed, sqlite_comments
-from report import machine, render_report, wrk_version
-
-TITLE = re.compile(r'<h2><a href="/posts/(\d+)">(.*?)</a></h2>')
-
-TARGETS = (  # (key, server, page label, path; None = the post page)
-    ("scaffold-home", "scaffold", "home /", "/"),
-    ("scaffold-post", "scaffold", "post", None),
-    ("flask-home", "flask", "home /", "/"),
-    ("flask-post", "flask", "post", None),
-    ("render-home", "render-only", "home / (no db)", "/"),
-    ("hello", "hello", "hello /", "/"),
+from page_rows import (
+    RATIOS,
+    SAME,
+    SCAFFOLD_CACHES,
+    SERVER_LABELS,
+    TARGETS,
+    log_in_all,
+    measure_pages,
+    sanity_checks,
 )
-SERVER_LABELS = {
-    "scaffold": "scaffold (python -m www)",
-    "flask": "Flask + sqlite3 (gunicorn -w 1 -k sync)",
-    "render-only": "render-only ceiling (plain aiohttp)",
-    "hello": 'raw aiohttp "hello"',
-}
-RATIOS = (  # (label, numerator, denominator, target)
-    ("home ÷ Flask home", "scaffold-home", "flask-home", 2.0),
-    ("post ÷ Flask post", "scaffold-post", "flask-post", 2.0),
-    ("home ÷ render-only ceiling", "scaffold-home", "render-home", 0.8),
-)
+from report import machine, render_report, versions, wrk_version
+
+PEERS = ("flask", "fastapi", "sqlalchemy", "uvicorn", "httptools", "greenlet")
 
 
 # --- set-up --------------------------------------------------------------------------------
@@ -119,14 +108,27 @@ def ensure_wrk() -> str:
     return found
 
 
+def ensure_peers() -> None:
+    """The peers' packages (benchmarks/requirements.txt), which the app does not need."""
+    missing = [name for name in PEERS if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SetupError(
+            f"{', '.join(missing)} missing: pip install -r benchmarks/requirements.txt "
+            "(make bench does it)"
+        )
+
+
 def rate_limit_names() -> list[str]:
     """The rates of config/default.yaml's rate_limits (every key but max_keys)."""
     defaults = yaml.safe_load((ROOT / "config" / "default.yaml").read_text(encoding="utf-8"))
     return [name for name in defaults["rate_limits"] if name != "max_keys"]
 
 
-def write_config(workdir: Path, name: str, db_url: str, per_page: int) -> Path:
-    """The scaffold's config overlay for the database at `db_url` (sqlite:////abs/path)."""
+def write_config(
+    workdir: Path, name: str, db_url: str, per_page: int, cache: dict | None = None
+) -> Path:
+    """The scaffold's config overlay for the database at `db_url` (sqlite:////abs/path),
+    with `cache` settings (page_rows.SCAFFOLD_CACHES) over the defaults."""
     config = {
         "blog": {"per_page": per_page},
         "db": {"url": db_url},
@@ -140,6 +142,8 @@ def write_config(workdir: Path, name: str, db_url: str, per_page: int) -> Path:
         # the rate limits stay on, counted as usual, with room for that.
         "rate_limits": {name: "1000000 per minute" for name in rate_limit_names()},
     }
+    if cache:
+        config["cache"] = cache
     path = workdir / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
@@ -165,33 +169,42 @@ def flask_command(port: int) -> list[str]:
     return ["-m", "gunicorn", "-w", "1", "-k", "sync", "--log-level", "warning", *peer]
 
 
-def sqlite_servers(db_path: Path, config: Path, per_page: int) -> dict[str, tuple]:
-    """{name: (arguments after python, environment, port)} of the SQLite contenders."""
+def fastapi_command(port: int) -> list[str]:
+    """uvicorn as its documentation runs it (one worker; uvloop and httptools, found
+    installed), without the access log, which the scaffold does not write either."""
+    peer = ["--app-dir", str(BENCH / "peers"), "fastapi_app:app", "--host", "127.0.0.1"]
+    quiet = ["--log-level", "warning", "--no-access-log"]
+    return ["-m", "uvicorn", *peer, "--port", str(port), *quiet]
+
+
+def sqlite_servers(db_path: Path, configs: dict[str, Path], per_page: int) -> dict[str, tuple]:
+    """{name: (arguments after python, environment, port)} of the SQLite contenders;
+    `configs`: each scaffold variant's config overlay."""
     ports = {name: free_port() for name in SERVER_LABELS}
     peers = BENCH / "peers"
     render = ["--port", str(ports["render-only"]), "--per-page", str(per_page)]
-    commands = {
-        "scaffold": scaffold_command(config, ports["scaffold"]),
+    commands = {name: scaffold_command(configs[name], ports[name]) for name in SCAFFOLD_CACHES}
+    commands |= {
         "flask": flask_command(ports["flask"]),
+        "fastapi": fastapi_command(ports["fastapi"]),
         "render-only": [str(peers / "render_only.py"), "--db", str(db_path), *render],
         "hello": [str(peers / "hello.py"), "--port", str(ports["hello"])],
     }
-    env = clean_env()
-    flask_env = clean_env(BENCH_DB=str(db_path), BENCH_PER_PAGE=str(per_page))
+    peer_env = clean_env(BENCH_DB=str(db_path), BENCH_PER_PAGE=str(per_page))
     return {
-        name: (command, flask_env if name == "flask" else env, ports[name])
+        name: (command, peer_env if name in ("flask", "fastapi") else clean_env(), ports[name])
         for name, command in commands.items()
     }
 
 
 def pg_servers(pg: postgres.Postgres, config: Path, per_page: int) -> dict[str, tuple]:
-    """The scaffold and the Flask peer on PostgreSQL (same commands, another database)."""
+    """The scaffold (data cache, `config`) and the FastAPI peer on PostgreSQL."""
     ports = {name: free_port() for name in postgres.LABELS}
-    scaffold, flask = ports["scaffold-pg"], ports["flask-pg"]
-    flask_env = clean_env(BENCH_PER_PAGE=str(per_page), **pg.peer_env())
+    scaffold, fastapi = ports["scaffold-pg"], ports["fastapi-pg"]
+    peer_env = clean_env(BENCH_PER_PAGE=str(per_page), **pg.peer_env())
     return {
         "scaffold-pg": (scaffold_command(config, scaffold), clean_env(), scaffold),
-        "flask-pg": (flask_command(flask), flask_env, flask),
+        "fastapi-pg": (fastapi_command(fastapi), peer_env, fastapi),
     }
 
 
@@ -203,82 +216,6 @@ def start_servers(servers: Servers, commands: dict[str, tuple]) -> dict[str, Ser
     for server in started.values():
         servers.wait_ready(server)
     return started
-
-
-# --- sanity checks -------------------------------------------------------------------------
-
-
-def first_difference(a: str, b: str) -> str:
-    for number, (line_a, line_b) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), 1):
-        if line_a != line_b:
-            return f"line {number}: {line_a.strip()[:80]!r} vs {line_b.strip()[:80]!r}"
-    return f"lengths {len(a)} vs {len(b)}"
-
-
-def sanity_checks(
-    targets: tuple, servers: dict[str, Server], post_path: str, per_page: int
-) -> list[str]:
-    """Every page answers 200; Flask's and the scaffold's home pages list the same posts
-    (on PostgreSQL too, and the same as on SQLite).
-
-    Returns notes for the report; raises CheckFailed when a check fails.
-    """
-    pages = {}
-    for key, server_name, _, path in targets:
-        server = servers[server_name]
-        path = path or post_path
-        status, _, body = fetch(server.port, "GET", path)
-        if status != 200:
-            raise CheckFailed(f"{server_name} answered {status} to GET {path}")
-        pages[key] = body
-    homes = [key for key in pages if key.endswith("home") and "render" not in key]
-    titles = {key: TITLE.findall(pages[key]) for key in homes}
-    if len(titles["scaffold-home"]) != per_page:
-        raise CheckFailed(f"the scaffold's home page lists {len(titles['scaffold-home'])} posts")
-    for key in homes:
-        if titles[key] != titles["scaffold-home"]:
-            raise CheckFailed(f"{key} and scaffold-home do not list the same posts")
-    notes = [
-        "every server answered 200 on every measured page",
-        f"the home pages ({', '.join(homes)}) list the same {per_page} post titles",
-    ]
-    pairs = [
-        ("scaffold-home", "flask-home"),
-        ("scaffold-home", "render-home"),
-        ("scaffold-post", "flask-post"),
-    ]
-    if "pg-scaffold-home" in pages:
-        pairs += postgres.HTML_PAIRS
-    for a, b in pairs:
-        same = pages[a] == pages[b]
-        detail = "" if same else f" (first difference: {first_difference(pages[a], pages[b])})"
-        notes.append(f"HTML of {a} and {b}: {'identical' if same else 'DIFFERENT'}{detail}")
-    return notes
-
-
-# --- wrk -----------------------------------------------------------------------------------
-
-
-def measure_pages(
-    wrk: str, targets: tuple, servers: dict[str, Server], post_path: str, args: argparse.Namespace
-) -> dict[str, list[Measurement]]:
-    urls = {key: servers[name].base + (path or post_path) for key, name, _, path in targets}
-    report = BENCH / "report.lua"
-    for key, url in urls.items():
-        print(f"  warm-up {key:<14} {args.warmup}s  {url}", flush=True)
-        run_wrk(wrk, url, args.warmup, args.connections, args.timeout, report)
-    results: dict[str, list[Measurement]] = {key: [] for key in urls}
-    for round_number in range(1, args.rounds + 1):
-        for key, url in urls.items():
-            m = run_wrk(wrk, url, args.duration, args.connections, args.timeout, report)
-            results[key].append(m)
-            print(
-                f"  round {round_number} {key:<14} {m.rps:9.0f} req/s  "
-                f"p50 {m.latency_us['p50'] / 1000:7.2f} ms  "
-                f"p99 {m.latency_us['p99'] / 1000:7.2f} ms  errors {sum(m.errors.values())}",
-                flush=True,
-            )
-    return results
 
 
 # --- the other engineers' benchmarks -------------------------------------------------------
@@ -331,10 +268,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--quick", action="store_true", help="short runs (2 s each), to try it out")
-    p.add_argument("--duration", type=int, help="seconds per measurement (default 10)")
-    p.add_argument("--warmup", type=int, help="seconds of warm-up per page (default 3)")
-    p.add_argument("--rounds", type=int, default=2, help="measurements per page (default 2)")
+    p.add_argument("--quick", action="store_true", help="short runs (2 s, 1 round), to try it")
+    p.add_argument("--duration", type=int, help="seconds per measurement (default 5)")
+    p.add_argument("--warmup", type=int, help="seconds of warm-up per page (default 2)")
+    p.add_argument("--rounds", type=int, help="measurements per page (default 2)")
     p.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     p.add_argument("--timeout", type=int, help="wrk's request timeout, seconds (default 10)")
     p.add_argument("--mixed-duration", type=int, help="seconds of mixed load (default 30)")
@@ -357,8 +294,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, db)")
     args = p.parse_args(argv)
     quick = args.quick
-    args.duration = args.duration or (2 if quick else 10)
-    args.warmup = args.warmup or (1 if quick else 3)
+    # 25 page rows (19 without PostgreSQL): 2 s warm-up + 2 rounds of 5 s is about 5
+    # minutes, which leaves the mixed load, live comments and sub-benchmarks the rest of
+    # the ~10 minutes.
+    args.duration = args.duration or (2 if quick else 5)
+    args.warmup = args.warmup or (1 if quick else 2)
+    args.rounds = args.rounds or (1 if quick else 2)
     args.mixed_duration = args.mixed_duration or (5 if quick else 30)
     args.timeout = args.timeout or 10
     args.mixed_drain = args.mixed_drain or (5 if quick else 10)
@@ -380,6 +321,7 @@ def load_str() -> str:
 
 def run_suite(args: argparse.Namespace, workdir: Path) -> int:
     ensure_two_cores()
+    ensure_peers()
     wrk = ensure_wrk()
     r: dict = {"args": args, "machine": machine(), "wrk_version": wrk_version(wrk)}
     r["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -392,26 +334,38 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
     failed = []
     with contextlib.ExitStack() as stack:  # stopped in reverse: servers, then PostgreSQL
         pg = "not run (--skip-pg)" if args.skip_pg else stack.enter_context(postgres.provide())
-        if isinstance(pg, postgres.Postgres) and postgres.missing_driver():
-            pg = postgres.missing_driver()
         r["pg"] = pg
         if isinstance(pg, str):
             print(f"PostgreSQL rows skipped: {pg}", flush=True)
 
         db_path = workdir / "bench.db"
-        config = write_config(workdir, "bench", f"sqlite:///{db_path}", args.per_page)
+        configs = {  # each scaffold variant's overlay; "scaffold" (the defaults) as `config`
+            name: write_config(workdir, name, f"sqlite:///{db_path}", args.per_page, cache)
+            for name, cache in SCAFFOLD_CACHES.items()
+        }
+        config = configs["scaffold"]
         print(f"seeding {db_path}", flush=True)
         print(f"  {seed_database(str(db_path), config, args)}", flush=True)
-        commands = sqlite_servers(db_path, config, args.per_page)
-        targets, labels = TARGETS, dict(SERVER_LABELS)
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            post_ids = [row[0] for row in conn.execute("SELECT id FROM posts ORDER BY id")]
+            emails = [row[0] for row in conn.execute("SELECT email FROM users ORDER BY id")]
+        finally:
+            conn.close()
+        commands = sqlite_servers(db_path, configs, args.per_page)
+        targets, labels, same = TARGETS, dict(SERVER_LABELS), SAME
         if isinstance(pg, postgres.Postgres):
             print(f"seeding schema {postgres.SCHEMA} of {pg.location}", flush=True)
             pg.fresh_schema()
             stack.callback(pg.drop_schema)
             pg_config = write_config(workdir, "bench-pg", pg.app_url(), args.per_page)
             print(f"  {seed_database(pg.app_url(), pg_config, args)}", flush=True)
-            commands |= pg_servers(pg, pg_config, args.per_page)
+            data_only = SCAFFOLD_CACHES["scaffold-data"]
+            pg_data = write_config(workdir, "scaffold-pg", pg.app_url(), args.per_page, data_only)
+            commands |= pg_servers(pg, pg_data, args.per_page)
             targets, labels = targets + postgres.TARGETS, labels | postgres.LABELS
+            same += postgres.SAME
+            r["pg_version"] = pg.server_version()
         r["targets"], r["labels"] = targets, labels
 
         servers = stack.enter_context(Servers(workdir))
@@ -419,23 +373,22 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
         running = start_servers(servers, commands)
         for name, server in running.items():
             print(f"  {name:<12} {server.base}  pid {server.proc.pid}", flush=True)
-        r["notes"] = sanity_checks(targets, running, post_path, args.per_page)
+        r["login_email"] = emails[0]  # the logged-in rows' user, on the scaffold and Flask
+        cookies = log_in_all(targets, running, emails[0])
+        r["notes"], differ = sanity_checks(
+            targets, same, running, cookies, post_path, args.per_page
+        )
         for note in r["notes"]:
             print(f"  check: {note}", flush=True)
+        failed += differ
         print("measuring pages (wrk on CPU 1)", flush=True)
-        r["pages"] = measure_pages(wrk, targets, running, post_path, args)
+        r["pages"] = measure_pages(wrk, targets, running, cookies, post_path, args)
         for name, server in running.items():
             if server.proc.poll() is not None:
                 failed.append(f"{name} exited during the run:\n{server.log_tail()}")
 
         r["mixed"] = []
         if not args.skip_mixed:
-            conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-            try:
-                post_ids = [row[0] for row in conn.execute("SELECT id FROM posts ORDER BY id")]
-                emails = [row[0] for row in conn.execute("SELECT email FROM users ORDER BY id")]
-            finally:
-                conn.close()
             runs = [("SQLite", config, functools.partial(sqlite_comments, db_path))]
             if isinstance(pg, postgres.Postgres):  # seeded alike: same ids and users
                 runs.append(("PostgreSQL", pg_config, pg.count_comments))
@@ -471,11 +424,12 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
                 failed.append(f"{name}: {sub.status}")
 
     rps = {key: best(runs).rps for key, runs in r["pages"].items()}
-    ratios = RATIOS + (postgres.RATIOS if "pg-scaffold-home" in rps else ())
-    r["ratios"] = [  # a target of None: reported, not judged
-        (label, rps[a] / rps[b], target, None if target is None else rps[a] / rps[b] >= target)
+    ratios = RATIOS + (postgres.RATIOS if "pg-home" in rps else ())
+    r["ratios"] = [  # (label, scaffold req/s, peer req/s, ratio, target, passed)
+        (label, rps[a], rps[b], rps[a] / rps[b], target, rps[a] / rps[b] >= target)
         for label, a, b, target in ratios
     ]
+    r["versions"] = versions(r.get("pg_version"))
     report = render_report(r)
     args.output.write_text(report, encoding="utf-8")
     print("\n" + report)

@@ -1,44 +1,48 @@
 """The baseline: the scaffold's home and post pages as a minimal Flask app, on SQLite
-(sqlite3) or on PostgreSQL (psycopg 3).
+(sqlite3) or on PostgreSQL (psycopg 3), for anonymous visitors and for a logged-in user.
 
     BENCH_DB=/path/bench.db gunicorn -w 1 -k sync -b 127.0.0.1:8000 \
         --chdir benchmarks/peers flask_app:app
     BENCH_DB_URL=postgresql://user:pw@127.0.0.1:5432/db BENCH_DB_SCHEMA=www_bench gunicorn ...
 
-It renders the scaffold's own templates (../../templates) with the same Jinja2 options,
-the same helpers (www.templating.configure: `url()` built from the scaffold's own router,
-`static()`, the date filter) and the same context an anonymous visitor gets (current_user
-None, csrf_token, flashes []), and Markdown through www/markdown.py, so the HTML is
-byte-for-byte the scaffold's. The SQL is what the scaffold's ORM sends: the page of posts
-(all columns), their authors, the count; the post, its comments, their users. One
-connection per worker process, opened once: the fastest way to use either driver from
-Flask, so the baseline is not handicapped. Only the connection, the placeholders and how
-timestamps arrive differ between the two databases (``connect``, ``sql``, ``timestamp``):
-the pages are the same code.
+It renders the scaffold's own templates with the same Jinja2 options, helpers and context
+(shared.py: `url()` built from the scaffold's own router, `static()`, the date filter,
+Markdown through www/markdown.py), so the HTML is byte-for-byte the scaffold's. The SQL
+is what the scaffold's ORM sends: the page of posts (all columns), their authors, the
+count; the post, its comments, their users. One connection per worker process, opened
+once: the fastest way to use either driver from Flask, so the baseline is not
+handicapped. Only the connection, the placeholders and how timestamps arrive differ
+between the two databases (``connect``, ``sql``, ``timestamp``): the pages are the same code.
+
+Logged in, the textbook Flask way: ``POST /login`` (form ``email``, ``password``, checked
+against the stored argon2 hash) puts the user's id and a CSRF token into Flask's signed
+cookie session; each request then loads that user with one query (as Flask-Login's
+user_loader does) and renders the page as the scaffold renders it for that user (their
+name, the log-out form, the comment form, delete buttons on what they may delete). The
+CSRF token is per session, as the scaffold's: the bench compares the HTML with it masked.
+No CSRF check on the peer's one POST: it is measured on GETs only.
 """
 
-import functools
 import os
+import secrets
 import sqlite3
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import NamedTuple
 
-from flask import Flask, abort, render_template, request
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(ROOT))
-
-# The scaffold's own template helpers and Markdown renderer: the same work per page.
-from www.app import create_app  # noqa: E402
-from www.markdown import render_markdown  # noqa: E402
-from www.posts.schemas import CommentIn  # noqa: E402
-from www.routing import Urls  # noqa: E402
-from www.schemas import form_attrs  # noqa: E402
-from www.settings import load_settings  # noqa: E402
-from www.templating import TEMPLATES_DIR as TEMPLATES  # noqa: E402
-from www.templating import configure, static_urls  # noqa: E402
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, abort, g, redirect, render_template, request, session
+from shared import (
+    COMMENTS_PER_PAGE,
+    JINJA_OPTIONS,
+    ROOT,
+    TEMPLATES_DIR,
+    Page,
+    configure_env,
+    detail_context,
+    last_comments,
+    page_context,
+)
 
 DB_PATH = os.environ.get("BENCH_DB", str(ROOT / "data" / "www.db"))
 DB_URL = os.environ.get("BENCH_DB_URL", "")  # postgresql://...: PostgreSQL instead
@@ -82,13 +86,6 @@ class Comment(NamedTuple):
     author: User
 
 
-class Page(NamedTuple):
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
@@ -115,28 +112,18 @@ def comment_from(row, author: User) -> Comment:
     return Comment(*row[:4], timestamp(row[4]), author)
 
 
-def route_urls() -> Urls:
-    """The scaffold's `url()` helper, made from its own router: creating the app opens no
-    database and starts nothing. A fixed secret, so no session secret file is written."""
-    settings = load_settings(
-        overrides={
-            "session": {"secret": "flask-peer-" + "x" * 32, "secret_file": None},
-            "logging": {"level": "WARNING"},
-        },
-        environ={},
-    )
-    return Urls(create_app(settings))
-
-
-app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=None)
-app.jinja_options = {**app.jinja_options, "trim_blocks": True, "lstrip_blocks": True}
-configure(app.jinja_env, route_urls(), static_urls())
+app = Flask(__name__, template_folder=str(TEMPLATES_DIR), static_folder=None)
+app.jinja_options = {**app.jinja_options, **JINJA_OPTIONS}
+configure_env(app.jinja_env, "flask")
+# The signed session cookie's key: a fresh one each start (the bench logs in each run).
+app.secret_key = os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(32)
 
 INDEX_SQL = sql(
     f"SELECT {POST_COLUMNS} FROM posts ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
 )
 POST_SQL = sql(f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?")
-COMMENTS_PER_PAGE = 50  # the scaffold's blog.comments_per_page default
+USER_SQL = sql(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?")
+LOGIN_SQL = sql(f"SELECT {USER_COLUMNS} FROM users WHERE email = ?")
 COMMENT_COUNT_SQL = sql("SELECT COUNT(*) FROM comments WHERE post_id = ?")
 COMMENTS_SQL = sql(  # a page of them: the post page shows the last, as the scaffold's does
     f"SELECT {COMMENT_COLUMNS} FROM comments WHERE post_id = ? ORDER BY created_at, id"
@@ -176,19 +163,37 @@ def users_by_id(ids) -> dict[int, User]:
     return {user.id: user for user in map(user_from, rows)}
 
 
+@app.before_request
+def load_user() -> None:
+    """The session's user, one query, or None: what Flask-Login's user_loader does."""
+    g.user = None
+    user_id = session.get("user_id")
+    if user_id is not None:
+        row = db().execute(USER_SQL, (user_id,)).fetchone()
+        g.user = user_from(row) if row else None
+
+
 def csrf_token() -> str:
-    return ""  # anonymous pages never call it (the scaffold's do only for a logged-in user)
+    return session["csrf_token"]  # anonymous pages never call it
 
 
-@functools.lru_cache(maxsize=1024)
-def html_of(content: str) -> str:
-    """The post's HTML, rendered once per text: the scaffold stores it when a post is
-    saved (www/posts/actions.py), so neither side renders Markdown per view."""
-    return render_markdown(content)
+def context() -> dict:
+    return page_context(request, g.user, csrf_token if g.user else None)
 
 
-def page_context() -> dict:
-    return {"request": request, "current_user": None, "csrf_token": csrf_token, "flashes": []}
+@app.post("/login")
+def login():
+    """Log in: the password checked against the stored hash, then a new session with the
+    user's id and a fresh CSRF token. 400 for a wrong email or password."""
+    row = db().execute(LOGIN_SQL, (request.form.get("email", ""),)).fetchone()
+    try:
+        PasswordHasher().verify(row[3] if row else "", request.form.get("password", ""))
+    except (VerificationError, InvalidHashError):
+        abort(400)
+    session.clear()
+    session["user_id"] = row[0]
+    session["csrf_token"] = secrets.token_urlsafe(32)
+    return redirect("/", code=303)
 
 
 @app.get("/")
@@ -207,12 +212,8 @@ def index():
         total = db().execute("SELECT COUNT(*) FROM posts").fetchone()[0]
     authors = users_by_id(row[1] for row in rows)  # the user_id column
     posts = [post_from(row, authors[row[1]]) for row in rows]
-    return render_template(
-        "posts/index.html",
-        **page_context(),
-        page=Page(posts, number, PER_PAGE, total),
-        author=None,
-    )
+    page = Page(posts, number, PER_PAGE, total)
+    return render_template("posts/index.html", **context(), page=page, author=None)
 
 
 @app.get("/posts/<int:post_id>")
@@ -221,21 +222,10 @@ def post_page(post_id: int):
     if row is None:
         abort(404)
     total = db().execute(COMMENT_COUNT_SQL, (post_id,)).fetchone()[0]
-    last = max(1, -(-total // COMMENTS_PER_PAGE))
-    window = (post_id, COMMENTS_PER_PAGE, (last - 1) * COMMENTS_PER_PAGE)
-    comment_rows = db().execute(COMMENTS_SQL, window).fetchall()
+    _, offset = last_comments(total)
+    comment_rows = db().execute(COMMENTS_SQL, (post_id, COMMENTS_PER_PAGE, offset)).fetchall()
     users = users_by_id([row[1], *(c[2] for c in comment_rows)])  # the user_id columns
     post = post_from(row, users[row[1]])
     comments = [comment_from(c, users[c[2]]) for c in comment_rows]
-    return render_template(
-        "posts/detail.html",
-        **page_context(),
-        post=post,
-        html=html_of(post.content),
-        comments=Page(comments, last, COMMENTS_PER_PAGE, total),
-        last_page=last,
-        can_edit=False,
-        deletable=frozenset(),
-        comment_form={"values": {}, "errors": {}},
-        attrs=form_attrs(CommentIn),
-    )
+    page = detail_context(post, comments, total, g.user)
+    return render_template("posts/detail.html", **context(), **page)

@@ -14,30 +14,14 @@ import argparse
 import sqlite3
 import sys
 from datetime import datetime
-from pathlib import Path
 from types import SimpleNamespace
-from typing import NamedTuple
 
-import jinja2
 from aiohttp import web
+from shared import Page, environment
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(ROOT))
-
-from www.__main__ import new_event_loop  # noqa: E402
-from www.app import create_app  # noqa: E402
-from www.routing import Urls  # noqa: E402
-from www.settings import load_settings  # noqa: E402
-from www.templating import TEMPLATES_DIR, configure, static_urls  # noqa: E402
+from www.__main__ import new_event_loop
 
 POST_COLUMNS = "id, user_id, title, summary, content, created_at, updated_at"
-
-
-class Page(NamedTuple):
-    items: list
-    page: int
-    per_page: int
-    total: int
 
 
 def load_posts(db_path: str, per_page: int) -> tuple[list, int]:
@@ -68,28 +52,8 @@ def load_posts(db_path: str, per_page: int) -> tuple[list, int]:
     return posts, total
 
 
-def route_urls() -> Urls:
-    """The scaffold's `url()` helper, made from its own router: creating the app opens no
-    database and starts nothing. A fixed secret, so no session secret file is written."""
-    settings = load_settings(
-        overrides={
-            "session": {"secret": "render-only-" + "x" * 32, "secret_file": None},
-            "logging": {"level": "WARNING"},
-        },
-        environ={},
-    )
-    return Urls(create_app(settings))
-
-
 def make_app(db_path: str, per_page: int) -> web.Application:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,  # as the scaffold's default (templates.auto_reload)
-    )
-    configure(env, route_urls(), static_urls())
+    env = environment("render-only")
     template = env.get_template("posts/index.html")
     posts, total = load_posts(db_path, per_page)
     page = Page(posts, 1, per_page, total)
