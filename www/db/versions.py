@@ -64,9 +64,12 @@ class SQLiteVersions:
         return [f"DROP TRIGGER IF EXISTS {q(f'{VERSIONS}_{table}_{e}')}" for e in _EVENTS]
 
 
-# The function the tables' deferred triggers run (www/db/dialects.py's trigger_sql): the
-# schema's data_version once per transaction, and each changed table's row once per
-# transaction. The flags are settings local to the transaction.
+# The function the tables' deferred triggers run (www/db/dialects.py's
+# version_trigger_sql): the schema's data_version once per transaction, and each changed
+# table's row once per transaction. The flags are settings local to the transaction.
+# data_version is always bumped first: its one row is a lock that every writing
+# transaction takes at COMMIT before any table's row, so two transactions can never hold
+# two table rows in opposite orders (no deadlock, whatever tables they change).
 POSTGRES_BUMP_FUNCTION = f"""CREATE OR REPLACE FUNCTION bump_data_version() RETURNS trigger
     LANGUAGE plpgsql AS $$
     DECLARE
