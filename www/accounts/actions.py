@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..db import IntegrityError
-from ..keys import CONFIG, DB, HASHING, RATE_LIMITS
+from ..keys import CONFIG, DB, HASHING, QUERIES, RATE_LIMITS
 from ..passwords import hash_password, verify_password
 from ..schemas import Errors, Invalid
 from ..text import BadAddress, canonical, email_key
@@ -20,6 +20,29 @@ from .schemas import Login, PasswordChange, Registration
 WRONG_LOGIN = "Incorrect email or password."
 
 App = Mapping[Any, Any]  # an Application, or a request's config_dict
+
+
+# What a cached user row weighs (www/cache.py), about, besides its text.
+USER_ROW_BYTES = 300
+
+
+async def get_user(app: App, user_id: int) -> User | None:
+    """The user `user_id`, or None: a new object each call, made from the row the query
+    cache shares until the database changes (www/cache.py). So a logged-in request pays
+    the cache's one version check instead of a query of its own, and a password change,
+    a demotion or a deletion, by this process or another, is seen by the very next call.
+    The caller may change and save what it gets: the cache holds only the row."""
+
+    async def load() -> tuple | None:
+        user = await User.get(app[DB], user_id)
+        return None if user is None else user._saved
+
+    row = await app[QUERIES].get(("user", user_id), load, _row_size)
+    return None if row is None else User._from_rows([row])[0]
+
+
+def _row_size(row: tuple | None) -> int:
+    return USER_ROW_BYTES + sum(len(value) for value in row or () if isinstance(value, str))
 
 
 async def register(app: App, values: Registration) -> User:

@@ -10,8 +10,9 @@ import asyncio
 from aiohttp import web
 
 from .. import bodies
+from ..accounts.actions import get_user
 from ..accounts.models import User
-from ..auth import check_owner, flash, login_required, may_edit
+from ..auth import check_owner, current_user, flash, login_required, may_edit, user_alongside
 from ..keys import CONFIG, DB, USER
 from ..orm import Page
 from ..ratelimits import hit
@@ -26,15 +27,17 @@ from .search import words as search_words
 from .tags import load_tags
 
 
-async def _post_list(request: web.Request, template: str, author: User | None) -> web.Response:
-    number = page_number(request)
-    per_page = request.config_dict[CONFIG].blog.per_page
-    page = await actions.posts_page(request.config_dict, number, per_page, author and author.id)
-    if number > 1 and not page.items:
+async def _post_list(
+    request: web.Request, template: str, author: User | None, page: Page
+) -> web.Response:
+    """A page of posts (the home page's or an author's), once loaded: 404 past the end."""
+    if page.page > 1 and not page.items:
         raise web.HTTPNotFound(text="There is no such page.")
+    await current_user(request)
     return render(request, template, {"page": page, "author": author})
 
 
+@user_alongside
 async def tag(request: web.Request) -> web.Response:
     """A tag's posts, newest first, paginated as the home page. 404 for a tag no post has
     (or no tag at all), and for a page past the end."""
@@ -46,9 +49,11 @@ async def tag(request: web.Request) -> web.Response:
     page = await actions.found_posts(request.config_dict, number, per_page, tag=name)
     if not page.items:
         raise web.HTTPNotFound()
+    await current_user(request)
     return render(request, "posts/tag.html", {"page": page, "tag": name})
 
 
+@user_alongside
 async def search(request: web.Request) -> web.Response:
     """/search?q=&page=: the posts holding every word, best first, each with an excerpt
     (search.py). No query: the form. Too long a query: 400 and the form with a message."""
@@ -60,6 +65,7 @@ async def search(request: web.Request) -> web.Response:
         found = search_words(query, settings.max_query_length, settings.max_words)
     except Invalid as exc:
         context["errors"] = exc.errors
+        await current_user(request)
         return render(request, "posts/search.html", context, status=400)
     number = page_number(request)
     if found:
@@ -74,19 +80,33 @@ async def search(request: web.Request) -> web.Response:
         }
     elif query.strip():  # only punctuation: nothing to look for
         context["page"] = Page([], 1, 1, 0)
+    await current_user(request)
     return render(request, "posts/search.html", context)
 
 
+@user_alongside
 async def index(request: web.Request) -> web.Response:
     """The home page: newest posts first, `blog.per_page` a page. 404 for a bad page."""
-    return await _post_list(request, "posts/index.html", None)
+    app, number = request.config_dict, page_number(request)
+    page = await actions.posts_page(app, number, app[CONFIG].blog.per_page)
+    return await _post_list(request, "posts/index.html", None, page)
 
 
+@user_alongside
 async def author(request: web.Request) -> web.Response:
     """A user's posts. 404 if the user does not exist."""
-    return await _post_list(request, "posts/author.html", await get_or_404(User, request))
+    app, number = request.config_dict, page_number(request)
+    author_id = int(request.match_info["id"])
+    found, page = await asyncio.gather(  # together: one cache check for both
+        get_user(app, author_id),
+        actions.posts_page(app, number, app[CONFIG].blog.per_page, author_id),
+    )
+    if found is None:
+        raise web.HTTPNotFound()
+    return await _post_list(request, "posts/author.html", found, page)
 
 
+@user_alongside
 async def detail(request: web.Request, comment_form: dict | None = None) -> web.Response:
     """A post with a page of its comments, oldest first: `?page=N`, by default the last,
     where a new comment lands (#comment-<id>). 404 if the post or the page does not exist."""
@@ -100,7 +120,7 @@ async def detail(request: web.Request, comment_form: dict | None = None) -> web.
     )
     if post is None or (number is not None and number > 1 and not comments.items):
         raise web.HTTPNotFound()
-    user = request[USER]
+    user = await current_user(request)
     can_edit = may_edit(user, post.user_id)  # the post's author (or an admin) moderates
     context = {
         "post": post,

@@ -1,0 +1,116 @@
+"""How many times a page waits on the database: the cost that grows with load (each round
+trip waits its turn for a connection's thread or the pool). Counted, never timed.
+
+Once the query cache holds a page's data and the reader's user, a GET of a page costs one
+round trip: the cache's version check, shared by the user's row and the page's data
+(www/auth.py `user_alongside`, www/cache.py).
+"""
+
+import contextvars
+import functools
+import inspect
+
+import pytest
+from aiohttp import web
+
+from tests.conftest import Auth, GuardedTestServer
+from tests.helpers import make_post
+from www import DB
+from www.posts.models import Comment
+
+# Once everything is cached: the cache's version check, and nothing else.
+CACHED_PAGE_ROUND_TRIPS = 1
+
+_in_request: contextvars.ContextVar[bool] = contextvars.ContextVar("in_request", default=False)
+_in_call: contextvars.ContextVar[bool] = contextvars.ContextVar("in_call", default=False)
+
+
+class RoundTrips:
+    """Counts the calls on the app's database made while serving a request (and by the
+    tasks it starts), not by background work such as the broker's polling. A call made
+    inside another (fetchone through fetchall, a version read through fetchone) counts
+    once. Every public coroutine method of the database is counted, whatever its name."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.calls: list[str] = []
+        db = app[DB]
+        for name, method in inspect.getmembers(db, inspect.iscoroutinefunction):
+            if not name.startswith("_"):
+                setattr(db, name, self._counted(name, method))
+        original = db.transaction
+        db.transaction = functools.partial(self._transaction, original)
+
+    def _counted(self, name, method):
+        @functools.wraps(method)
+        async def counted(*args, **kwargs):
+            if not _in_request.get() or _in_call.get():
+                return await method(*args, **kwargs)
+            self.calls.append(f"{name} {args[0][:50] if args else ''}".strip())
+            token = _in_call.set(True)
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                _in_call.reset(token)
+
+        return counted
+
+    def _transaction(self, original):
+        if _in_request.get() and not _in_call.get():
+            self.calls.append("transaction")
+        return original()
+
+    @staticmethod
+    @web.middleware
+    async def middleware(request: web.Request, handler):
+        token = _in_request.set(True)  # seen by the tasks the request starts, too
+        try:
+            return await handler(request)
+        finally:
+            _in_request.reset(token)
+
+
+@pytest.fixture
+async def counted(app, aiohttp_client):
+    """(client, round trips): a client of `app` whose requests' database calls count."""
+    app.middlewares.insert(0, RoundTrips.middleware)
+    trips = RoundTrips(app)
+    return await aiohttp_client(GuardedTestServer(app)), trips
+
+
+async def count(client, trips: RoundTrips, path: str, *, seen: str) -> list[str]:
+    trips.calls.clear()
+    resp = await client.get(path)
+    assert resp.status == 200
+    assert seen in await resp.text()
+    return list(trips.calls)
+
+
+@pytest.mark.parametrize("logged_in", [True, False], ids=["logged-in", "visitor"])
+@pytest.mark.parametrize("page", ["home", "post", "author"])
+async def test_a_cached_page_costs_one_round_trip(counted, app, page, logged_in):
+    client, trips = counted
+    auth = Auth(client, app)
+    reader = await auth.create_user("reader")
+    if logged_in:
+        assert (await auth.login(reader.email)).status == 303
+    author = await auth.create_user("author")
+    post = await make_post(app, author, title="A post")
+    await Comment.create(app[DB], post_id=post.id, user_id=reader.id, content="A comment")
+    path = {"home": "/", "post": f"/posts/{post.id}", "author": f"/users/{author.id}"}[page]
+    seen = "Log out" if logged_in else "Log in"
+    await count(client, trips, path, seen=seen)  # fills the cache (a post page: its HTML too)
+    await count(client, trips, path, seen=seen)
+    calls = await count(client, trips, path, seen=seen)
+    assert len(calls) == CACHED_PAGE_ROUND_TRIPS, calls
+
+
+async def test_a_change_costs_the_check_and_what_it_reloads(counted, app):
+    """After a write, the page reloads its data and the user's row, behind one check."""
+    client, trips = counted
+    auth = Auth(client, app)
+    user = await auth.login_as("reader")
+    await count(client, trips, "/", seen="Log out")
+    await make_post(app, user, title="Fresh")
+    calls = await count(client, trips, "/", seen="Fresh")
+    assert calls.count("data_version") == 1
+    assert sum("users" in call for call in calls) == 2  # the reader; the posts' authors
