@@ -20,7 +20,8 @@ async def test_every_table_counts_its_inserts_updates_and_deletes(db, table):
     after_insert = await db.table_versions()
     assert after_insert[table] >= 1
 
-    await db.execute(f"UPDATE {q(table)} SET {q('id')} = {q('id')} WHERE {q('id')} = {row.id}")
+    touch = f"UPDATE {q(table)} SET id = id WHERE id = {db.dialect.placeholder(1)}"  # noqa: S608
+    await db.execute(touch, (row.id,))
     after_update = await db.table_versions()
     assert after_update == {**after_insert, table: after_insert[table] + 1}
 

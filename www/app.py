@@ -37,7 +37,7 @@ from .keys import (
 )
 from .mail import Mailer
 from .markdown import markdown_renderer
-from .middlewares import error_middleware, error_page, response_cache, security_headers
+from .middlewares import caches, error_middleware, error_page, security_headers
 from .migrate import check, runner
 from .models import MODELS, TABLES
 from .posts.live import close_sockets
@@ -61,9 +61,9 @@ def create_app(config: Settings | None = None) -> web.Application:
         # server.trusted_proxies sent in X-Forwarded-*. None when that list is empty.
         *behind_proxies(config.server.trusted_proxies),
         error_middleware,  # every error becomes a page (or JSON in the API)
-        # An anonymous GET whose page is kept and current is answered here, from memory:
-        # no session, no handler, no query but the tables' counters (www/responses.py).
-        response_cache,
+        # A GET checks the caches' counters once; an anonymous one whose page is kept and
+        # current is answered here, from memory: no session, no handler, no other query.
+        caches,
         sessions(config),  # the encrypted session cookie
         # request[USER]: the logged-in user, or None; under /api/, a bearer token's user
         # instead (no session), or 401 for a bad token.

@@ -8,7 +8,6 @@ Under /api/ only, `Authorization: Bearer www_...` (an API token, www/accounts/to
 authenticates instead, with no session at all; on the pages that header is ignored.
 """
 
-import asyncio
 import functools
 import hashlib
 import secrets
@@ -23,7 +22,7 @@ from . import ratelimits
 from .accounts import tokens
 from .accounts.actions import get_user
 from .accounts.models import User
-from .keys import API, API_TOKEN, DB, SESSION, USER, USER_LOADING
+from .keys import API, API_TOKEN, DB, SESSION, USER
 from .routing import url_for
 from .settings import Settings, session_secret
 
@@ -48,46 +47,15 @@ async def user_middleware(request: web.Request, handler: Handler) -> web.StreamR
     """Load the session and the current user once per request, for views and templates.
 
     Without a session cookie nothing is decrypted and the database is not asked: the
-    anonymous path stays cheap. A bearer token under /api/ replaces the session. A view
-    marked `user_alongside` gets the user loaded while it reads its own data.
+    anonymous path stays cheap. A bearer token under /api/ replaces the session. The
+    user's row comes through the query cache: on a GET, behind the same one check of
+    the tables' counters as the page's own data (www/cache.py `one_check`).
     """
     if (token := bearer_token(request)) is not None:
         return await _as_token_user(request, handler, token)
     session = request[SESSION] = await get_session(request)
-    if session.new or session.get("uid") is None:
-        request[USER] = None
-        return await handler(request)
-    if not getattr(request.match_info.handler, "user_alongside", False):
-        request[USER] = await _load_user(request, session)
-        return await handler(request)
-    loading = request[USER_LOADING] = asyncio.ensure_future(_load_user(request, session))
-    try:
-        response = await handler(request)
-    except Exception:
-        await current_user(request)  # for the error page, and to clear a void session
-        raise
-    except BaseException:
-        loading.cancel()
-        raise
-    await current_user(request)  # a void session is cleared even if the view never asked
-    return response
-
-
-def user_alongside(view: Handler) -> Handler:
-    """Mark a page that reads the database before it needs the current user (a GET whose
-    data is the same for every visitor): the user is loaded alongside, from a task started
-    before the view, so that both go through the query cache's one version check, a
-    single round trip. Until the view has awaited `current_user(request)`, request[USER]
-    is not set: render() and the permission checks come after that."""
-    view.user_alongside = True  # type: ignore[attr-defined]
-    return view
-
-
-async def current_user(request: web.Request) -> User | None:
-    """The logged-in user (None for a visitor), once loaded: request[USER] afterwards."""
-    if USER not in request:
-        request[USER] = await asyncio.shield(request[USER_LOADING])
-    return request[USER]
+    request[USER] = await _load_user(request, session) if not session.new else None
+    return await handler(request)
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -123,8 +91,11 @@ async def _as_token_user(request: web.Request, handler: Handler, token: str):
 
 async def _load_user(request: web.Request, session: Session) -> User | None:
     """The session's user, if the session's epoch is still theirs. Through the query
-    cache, which checks the database's version first: never a stale user."""
-    user = await get_user(request.config_dict, session["uid"])
+    cache, which checks the users table's counter first: never a stale user."""
+    user_id = session.get("uid")
+    if user_id is None:
+        return None
+    user = await get_user(request.config_dict, user_id)
     if user is None or user.session_epoch != session.get("epoch"):
         session.clear()  # logged out elsewhere, or the account is gone
         return None

@@ -22,7 +22,9 @@ hits and misses and can say so in one log line (``log_summary``).
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Hashable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 from .db import BaseDatabase
@@ -60,6 +62,21 @@ class QueryCache:
         # The read of the counters that the next callers share.
         self._next_read: asyncio.Future[dict[str, int]] | None = None
         self._reader: asyncio.Task | None = None
+        # The counters as one GET read them (one_check()), for the rest of that request.
+        self._checked: ContextVar[dict | None] = ContextVar(f"checked_{id(self)}", default=None)
+
+    @contextmanager
+    def one_check(self) -> Iterator[None]:
+        """Within the block, the counters are read once, by the first lookup, and every
+        later lookup uses that reading: a GET that shows the user's row and a page's data
+        pays one round trip. Safe for requests that write nothing (GET, HEAD): everything
+        they are served is as of one moment after they began. A request that writes must
+        not use it, or it could read its own write's table as unchanged."""
+        token = self._checked.set({})
+        try:
+            yield
+        finally:
+            self._checked.reset(token)
 
     async def get(
         self,
@@ -102,10 +119,18 @@ class QueryCache:
             self.bytes -= self._entries.popitem(last=False)[1].weight
 
     async def versions(self) -> dict[str, int]:
-        """The tables' change counters, from a read that began after this call did, so no
-        commit before the call is missed. Callers that arrive while a read is running
-        share the next one: under load, one round trip to the database thread serves a
-        whole batch of requests instead of one each."""
+        """The tables' change counters, from a read that began after this call did (or,
+        within one_check(), after the block began), so no commit before it is missed.
+        Callers that arrive while a read is running share the next one: under load, one
+        round trip to the database thread serves a whole batch of requests."""
+        checked = self._checked.get()
+        if checked is None:
+            return await self._read()
+        if "versions" not in checked:
+            checked["versions"] = await self._read()
+        return checked["versions"]
+
+    async def _read(self) -> dict[str, int]:
         if self._next_read is None:
             self._next_read = asyncio.get_running_loop().create_future()
             self._next_read.add_done_callback(_retrieve)  # if every caller has gone

@@ -5,7 +5,6 @@ checker know that `app[DB]` is a database. Views read them through
 `request.config_dict[KEY]`, which also works in the API sub-application.
 """
 
-import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -58,8 +57,6 @@ MAILER = web.AppKey("mailer", Mailer)
 # On each request
 SESSION = web.RequestKey("session", Session)
 USER = web.RequestKey("user", User | None)
-# The current user being loaded, for a view marked `user_alongside` (www/auth.py).
-USER_LOADING = web.RequestKey("user_loading", asyncio.Future)
 # The API token that authenticated the request (Authorization: Bearer, under /api/ only);
 # such a request has no session and skips the CSRF check (www/auth.py, www/csrf.py).
 API_TOKEN = web.RequestKey("api_token", ApiToken)

@@ -11,7 +11,7 @@ import http
 import logging
 
 import jinja2
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import BadHttpMessage
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
@@ -145,10 +145,14 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
 
 
 @web.middleware
-async def response_cache(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Anonymous GETs go through the app's ResponseCache (www/responses.py): answered
-    from memory while the data they show is unchanged. Every other request passes."""
-    cache = request.config_dict[RESPONSES]
-    if not cache.applies(request):
+async def caches(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A GET or HEAD reads the tables' change counters once, whatever it looks up in the
+    caches (www/cache.py); an anonymous one is answered from the response cache while
+    what it shows is unchanged (www/responses.py). Other requests pass."""
+    if request.method not in (hdrs.METH_GET, hdrs.METH_HEAD):
         return await handler(request)
-    return await cache.answer(request, handler)
+    responses = request.config_dict[RESPONSES]
+    with responses.queries.one_check():
+        if not responses.applies(request):
+            return await handler(request)
+        return await responses.answer(request, handler)

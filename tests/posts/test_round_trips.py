@@ -2,8 +2,8 @@
 trip waits its turn for a connection's thread or the pool). Counted, never timed.
 
 Once the query cache holds a page's data and the reader's user, a GET of a page costs one
-round trip: the cache's version check, shared by the user's row and the page's data
-(www/auth.py `user_alongside`, www/cache.py).
+round trip: the check of the tables' change counters, shared by the user's row and the
+page's data (www/cache.py `one_check`).
 """
 
 import contextvars

@@ -12,7 +12,7 @@ from aiohttp import web
 from .. import bodies
 from ..accounts.actions import get_user
 from ..accounts.models import User
-from ..auth import check_owner, current_user, flash, login_required, may_edit, user_alongside
+from ..auth import check_owner, flash, login_required, may_edit
 from ..keys import CONFIG, DB, USER
 from ..orm import Page
 from ..ratelimits import hit
@@ -33,11 +33,9 @@ async def _post_list(
     """A page of posts (the home page's or an author's), once loaded: 404 past the end."""
     if page.page > 1 and not page.items:
         raise web.HTTPNotFound(text="There is no such page.")
-    await current_user(request)
     return render(request, template, {"page": page, "author": author})
 
 
-@user_alongside
 async def tag(request: web.Request) -> web.Response:
     """A tag's posts, newest first, paginated as the home page. 404 for a tag no post has
     (or no tag at all), and for a page past the end."""
@@ -49,11 +47,9 @@ async def tag(request: web.Request) -> web.Response:
     page = await actions.found_posts(request.config_dict, number, per_page, tag=name)
     if not page.items:
         raise web.HTTPNotFound()
-    await current_user(request)
     return render(request, "posts/tag.html", {"page": page, "tag": name})
 
 
-@user_alongside
 async def search(request: web.Request) -> web.Response:
     """/search?q=&page=: the posts holding every word, best first, each with an excerpt
     (search.py). No query: the form. Too long a query: 400 and the form with a message."""
@@ -65,7 +61,6 @@ async def search(request: web.Request) -> web.Response:
         found = search_words(query, settings.max_query_length, settings.max_words)
     except Invalid as exc:
         context["errors"] = exc.errors
-        await current_user(request)
         return render(request, "posts/search.html", context, status=400)
     number = page_number(request)
     if found:
@@ -80,11 +75,9 @@ async def search(request: web.Request) -> web.Response:
         }
     elif query.strip():  # only punctuation: nothing to look for
         context["page"] = Page([], 1, 1, 0)
-    await current_user(request)
     return render(request, "posts/search.html", context)
 
 
-@user_alongside
 async def index(request: web.Request) -> web.Response:
     """The home page: newest posts first, `blog.per_page` a page. 404 for a bad page."""
     app, number = request.config_dict, page_number(request)
@@ -92,12 +85,11 @@ async def index(request: web.Request) -> web.Response:
     return await _post_list(request, "posts/index.html", None, page)
 
 
-@user_alongside
 async def author(request: web.Request) -> web.Response:
     """A user's posts. 404 if the user does not exist."""
     app, number = request.config_dict, page_number(request)
     author_id = int(request.match_info["id"])
-    found, page = await asyncio.gather(  # together: one cache check for both
+    found, page = await asyncio.gather(  # side by side when the cache must load them
         get_user(app, author_id),
         actions.posts_page(app, number, app[CONFIG].blog.per_page, author_id),
     )
@@ -106,21 +98,20 @@ async def author(request: web.Request) -> web.Response:
     return await _post_list(request, "posts/author.html", found, page)
 
 
-@user_alongside
 async def detail(request: web.Request, comment_form: dict | None = None) -> web.Response:
     """A post with a page of its comments, oldest first: `?page=N`, by default the last,
     where a new comment lands (#comment-<id>). 404 if the post or the page does not exist."""
     app, post_id = request.config_dict, int(request.match_info["id"])
     number = page_number(request) if "page" in request.query else None
     per_page = app[CONFIG].blog.comments_per_page
-    post, comments, stored = await asyncio.gather(  # together: one cache check for all
+    post, comments, stored = await asyncio.gather(  # side by side when the cache must load them
         actions.get_post(app, post_id),
         actions.comments_page(app, post_id, number, per_page),
         actions.stored_html(app, post_id),
     )
     if post is None or (number is not None and number > 1 and not comments.items):
         raise web.HTTPNotFound()
-    user = await current_user(request)
+    user = request[USER]
     can_edit = may_edit(user, post.user_id)  # the post's author (or an admin) moderates
     context = {
         "post": post,
