@@ -192,3 +192,28 @@ async def test_entries_are_bounded_by_size_too(db):
     huge = await cache.get(4, load, weighs(1001))  # bigger than the whole cache: not kept
     assert await cache.get(4, load, weighs(1001)) is not huge
     assert cache.bytes == 800
+
+
+async def test_within_one_check_the_counters_are_read_once(db):
+    """A GET's lookups share the first reading; the next request reads afresh."""
+    cache = QueryCache(db)
+    reads = []
+    real = db.table_versions
+
+    async def counted():
+        reads.append(1)
+        return await real()
+
+    db.table_versions = counted
+
+    async def load():
+        return await User.select(db).count()
+
+    with cache.one_check():
+        assert await cache.get("users", load) == 0
+        await make_user(db)  # as another request would, meanwhile
+        assert await cache.get("users", load) == 0  # as of the request's one moment
+        assert await cache.get("others", load) == 1  # a miss loads what is there now
+    assert len(reads) == 1
+    assert await cache.get("users", load) == 1  # the next request sees the write
+    assert len(reads) == 2
