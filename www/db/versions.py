@@ -45,19 +45,18 @@ class SQLiteVersions:
     )
 
     def version_trigger_sql(self, table: str) -> list[str]:
-        """The three triggers that count the changes to `table` (made again if present)."""
+        """The three triggers that count the changes to `table`, unless it has them: the
+        schema is left alone when nothing is missing (a schema change makes every other
+        connection prepare its statements again)."""
         q = self.quote  # type: ignore[attr-defined]
         name = "'" + table.replace("'", "''") + "'"
-        statements = []
-        for event in _EVENTS:
-            trigger = q(f"{VERSIONS}_{table}_{event}")
-            statements += [
-                f"DROP TRIGGER IF EXISTS {trigger}",
-                f"CREATE TRIGGER {trigger} AFTER {event.upper()} ON {q(table)} BEGIN"
-                f" INSERT INTO {VERSIONS} (name, version) VALUES ({name}, 1)"
-                f" ON CONFLICT (name) DO UPDATE SET version = version + 1; END",
-            ]
-        return statements
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS {q(f'{VERSIONS}_{table}_{event}')}"
+            f" AFTER {event.upper()} ON {q(table)} BEGIN"
+            f" INSERT INTO {VERSIONS} (name, version) VALUES ({name}, 1)"
+            f" ON CONFLICT (name) DO UPDATE SET version = version + 1; END"
+            for event in _EVENTS
+        ]
 
     def drop_version_trigger_sql(self, table: str) -> list[str]:
         q = self.quote  # type: ignore[attr-defined]
