@@ -1,14 +1,18 @@
 """The mixed load: logged-in users reading pages and posting comments under wrk
-(mixed_load.lua), checked for errors and lost comments, on SQLite and on PostgreSQL.
+(mixed_load.lua), checked for errors and lost comments, on SQLite and on PostgreSQL, with
+the latencies of reads and of writes (comment posts) apart, against their targets.
 
 Each run gets a server of its own (serve_www.py: `python -m www` that logs its page
-cache's hits and misses at shutdown), so the hit rate is the mixed load's alone, not
-mixed with the fixed pages measured before. See benchmarks/README.md ("What runs").
+cache's hits and misses, and the SQLite writer's lock wait, at shutdown), so what it
+logs is the mixed load's alone, not mixed with the fixed pages measured before. wrk runs
+one thread per connection, so that its script can tell which request each answer belongs
+to (see mixed_load.lua). See benchmarks/README.md ("What runs").
 """
 
 import argparse
 import html
 import http.client
+import json
 import re
 import sqlite3
 import time
@@ -19,6 +23,8 @@ from pathlib import Path
 
 from common import (
     BENCH,
+    BENCH_JSON,
+    LOAD_CPU,
     PYTHON,
     CheckFailed,
     Measurement,
@@ -28,14 +34,19 @@ from common import (
     fetch,
     free_port,
     ms,
-    run_wrk,
+    run_bounded,
 )
+from rows import Row, render_rows
 
 SESSION_COOKIE = "www_session"
 PASSWORD = "bench-password-1234"  # noqa: S105 -- must match seed.py's default
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 CACHE_LINE = re.compile(r"Page cache: ([\d,]+) hits, ([\d,]+) misses")
+WRITER_LINE = re.compile(r"Writer: [^\n]*")  # the database's writer_summary(), if it has one
+LOCK_WAIT = re.compile(r"lock wait p50 ([\d.,]+) ms, p99 ([\d.,]+) ms")
+READ_P99_MS = 250.0  # issue #17's targets for the mixed load
+WRITE_P99_MS = 500.0
 
 
 def session_cookie(headers: http.client.HTTPMessage) -> str | None:
@@ -91,8 +102,19 @@ class MixedResult:
     new_comments: int
     drain: int
     failures: list[str]
+    by_kind: dict[str, dict[str, float]]  # "read"/"write" -> count, p50, p99, max (µs)
+    lost: int  # comment posts answered 303 that are not in the database
+    errors: int  # socket errors, 5xx and unexpected statuses
     database: str = ""  # SQLite, PostgreSQL
     cache: tuple[int, int] | None = None  # the page cache's (hits, misses), if it said
+    writer: str | None = None  # the writer's summary line, if the database logged one
+
+    def lock_wait_ms(self) -> tuple[float, float] | None:
+        """(p50, p99) of the writer's lock wait from its summary line, if it said."""
+        found = LOCK_WAIT.search(self.writer or "")
+        if not found:
+            return None
+        return tuple(float(x.replace(",", "")) for x in found.groups())
 
 
 def cache_counts(log_text: str) -> tuple[int, int] | None:
@@ -126,13 +148,41 @@ def run_mixed(
     print(f"mixed load on {database} ({name}, pid {server.proc.pid})", flush=True)
     result = mixed_load(wrk, server, count, post_ids, emails, workdir, args)
     servers.stop(name)
-    result.database, result.cache = database, cache_counts(server.log_tail(lines=1000))
+    log_text = server.log_tail(lines=1000)
+    result.database, result.cache = database, cache_counts(log_text)
+    writer = WRITER_LINE.findall(log_text)
+    result.writer = "; ".join(writer) or None  # one per process; python -m www is one
+    if result.writer:
+        print(f"  {result.writer}", flush=True)
     if result.cache is None:
         result.failures.append(f"{name} logged no page cache counts:\n{server.log_tail()}")
     else:
         hits, misses = result.cache
         print(f"  page cache: {hits} hits, {misses} misses", flush=True)
     return result
+
+
+def run_wrk_per_connection(
+    wrk: str, url: str, seconds: int, connections: int, timeout: int, data: Path
+) -> tuple[Measurement, dict]:
+    """wrk with mixed_load.lua, one thread per connection (on the load core): the
+    measurement and the latencies by kind of request ("read", "write")."""
+    command = ["taskset", "-c", LOAD_CPU, wrk, f"-t{connections}", f"-c{connections}"]
+    command += [f"-d{seconds}s", f"--timeout={timeout}s", "-s", str(BENCH / "mixed_load.lua")]
+    command += [url, "--", str(data)]
+    result = run_bounded(command, seconds + timeout + 30, capture_output=True)
+    match = BENCH_JSON.search(result.stdout)
+    if result.returncode != 0 or not match:
+        raise CheckFailed(f"wrk failed on {url} ({result.returncode}):\n{result.stderr}")
+    found = json.loads(match.group(1))
+    measurement = Measurement(
+        requests=found["requests"],
+        seconds=found["duration_us"] / 1e6,
+        errors=found["errors"],
+        latency_us=found["latency_us"],
+        counts=found["counts"],
+    )
+    return measurement, found["by_kind_us"]
 
 
 def mixed_load(
@@ -170,14 +220,8 @@ def mixed_load(
         f"(+{drain}s drain), {args.write_share:.0%} comment posts",
         flush=True,
     )
-    m = run_wrk(
-        wrk,
-        server.base,
-        args.mixed_duration + drain,
-        args.mixed_connections,
-        timeout,
-        BENCH / "mixed_load.lua",
-        [str(data)],
+    m, by_kind = run_wrk_per_connection(
+        wrk, server.base, args.mixed_duration + drain, args.mixed_connections, timeout, data
     )
     time.sleep(1)  # let any request still running finish, so a stray write would show
     new_comments = count_comments() - before
@@ -205,7 +249,39 @@ def mixed_load(
     if unexpected:
         failures.append(f"unexpected statuses {unexpected}")
     rps = c.get("answered in load", 0) / args.mixed_duration
-    return MixedResult(m, rps, len(sessions), new_comments, drain, failures)
+    return MixedResult(
+        measurement=m,
+        rps=rps,
+        sessions=len(sessions),
+        new_comments=new_comments,
+        drain=drain,
+        failures=failures,
+        by_kind=by_kind,
+        lost=max(0, answered - new_comments),
+        errors=m.socket_errors + sum(unexpected.values()),  # 5xx are unexpected too
+    )
+
+
+def mixed_rows(results: list[MixedResult]) -> list[Row]:
+    """The judged rows of each run: errors, lost writes, read and write p50/p99 (the
+    targets are issue #17's), and the writer's lock wait (reported) where measured."""
+    rows = []
+    for mixed in results:
+        name = f"mixed load ({mixed.database})"
+        rows += [
+            Row(f"{name}: errors", mixed.errors, "", 0, "socket errors, 5xx, other statuses"),
+            Row(f"{name}: lost writes", mixed.lost, "", 0, "303s not in the database"),
+        ]
+        for kind, target in (("read", READ_P99_MS), ("write", WRITE_P99_MS)):
+            cut = mixed.by_kind[kind]
+            count = f"{cut['count']:,} answers"
+            rows.append(Row(f"{name}: {kind} p50", cut["p50"] / 1000, "ms", None, count))
+            rows.append(Row(f"{name}: {kind} p99", cut["p99"] / 1000, "ms", target, count))
+        waits = mixed.lock_wait_ms()
+        why = mixed.writer or "the database has no writer_summary()"
+        for label, value in zip(("p50", "p99"), waits or (None, None), strict=True):
+            rows.append(Row(f"{name}: writer lock wait {label}", value, "ms", None, why))
+    return rows
 
 
 def render_mixed(results: list[MixedResult], args: argparse.Namespace) -> list[str]:
@@ -214,20 +290,24 @@ def render_mixed(results: list[MixedResult], args: argparse.Namespace) -> list[s
         return ["not run (--skip-mixed)"]
     drain = results[0].drain
     lines = [
-        f"`wrk -t1 -c{args.mixed_connections}` on a fresh scaffold server "
-        f"(`benchmarks/serve_www.py`) for {args.mixed_duration} s, then a {drain} s drain (no "
+        f"`wrk -t{args.mixed_connections} -c{args.mixed_connections}` (one thread per "
+        "connection, so that each answer's latency is known by kind: see "
+        f"`benchmarks/mixed_load.lua`) on a fresh scaffold server (`benchmarks/serve_www.py`) "
+        f"for {args.mixed_duration} s, then a {drain} s drain (no "
         f"new requests; those in flight finish and are counted). {results[0].sessions} users "
         "logged in over HTTP first; every request carries one of their session cookies. "
         f"{args.write_share:.0%} are comment posts (`POST /posts/<id>/comments`, form body "
         "with the session's CSRF token), the rest `GET /` or `GET /posts/<random id>` (half "
         "each).",
         "",
-        "| database | req/s | p50 ms | p99 ms | GETs sent | comments sent | answers by status "
-        "| socket errors | 5xx | new comments in db | page cache hits | result |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
+        "| database | req/s | read p50 / p99 ms | write p50 / p99 ms | GETs sent "
+        "| comments sent | answers by status | socket errors | 5xx | new comments in db "
+        "| page cache hits | writer | result |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for mixed in results:
         m, c = mixed.measurement, mixed.measurement.counts
+        read, write = mixed.by_kind["read"], mixed.by_kind["write"]
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.isdigit())
         if mixed.cache:
             hits, misses = mixed.cache
@@ -235,26 +315,32 @@ def render_mixed(results: list[MixedResult], args: argparse.Namespace) -> list[s
         else:
             cache = "not logged"
         lines.append(
-            f"| {mixed.database} | {mixed.rps:.0f} | {ms(m.latency_us['p50'])} | "
-            f"{ms(m.latency_us['p99'])} | {c.get('GET sent', 0)} | {c.get('POST sent', 0)} | "
-            f"{statuses} | {m.socket_errors} | "
+            f"| {mixed.database} | {mixed.rps:.0f} | {ms(read['p50'])} / {ms(read['p99'])} | "
+            f"{ms(write['p50'])} / {ms(write['p99'])} | {c.get('GET sent', 0)} | "
+            f"{c.get('POST sent', 0)} | {statuses} | {m.socket_errors} | "
             f"{sum(v for k, v in c.items() if k.startswith('5'))} | {mixed.new_comments} | "
-            f"{cache} | {'PASS' if not mixed.failures else 'FAIL'} |"
+            f"{cache} | {mixed.writer or 'not measured'} | "
+            f"{'PASS' if not mixed.failures else 'FAIL'} |"
         )
     slowest = ", ".join(
         f"{m.database} {m.measurement.latency_us['max'] / 1e6:.1f} s" for m in results
     )
     lines += [
         "",
-        "req/s counts the answers during the load (not the drain). Checked: zero socket "
+        "req/s counts the answers during the load (not the drain). result: zero socket "
         "errors, zero 5xx, new comments in the database = 303 answers = comments sent. "
+        "Latencies: of every answer, reads (GET) and writes (comment posts) apart, from the "
+        "request being sent to its answer (nearest-rank percentiles, drain included). "
         f"wrk's timeout is {drain + 5} s: a slower answer counts as a socket error "
         f"(timeout) and is left out of the percentiles. Slowest answer: {slowest}.",
         "",
         "Page cache hits: of the server's lookups in its page cache (www/cache.py: the home "
         "page's and each post page's data), the share answered from memory, as the server "
-        "logged them at shutdown (QueryCache.log_summary). Every comment empties the cache "
-        f"(it is never stale), so this is what {args.write_share:.0%} writes leave of it.",
+        "logged them at shutdown (QueryCache.log_summary). writer: the database's "
+        "`writer_summary()` line at shutdown (the SQLite writer's transactions and lock "
+        "wait); not measured when the database has no such method.",
+        "",
+        *render_rows(mixed_rows(results)),
     ]
     for mixed in results:
         lines += [f"- **FAIL** ({mixed.database}): {failure}" for failure in mixed.failures]
