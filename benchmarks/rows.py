@@ -6,7 +6,15 @@ of `Row`s; whoever lays out the report shows `name`, `shown` (the value with its
 is an upper bound (a latency, a count of errors), so a row passes when value ≤ target.
 """
 
+import math
 from dataclasses import dataclass
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile of `values` by nearest rank (as mixed_load.lua computes them):
+    a value that was measured, never one between two; q=100 is the largest."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
 
 
 @dataclass(frozen=True)
