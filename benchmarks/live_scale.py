@@ -140,7 +140,7 @@ class Client:
 
 def run_variant(servers: Servers, label: str, processes: int, config: Path, args, workdir):
     """One server (one process, or gunicorn with `processes` workers), measured."""
-    result = ScaleResult(label, processes)
+    result, began = ScaleResult(label, processes), time.monotonic()
     port = free_port()
     name = f"scale-{processes}-{port}"
     if processes == 1:
@@ -185,6 +185,7 @@ def run_variant(servers: Servers, label: str, processes: int, config: Path, args
         if client:
             client.stop()
         servers.stop(name)
+    print(f"  {label}: {time.monotonic() - began:.0f} s in all", flush=True)
     return result
 
 

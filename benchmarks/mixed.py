@@ -141,7 +141,7 @@ def run_mixed(
 ) -> MixedResult:
     """The mixed load on a server of its own for `database`, stopped after it so that it
     logs its page cache's counts (the drain has let every request finish by then)."""
-    name, port = f"mixed-{database.lower()}", free_port()
+    name, port, began = f"mixed-{database.lower()}", free_port(), time.monotonic()
     command = [PYTHON, str(BENCH / "serve_www.py"), "--config", str(config), "--port", str(port)]
     server = servers.start(name, command, port, clean_env())
     servers.wait_ready(server)
@@ -159,6 +159,7 @@ def run_mixed(
     else:
         hits, misses = result.cache
         print(f"  page cache: {hits} hits, {misses} misses", flush=True)
+    print(f"  mixed load on {database}: {time.monotonic() - began:.0f} s in all", flush=True)
     return result
 
 
