@@ -44,7 +44,10 @@ class Row:
     def shown(self) -> str:
         if self.value is None:
             return "not measured"
-        number = f"{self.value:,.0f}" if self.value == int(self.value) else f"{self.value:,.1f}"
+        if self.value == int(self.value):
+            number = f"{self.value:,.0f}"
+        else:
+            number = f"{self.value:,.2f}" if abs(self.value) < 10 else f"{self.value:,.1f}"
         return f"{number} {self.unit}".strip()
 
     @property
