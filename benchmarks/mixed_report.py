@@ -40,6 +40,17 @@ def mixed_rows(results: "list[MixedResult]") -> list[Row]:
     return rows
 
 
+def little(mixed: "MixedResult", args: argparse.Namespace, own: bool) -> float:
+    """The latencies' sum over (connections x seconds of the run), from the script's
+    records (`own`) or from wrk's mean latency times its answers: at most 1."""
+    if own:
+        total_us = sum(cut["mean"] * cut["count"] for cut in mixed.by_kind.values())
+    else:
+        total_us = mixed.measurement.latency_us["mean"] * mixed.measurement.requests
+    seconds = mixed.measurement.seconds or args.mixed_duration + mixed.drain
+    return total_us / 1e6 / (args.mixed_connections * seconds)
+
+
 def render_mixed(results: "list[MixedResult]", args: argparse.Namespace) -> list[str]:
     """The report's Markdown for the mixed-load runs (one row per database)."""
     if not results:
@@ -81,6 +92,8 @@ def render_mixed(results: "list[MixedResult]", args: argparse.Namespace) -> list
     slowest = ", ".join(
         f"{m.database} {m.measurement.latency_us['max'] / 1e6:.1f} s" for m in results
     )
+    busy = ", ".join(f"{m.database} {little(m, args, own=True):.2f}" for m in results)
+    wrk_busy = ", ".join(f"{m.database} {little(m, args, own=False):.2f}" for m in results)
     lines += [
         "",
         "req/s counts the answers during the load (not the drain). result: zero socket "
@@ -89,6 +102,11 @@ def render_mixed(results: "list[MixedResult]", args: argparse.Namespace) -> list
         "request being sent to its answer (nearest-rank percentiles, drain included). "
         f"wrk's timeout is {drain + 5} s: a slower answer counts as a socket error "
         f"(timeout) and is left out of the percentiles. Slowest answer: {slowest}.",
+        "",
+        "Check (Little's law): the recorded latencies' sum divided by connections x the "
+        "run's length is the share of the run the connections spent waiting for answers: it "
+        f"cannot exceed 1: {busy}. The same from wrk's own mean latency: {wrk_busy} (wrk "
+        "4.1's histogram overstates latencies, cf. wg/wrk#438; only the script's are used).",
         "",
         "Page cache hits: of the server's lookups in its page cache (www/cache.py: the home "
         "page's and each post page's data), the share answered from memory, as the server "
