@@ -105,8 +105,9 @@ def render_mixed(results: "list[MixedResult]", args: argparse.Namespace) -> list
         "",
         "Check (Little's law): the recorded latencies' sum divided by connections x the "
         "run's length is the share of the run the connections spent waiting for answers: it "
-        f"cannot exceed 1: {busy}. The same from wrk's own mean latency: {wrk_busy} (wrk "
-        "4.1's histogram overstates latencies, cf. wg/wrk#438; only the script's are used).",
+        f"cannot exceed 1: {busy}. The same from wrk's own mean latency: {wrk_busy} (wrk's "
+        "own histogram mixes reads and writes, and on sub-millisecond answers wrk 4.1's was "
+        "seen to overstate them, cf. wg/wrk#438: only the script's records are used).",
         "",
         "Page cache hits: of the server's lookups in its page cache (www/cache.py: the home "
         "page's and each post page's data), the share answered from memory, as the server "
