@@ -258,12 +258,12 @@ def render(results: list[ScaleResult], args) -> list[str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-scale", action="store_true", help="no live comments at scale")
     p.add_argument("--scale-sockets", type=int, help="sockets at scale (1000)")
-    p.add_argument("--scale-comments", type=int, help="comments at scale (40; quick 10)")
+    p.add_argument("--scale-comments", type=int, help="comments at scale (30; quick 10)")
 
 
 def fill_defaults(args: argparse.Namespace, quick: bool) -> None:
     args.scale_sockets = args.scale_sockets or 1000
-    args.scale_comments = args.scale_comments or (10 if quick else 40)
+    args.scale_comments = args.scale_comments or (10 if quick else 30)
     if min(args.scale_sockets, args.scale_comments) < 1:
         raise SystemExit("--scale-sockets and --scale-comments must be at least 1")
 
