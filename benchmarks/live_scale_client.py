@@ -9,8 +9,9 @@ A process of its own (not live_scale.py's), so that the sockets' work runs on it
 and the server's measure is the server's. It talks to live_scale.py over stdin/stdout, one
 line each way, so that the server's memory is read at the right moments:
 
-    client: "WARM"               logged in, one comment through a few sockets: the code
-                                 paths are loaded. live_scale.py reads the server's RSS
+    client: "WARM <limit>"       logged in, one comment through a few sockets: the code
+                                 paths are loaded; its open-file limit. live_scale.py
+                                 reads the server's RSS
     parent: "go"
     client: "OPEN <spread JSON>" every socket open and subscribed (answered a ping); RSS
     parent: "go"                 again, then the comments
@@ -44,14 +45,16 @@ REBALANCE_ROUNDS = 10  # at most, to spread the sockets over the workers
 
 
 def raise_open_files(needed: int) -> str:
-    """RLIMIT_NOFILE's soft limit up to the hard one; what was done, or why not enough."""
+    """RLIMIT_NOFILE's soft limit up to the hard one when below `needed`; what it is now.
+    Exits (status 1, the reason on stderr) when even the hard limit is too low."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    said = f"open-file limit {soft}"
     if soft != resource.RLIM_INFINITY and soft < needed:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        soft = hard
+        said, soft = f"open-file limit raised from {soft} to {hard}", hard
     if soft != resource.RLIM_INFINITY and soft < needed:
         raise SystemExit(f"open-file limit {soft} (hard) < {needed} needed: raise `ulimit -Hn`")
-    return f"open-file limit {soft}"
+    return said
 
 
 def holders(workers: set[int], port: int, sockets: list) -> list[int]:
@@ -210,7 +213,7 @@ async def main(args: argparse.Namespace) -> None:
             warmed = await measure_comments(poster, warm, args.post_id, token, 2, "warm-up")
             if warmed["failures"]:
                 raise RuntimeError(f"warm-up: {warmed['failures'][0]}")
-            tell("WARM")
+            tell(f"WARM {args.open_files}")
             wait_for_go()
             sockets = await open_spread(session, ws_url, port, workers, args.sockets)
             held = holders(workers, port, sockets)
@@ -230,7 +233,7 @@ if __name__ == "__main__":
     p.add_argument("--comments", type=int, default=20)
     p.add_argument("--post-id", type=int, default=1)
     arguments = p.parse_args()
-    print(raise_open_files(arguments.sockets + FD_MARGIN), file=sys.stderr, flush=True)
+    arguments.open_files = raise_open_files(arguments.sockets + FD_MARGIN)
     try:
         import uvloop  # the app's own pin: a faster client loop, so it keeps up
     except ImportError:
