@@ -64,7 +64,8 @@ def render_rows(rows: list[Row]) -> list[str]:
     rule = "| --- | ---: | ---: | --- |" + (" --- |" if notes else "")
     lines = [head, rule]
     for row in rows:
-        line = f"| {row.name} | {row.shown} | {row.target_text} | {row.verdict} |"
+        verdict = "**FAIL**" if row.ok is False else row.verdict  # as the ratios table
+        line = f"| {row.name} | {row.shown} | {row.target_text} | {verdict} |"
         lines.append(line + (f" {row.note} |" if notes else ""))
     return lines
 
