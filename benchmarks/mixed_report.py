@@ -33,10 +33,13 @@ def mixed_rows(results: "list[MixedResult]") -> list[Row]:
             count = f"{cut['count']:,} answers"
             rows.append(Row(f"{name}: {kind} p50", cut["p50"] / 1000, "ms", None, count))
             rows.append(Row(f"{name}: {kind} p99", cut["p99"] / 1000, "ms", target, count))
-        waits = mixed.lock_wait_ms()
         why = mixed.writer or "the database has no writer_summary()"
-        for label, value in zip(("p50", "p99"), waits or (None, None), strict=True):
-            rows.append(Row(f"{name}: writer lock wait {label}", value, "ms", None, why))
+        for what in ("lock wait", "held"):  # held: only when the line says
+            cuts = mixed.writer_ms(what)
+            if cuts is None and what != "lock wait":
+                continue
+            for label, value in zip(("p50", "p99"), cuts or (None, None), strict=True):
+                rows.append(Row(f"{name}: writer {what} {label}", value, "ms", None, why))
     return rows
 
 
