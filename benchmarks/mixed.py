@@ -1,14 +1,18 @@
 """The mixed load: logged-in users reading pages and posting comments under wrk
-(mixed_load.lua), checked for errors and lost comments, on SQLite and on PostgreSQL.
+(mixed_load.lua), checked for errors and lost comments, on SQLite and on PostgreSQL, with
+the latencies of reads and of writes (comment posts) apart, against their targets.
 
 Each run gets a server of its own (serve_www.py: `python -m www` that logs its page
-cache's hits and misses at shutdown), so the hit rate is the mixed load's alone, not
-mixed with the fixed pages measured before. See benchmarks/README.md ("What runs").
+cache's hits and misses, and the SQLite writer's lock wait, at shutdown), so what it
+logs is the mixed load's alone, not mixed with the fixed pages measured before. wrk runs
+one thread per connection, so that its script can tell which request each answer belongs
+to (see mixed_load.lua). See benchmarks/README.md ("What runs").
 """
 
 import argparse
 import html
 import http.client
+import json
 import re
 import sqlite3
 import time
@@ -19,6 +23,8 @@ from pathlib import Path
 
 from common import (
     BENCH,
+    BENCH_JSON,
+    LOAD_CPU,
     PYTHON,
     CheckFailed,
     Measurement,
@@ -27,15 +33,16 @@ from common import (
     clean_env,
     fetch,
     free_port,
-    ms,
-    run_wrk,
+    run_bounded,
 )
+from mixed_report import mixed_rows, render_mixed  # noqa: F401 -- report.py, run.py use them
 
 SESSION_COOKIE = "www_session"
 PASSWORD = "bench-password-1234"  # noqa: S105 -- must match seed.py's default
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 CACHE_LINE = re.compile(r"Page cache: ([\d,]+) hits, ([\d,]+) misses")
+WRITER_LINE = re.compile(r"Writer: [^\n]*")  # the database's writer_summary(), if it has one
 
 
 def session_cookie(headers: http.client.HTTPMessage) -> str | None:
@@ -91,8 +98,21 @@ class MixedResult:
     new_comments: int
     drain: int
     failures: list[str]
+    by_kind: dict[str, dict[str, float]]  # "read"/"write" -> count, p50, p99, max (µs)
+    lost: int  # comment posts answered 303 that are not in the database
+    errors: int  # socket errors, 5xx and unexpected statuses
     database: str = ""  # SQLite, PostgreSQL
     cache: tuple[int, int] | None = None  # the page cache's (hits, misses), if it said
+    writer: str | None = None  # the writer's summary line, if the database logged one
+
+    def writer_ms(self, what: str = "lock wait") -> tuple[float, float] | None:
+        """(p50, p99) of `what` ("lock wait", "held") from the writer's summary line, as
+        "lock wait p50 0.4 ms, p99 3.1 ms"; None when the line does not say."""
+        pattern = re.escape(what) + r" p50 ([\d.,]+) ms, p99 ([\d.,]+) ms"
+        found = re.search(pattern, self.writer or "")
+        if not found:
+            return None
+        return tuple(float(x.replace(",", "")) for x in found.groups())
 
 
 def cache_counts(log_text: str) -> tuple[int, int] | None:
@@ -119,20 +139,49 @@ def run_mixed(
 ) -> MixedResult:
     """The mixed load on a server of its own for `database`, stopped after it so that it
     logs its page cache's counts (the drain has let every request finish by then)."""
-    name, port = f"mixed-{database.lower()}", free_port()
+    name, port, began = f"mixed-{database.lower()}", free_port(), time.monotonic()
     command = [PYTHON, str(BENCH / "serve_www.py"), "--config", str(config), "--port", str(port)]
     server = servers.start(name, command, port, clean_env())
     servers.wait_ready(server)
     print(f"mixed load on {database} ({name}, pid {server.proc.pid})", flush=True)
     result = mixed_load(wrk, server, count, post_ids, emails, workdir, args)
     servers.stop(name)
-    result.database, result.cache = database, cache_counts(server.log_tail(lines=1000))
+    log_text = server.log_tail(lines=1000)
+    result.database, result.cache = database, cache_counts(log_text)
+    writer = WRITER_LINE.findall(log_text)
+    result.writer = "; ".join(writer) or None  # one per process; python -m www is one
+    if result.writer:
+        print(f"  {result.writer}", flush=True)
     if result.cache is None:
         result.failures.append(f"{name} logged no page cache counts:\n{server.log_tail()}")
     else:
         hits, misses = result.cache
         print(f"  page cache: {hits} hits, {misses} misses", flush=True)
+    print(f"  mixed load on {database}: {time.monotonic() - began:.0f} s in all", flush=True)
     return result
+
+
+def run_wrk_per_connection(
+    wrk: str, url: str, seconds: int, connections: int, timeout: int, data: Path
+) -> tuple[Measurement, dict]:
+    """wrk with mixed_load.lua, one thread per connection (on the load core): the
+    measurement and the latencies by kind of request ("read", "write")."""
+    command = ["taskset", "-c", LOAD_CPU, wrk, f"-t{connections}", f"-c{connections}"]
+    command += [f"-d{seconds}s", f"--timeout={timeout}s", "-s", str(BENCH / "mixed_load.lua")]
+    command += [url, "--", str(data)]
+    result = run_bounded(command, seconds + timeout + 30, capture_output=True)
+    match = BENCH_JSON.search(result.stdout)
+    if result.returncode != 0 or not match:
+        raise CheckFailed(f"wrk failed on {url} ({result.returncode}):\n{result.stderr}")
+    found = json.loads(match.group(1))
+    measurement = Measurement(
+        requests=found["requests"],
+        seconds=found["duration_us"] / 1e6,
+        errors=found["errors"],
+        latency_us=found["latency_us"],
+        counts=found["counts"],
+    )
+    return measurement, found["by_kind_us"]
 
 
 def mixed_load(
@@ -170,14 +219,8 @@ def mixed_load(
         f"(+{drain}s drain), {args.write_share:.0%} comment posts",
         flush=True,
     )
-    m = run_wrk(
-        wrk,
-        server.base,
-        args.mixed_duration + drain,
-        args.mixed_connections,
-        timeout,
-        BENCH / "mixed_load.lua",
-        [str(data)],
+    m, by_kind = run_wrk_per_connection(
+        wrk, server.base, args.mixed_duration + drain, args.mixed_connections, timeout, data
     )
     time.sleep(1)  # let any request still running finish, so a stray write would show
     new_comments = count_comments() - before
@@ -205,57 +248,14 @@ def mixed_load(
     if unexpected:
         failures.append(f"unexpected statuses {unexpected}")
     rps = c.get("answered in load", 0) / args.mixed_duration
-    return MixedResult(m, rps, len(sessions), new_comments, drain, failures)
-
-
-def render_mixed(results: list[MixedResult], args: argparse.Namespace) -> list[str]:
-    """The report's Markdown for the mixed-load runs (one row per database)."""
-    if not results:
-        return ["not run (--skip-mixed)"]
-    drain = results[0].drain
-    lines = [
-        f"`wrk -t1 -c{args.mixed_connections}` on a fresh scaffold server "
-        f"(`benchmarks/serve_www.py`) for {args.mixed_duration} s, then a {drain} s drain (no "
-        f"new requests; those in flight finish and are counted). {results[0].sessions} users "
-        "logged in over HTTP first; every request carries one of their session cookies. "
-        f"{args.write_share:.0%} are comment posts (`POST /posts/<id>/comments`, form body "
-        "with the session's CSRF token), the rest `GET /` or `GET /posts/<random id>` (half "
-        "each).",
-        "",
-        "| database | req/s | p50 ms | p99 ms | GETs sent | comments sent | answers by status "
-        "| socket errors | 5xx | new comments in db | page cache hits | result |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for mixed in results:
-        m, c = mixed.measurement, mixed.measurement.counts
-        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.isdigit())
-        if mixed.cache:
-            hits, misses = mixed.cache
-            cache = f"{hits / max(1, hits + misses):.1%} ({hits:,} hits, {misses:,} misses)"
-        else:
-            cache = "not logged"
-        lines.append(
-            f"| {mixed.database} | {mixed.rps:.0f} | {ms(m.latency_us['p50'])} | "
-            f"{ms(m.latency_us['p99'])} | {c.get('GET sent', 0)} | {c.get('POST sent', 0)} | "
-            f"{statuses} | {m.socket_errors} | "
-            f"{sum(v for k, v in c.items() if k.startswith('5'))} | {mixed.new_comments} | "
-            f"{cache} | {'PASS' if not mixed.failures else 'FAIL'} |"
-        )
-    slowest = ", ".join(
-        f"{m.database} {m.measurement.latency_us['max'] / 1e6:.1f} s" for m in results
+    return MixedResult(
+        measurement=m,
+        rps=rps,
+        sessions=len(sessions),
+        new_comments=new_comments,
+        drain=drain,
+        failures=failures,
+        by_kind=by_kind,
+        lost=max(0, answered - new_comments),
+        errors=m.socket_errors + sum(unexpected.values()),  # 5xx are unexpected too
     )
-    lines += [
-        "",
-        "req/s counts the answers during the load (not the drain). Checked: zero socket "
-        "errors, zero 5xx, new comments in the database = 303 answers = comments sent. "
-        f"wrk's timeout is {drain + 5} s: a slower answer counts as a socket error "
-        f"(timeout) and is left out of the percentiles. Slowest answer: {slowest}.",
-        "",
-        "Page cache hits: of the server's lookups in its page cache (www/cache.py: the home "
-        "page's and each post page's data), the share answered from memory, as the server "
-        "logged them at shutdown (QueryCache.log_summary). Every comment empties the cache "
-        f"(it is never stale), so this is what {args.write_share:.0%} writes leave of it.",
-    ]
-    for mixed in results:
-        lines += [f"- **FAIL** ({mixed.database}): {failure}" for failure in mixed.failures]
-    return lines

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import live_latency
+import live_scale
 import postgres
 import yaml
 from common import (
@@ -56,7 +57,7 @@ from common import (
     free_port,
     run_bounded,
 )
-from mixed import PASSWORD, run_mixed, sqlite_comments
+from mixed import PASSWORD, mixed_rows, run_mixed, sqlite_comments
 from page_rows import (
     RATIOS,
     SAME,
@@ -289,6 +290,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-pg", action="store_true", help="no PostgreSQL rows")
     p.add_argument("--skip-live", action="store_true", help="no live-comment latency")
     live_latency.add_arguments(p)
+    live_scale.add_arguments(p)
     p.add_argument("--skip-sub", action="store_true", help="no ORM or upload-memory benchmark")
     p.add_argument("--strict", action="store_true", help="exit 3 when a target is missed")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, db)")
@@ -306,6 +308,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.output = args.output or BENCH / ("RESULTS-quick.md" if quick else "RESULTS.md")
     args.post_id = args.post_id or max(1, args.posts // 2)
     live_latency.fill_defaults(args, quick)
+    live_scale.fill_defaults(args, quick)
     if min(args.duration, args.warmup, args.rounds, args.mixed_duration, args.mixed_drain) < 1:
         p.error("durations and --rounds must be at least 1")
     if not 0 <= args.write_share <= 1 or not 1 <= args.sessions <= args.users:
@@ -409,6 +412,13 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
                 ("Live comments across processes", live_latency.render(live, args))
             )
             failed += [f"live comments ({x.label}): {f}" for x in live for f in x.failures]
+
+        if not args.skip_scale:
+            print("live comments at scale (server on CPU 0, client on CPU 1)", flush=True)
+        scale = live_scale.run_all(servers, config, workdir, args)
+        r["sections"].append(("Live comments at scale", live_scale.render(scale, args)))
+        failed += [f"live at scale ({x.label}): {f}" for x in scale for f in x.failures]
+        r["rows"] = mixed_rows(r["mixed"]) + live_scale.scale_rows(scale)  # judged rows
     r["load_after"] = load_str()
 
     r["subs"] = []
@@ -441,6 +451,7 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
     missed = any(ok is False for *_, ok in r["ratios"]) or any(
         sub.status.startswith("targets missed") for sub in r["subs"]
     )
+    missed = missed or any(row.ok is False for row in r["rows"])
     if args.strict and missed:
         return 3
     return 0
