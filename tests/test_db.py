@@ -101,6 +101,7 @@ async def test_open_creates_folder_and_sets_pragmas(tmp_path):
     await db.open()
     try:
         assert db.path.parent.is_dir()
+
         def on_writer(sql):  # the writer's connection, on its thread
             return db._writer.run(lambda conn: conn.execute(sql).fetchall(), sql)
 
@@ -655,18 +656,17 @@ async def test_a_failed_begin_frees_the_writer(database):
 
 @pytest.mark.sqlite_only
 async def test_cancelling_while_begin_waits_for_another_process(database):
-    with another_process_writing(database):
-        with WriterSpy(database._writer, hold=1) as spy:
-            task = asyncio.create_task(database.transaction().__aenter__())
-            await spy.in_flight()
-            assert spy.labels == ["BEGIN IMMEDIATE"]  # running on the writer's thread
-            task.cancel()
-            await spy.reached("ROLLBACK")  # the task now waits for its clean-up...
-            task.cancel()  # ...which a second cancellation must not stop
-            spy.release.set()  # BEGIN runs, waits out busy_timeout (1 s), and fails
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            assert await writer_idle(database)  # freed once BEGIN has given up
+    with another_process_writing(database), WriterSpy(database._writer, hold=1) as spy:
+        task = asyncio.create_task(database.transaction().__aenter__())
+        await spy.in_flight()
+        assert spy.labels == ["BEGIN IMMEDIATE"]  # running on the writer's thread
+        task.cancel()
+        await spy.reached("ROLLBACK")  # the task now waits for its clean-up...
+        task.cancel()  # ...which a second cancellation must not stop
+        spy.release.set()  # BEGIN runs, waits out busy_timeout (1 s), and fails
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await writer_idle(database)  # freed once BEGIN has given up
     await assert_writer_works(database)
 
 

@@ -43,7 +43,8 @@ class ThreadTransaction(Transaction):
         self._job: Job | None = parent._job if parent else None
         self.callbacks: list[Callable[[], Awaitable[None]]] = []
 
-    def _statement(self, run: Callable[[sqlite3.Connection], T]) -> T:
+    def _statement(self, sql: str, run: Callable[[sqlite3.Connection], T]) -> T:
+        """``run(connection)`` for the statement ``sql``, unless the caller was cancelled."""
         if self._job is not None and self._job.cancel_requested:
             raise asyncio.CancelledError  # the caller was cancelled: roll back
         try:
@@ -53,10 +54,11 @@ class ThreadTransaction(Transaction):
 
     async def _begin(self) -> None:
         self._conn = self._db._connection()
-        self._statement(lambda conn: conn.execute("BEGIN IMMEDIATE"))
+        self._statement("BEGIN IMMEDIATE", lambda conn: conn.execute("BEGIN IMMEDIATE"))
 
     async def _end(self, *, commit: bool) -> None:
-        self._statement(lambda conn: conn.execute("COMMIT" if commit else "ROLLBACK"))
+        sql = "COMMIT" if commit else "ROLLBACK"
+        self._statement(sql, lambda conn: conn.execute(sql))
         # a failed COMMIT is rolled back by the writer when the job ends
 
     async def _committed(self, callbacks: list[Callable[[], Awaitable[None]]]) -> None:
@@ -64,20 +66,20 @@ class ThreadTransaction(Transaction):
 
     async def _run(self, sql: str) -> None:
         self._connection(active=False)
-        self._statement(lambda conn: conn.execute(sql))
+        self._statement(sql, lambda conn: conn.execute(sql))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         self._connection()
-        return self._statement(lambda conn: conn.execute(sql, params).fetchall())
+        return self._statement(sql, lambda conn: conn.execute(sql, params).fetchall())
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
         self._connection()
-        cursor = self._statement(lambda conn: conn.execute(sql, params))
+        cursor = self._statement(sql, lambda conn: conn.execute(sql, params))
         return ExecResult(cursor.rowcount, cursor.lastrowid)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> ExecResult:
         self._connection()
-        cursor = self._statement(lambda conn: conn.executemany(sql, rows))
+        cursor = self._statement(sql, lambda conn: conn.executemany(sql, rows))
         return ExecResult(cursor.rowcount, None)
 
 
