@@ -144,7 +144,11 @@ class SQLiteWriter:
         ready = asyncio.get_running_loop().create_future()
         job = Job(lambda conn: None, "connect", None, False, False, None)
         job.future = ready
-        self._thread = threading.Thread(target=self._main, args=(job,), name="sqlite-writer")
+        # A daemon: a process that never closes the database can still exit (SQLite's
+        # journal keeps the file consistent; what was not committed is rolled back).
+        self._thread = threading.Thread(
+            target=self._main, args=(job,), name="sqlite-writer", daemon=True
+        )
         self._thread.start()
         try:
             await ready
