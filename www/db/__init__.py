@@ -9,11 +9,12 @@
 
 ``db.url`` picks the engine: ``sqlite:///relative/path.db`` (www/db/sqlite.py: one writer
 thread, www/db/sqlite_writer.py, and a few readers) or
-``postgresql://user:password@host:port/dbname`` (www/db/postgres.py: a pool of connections). www.orm uses only the methods above and
-``db.dialect``: what differs between engines, from placeholders to column types, lives
-in the dialect (www/db/dialects.py), so models, views and actions run unchanged on
-either. The rules of transactions (who owns one, savepoints, rollback on cancellation)
-are written once, in www/db/base.py.
+``postgresql://user:password@host:port/dbname`` (www/db/postgres.py: a pool of
+connections). www.orm uses only the methods above and ``db.dialect``: what differs
+between engines, from placeholders to column types, lives in the dialect
+(www/db/dialects.py), so models, views and actions run unchanged on either. The rules of
+transactions (who owns one, savepoints, rollback on cancellation) are written once, in
+www/db/base.py.
 """
 
 from .base import BaseDatabase, DatabaseError, ExecResult, IntegrityError, Transaction
