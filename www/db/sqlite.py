@@ -153,7 +153,8 @@ def _result(cursor: sqlite3.Cursor, lastrowid: bool = True) -> ExecResult:
 
 
 class SQLiteDatabase(BaseDatabase):
-    """A SQLite database file: one writer connection, ``readers`` reader connections."""
+    """A SQLite database file: one writer (a thread with its connection), ``readers``
+    reader connections."""
 
     url_prefix = "sqlite:///"
     transaction_class = SQLiteTransaction
@@ -213,8 +214,9 @@ class SQLiteDatabase(BaseDatabase):
             await conn.close()
 
     def writer_summary(self) -> str:
-        """ "Writer: 1,234 transactions, lock wait p50 0.4 ms, p99 3.1 ms; held ...": how
-        long transactions waited for the writer and held it, since the database was made."""
+        """One line for the logs, "Writer: 1,234 transactions, lock wait p50 0.4 ms, p99
+        3.1 ms; held ...": how long transactions (and writes in no transaction) waited for
+        the writer and held it, since this database was made (WriterStats)."""
         return self.writer_stats.summary()
 
     async def data_version(self) -> int:
