@@ -278,17 +278,17 @@ class SQLiteDatabase(BaseDatabase):
             return await super().write(body)
         writer = self._connection()
         job = body_job(self, writer, body)
-        try:
-            value, callbacks = await asyncio.shield(job.future)
+        job.orphaned = _callbacks_when_committed
+        try:  # awaited directly (no shield): one turn of a busy loop less per write
+            value, callbacks = await job.future
         except asyncio.CancelledError:
-            if not writer.cancel(job):
-                job.future.add_done_callback(_callbacks_when_committed)
+            writer.cancel(job)  # dropped if still queued; else it stops before COMMIT
             raise
         await _run_callbacks(callbacks)
         return value
 
 
-def _callbacks_when_committed(future: asyncio.Future) -> None:
+def _callbacks_when_committed(outcome: Any) -> None:
     """A write() whose caller was cancelled may still commit: announce what it saved."""
-    if not future.cancelled() and future.exception() is None and future.result().callbacks:
-        background(_run_callbacks(future.result().callbacks))
+    if outcome.callbacks:
+        background(_run_callbacks(outcome.callbacks))

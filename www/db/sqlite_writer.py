@@ -41,7 +41,7 @@ class Job:
     """A call to make on the writer's thread with its connection, and where its result goes."""
 
     __slots__ = ("begins", "call", "cancel_requested", "cleanup", "ends", "future", "label")
-    __slots__ += ("loop", "owner", "state", "submitted")
+    __slots__ += ("loop", "orphaned", "owner", "state", "submitted")
 
     def __init__(
         self,
@@ -59,12 +59,16 @@ class Job:
         self.submitted = time.perf_counter()
         self.state = QUEUED
         self.cancel_requested = False  # read by a call that checks (a write() body)
+        # Given the result of a job that succeeded after its caller stopped waiting.
+        self.orphaned: Callable[[Any], None] | None = None
 
     def settle(self, result: Any = None, error: BaseException | None = None) -> None:
         """Hand the outcome to the caller's loop (from any thread); dropped if it is gone."""
 
         def settle() -> None:
             if self.future.done():  # the caller stopped waiting (cancelled)
+                if error is None and self.orphaned is not None:
+                    self.orphaned(result)
                 return
             if isinstance(error, asyncio.CancelledError):
                 self.future.cancel()
