@@ -125,11 +125,10 @@ async def test_after_commit_runs_on_the_callers_loop_once_committed(database):
     assert len(ran) == 1  # forgotten with the rollback
 
 
+@pytest.mark.sqlite_only  # PostgreSQL runs the body on the caller's loop
 async def test_a_body_must_not_use_the_callers_loop(database):
     """On SQLite the body runs on the writer's thread: what belongs to the caller's loop
     fails loudly there, and the transaction rolls back."""
-    if database.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL runs the body on the caller's loop")
     callers = asyncio.get_running_loop().create_future()
 
     async def waits_for_the_loop(tx):
