@@ -48,7 +48,7 @@ async def labels(db) -> list[str]:
 def assert_idle(db):
     """Nothing is held: SQLite's writer is free; no PostgreSQL connection is in use."""
     if db.dialect.name == "sqlite":
-        assert not db._write_lock.locked()
+        assert db._writer is None or db._writer.owner is None
     else:
         pool = db._pool  # None once closed
         assert not db._held and (pool is None or pool.get_idle_size() == pool.get_size())
@@ -101,7 +101,12 @@ async def test_open_creates_folder_and_sets_pragmas(tmp_path):
     await db.open()
     try:
         assert db.path.parent.is_dir()
-        for conn, query_only in [(db._writer, 0), *((r, 1) for r in db._readers)]:
+
+        def on_writer(sql):  # the writer's connection, on its thread
+            return db._writer.run(lambda conn: conn.execute(sql).fetchall(), sql)
+
+        on_readers = [(r.execute_fetchall, r, 1) for r in db._readers]
+        for fetchall, conn, query_only in [(on_writer, db._writer.conn, 0), *on_readers]:
             pragmas = {}
             for name in (
                 "journal_mode",
@@ -110,7 +115,7 @@ async def test_open_creates_folder_and_sets_pragmas(tmp_path):
                 "synchronous",
                 "query_only",
             ):
-                pragmas[name] = (await conn.execute_fetchall(f"PRAGMA {name}"))[0][0]
+                pragmas[name] = (await fetchall(f"PRAGMA {name}"))[0][0]
             assert pragmas == {
                 "journal_mode": "wal",
                 "foreign_keys": 1,
@@ -503,77 +508,66 @@ async def test_cancelling_inside_a_transaction_rolls_it_back(database):
 
 
 class WriterSpy:
-    """Stands in for the writer connection's execute() and execute_fetchall(): records each
-    statement as it is handed to the connection, and can hold the n-th one (counting from
-    1) in flight, so that a test knows exactly which await its cancellation interrupts.
+    """Stands in for the SQLite writer's submit(): records the label (the SQL) of each job
+    as it is queued, and can hold the n-th one (counting from 1) on the writer's thread,
+    where it starts, then waits for ``release`` before running: so a test knows exactly
+    which statement its cancellation interrupts."""
 
-    Held before SQLite (the default), the statement waits in the spy and never runs. Held
-    on the connection's thread, it is queued there behind a function that blocks until
-    ``release`` is set: it runs after the cancellation has landed.
-    """
+    def __init__(self, writer, *, hold: int | None = None):
+        self.writer, self.hold = writer, hold
+        self.labels: list[str] = []
+        self.release = threading.Event()  # lets the writer's thread go on
+        self._running = threading.Event()
 
-    def __init__(self, conn, *, hold: int | None = None, on_thread: bool = False):
-        self.conn, self.hold, self.on_thread = conn, hold, on_thread
-        self.statements: list[str] = []
-        self.in_flight = asyncio.Event()  # the held statement has been handed over
-        self.release = threading.Event()  # lets the connection's thread go on
-        self._handed = asyncio.Event()  # pulsed at every statement
-        self._thread_blocked = threading.Event()
-        self._blocker: asyncio.Task | None = None
-        self._real = {name: getattr(conn, name) for name in ("execute", "execute_fetchall")}
+    def __enter__(self):
+        real = self.writer.submit
 
-    async def __aenter__(self):
-        if self.on_thread:
-            await self.conn.create_function("block_thread", 0, self._block_thread)
-        self.conn.execute = self._spy(self._real["execute"])
-        self.conn.execute_fetchall = self._spy(self._real["execute_fetchall"])
+        def submit(call, label, **options):
+            self.labels.append(label)
+            if len(self.labels) == self.hold:
+                held = call
+
+                def call(conn):
+                    self._running.set()
+                    self.release.wait(TIMEOUT)
+                    return held(conn)
+
+            return real(call, label, **options)
+
+        self.writer.submit = submit
         return self
 
-    async def __aexit__(self, *exc_info):
+    def __exit__(self, *exc_info):
         self.release.set()
-        del self.conn.execute, self.conn.execute_fetchall
-        if self._blocker is not None:
-            await asyncio.wait_for(self._blocker, TIMEOUT)
+        del self.writer.submit
 
-    def _block_thread(self) -> int:
-        self._thread_blocked.set()
-        self.release.wait(TIMEOUT)
-        return 0
+    async def in_flight(self) -> None:
+        """Wait until the held job runs on the writer's thread."""
+        assert await asyncio.to_thread(self._running.wait, TIMEOUT)
 
-    def _spy(self, real):
-        async def spy(sql, params=()):
-            self.statements.append(sql)
-            self._handed.set()
-            self._handed.clear()
-            if len(self.statements) == self.hold:
-                if self.on_thread:  # occupy the thread first: the statement queues behind
-                    block = self._real["execute"]("SELECT block_thread()")
-                    self._blocker = asyncio.create_task(block)
-                    await asyncio.to_thread(self._thread_blocked.wait, TIMEOUT)
-                self.in_flight.set()  # the test runs once this task waits below
-                if not self.on_thread:
-                    await asyncio.get_running_loop().create_future()  # ended by a cancel only
-            return await real(sql, params)
-
-        return spy
-
-    async def reached(self, sql: str) -> None:
-        """Wait until ``sql`` has been handed to the connection."""
+    async def reached(self, label: str) -> None:
+        """Wait until a job ``label`` has been queued."""
         async with asyncio.timeout(TIMEOUT):
-            while sql not in self.statements:
-                await self._handed.wait()
+            while label not in self.labels:
+                await asyncio.sleep(0.001)
 
 
-@pytest.mark.sqlite_only  # the writer connection's thread; PostgreSQL: test_db_postgres.py
-@pytest.mark.parametrize("on_thread", [False, True], ids=["before-sqlite", "on-its-thread"])
+async def writer_idle(db) -> bool:
+    """Wait for the SQLite writer to be free (a job with no owner runs only then), and
+    say whether its connection is outside any transaction."""
+    probe = db._writer.run(lambda conn: not conn.in_transaction, "probe")
+    return await asyncio.wait_for(probe, TIMEOUT)
+
+
+@pytest.mark.sqlite_only  # the writer's thread; PostgreSQL: test_db_postgres.py
 @pytest.mark.parametrize(
     ("number", "fails"),
     [(1, False), (2, False), (3, False), (4, False), (4, True)],
     ids=["BEGIN", "INSERT-one", "INSERT-two", "COMMIT", "ROLLBACK"],
 )
-async def test_cancelling_during_a_write_rolls_it_back(database, number, fails, on_thread):
-    """Cancelled exactly while its n-th statement is in flight, a transaction leaves nothing
-    behind, except a COMMIT already handed to SQLite: that one is done, all of it."""
+async def test_cancelling_during_a_write_rolls_it_back(database, number, fails):
+    """Cancelled exactly while its n-th statement runs on the writer's thread, a transaction
+    leaves nothing behind, except a COMMIT already running: that one is done, all of it."""
     statements = [
         "BEGIN IMMEDIATE",
         "INSERT INTO children (label) VALUES ('one')",
@@ -588,17 +582,17 @@ async def test_cancelling_during_a_write_rolls_it_back(database, number, fails, 
             if fails:
                 raise RuntimeError("the block fails: the transaction ends in a ROLLBACK")
 
-    async with WriterSpy(database._writer, hold=number, on_thread=on_thread) as spy:
+    with WriterSpy(database._writer, hold=number) as spy:
         task = asyncio.create_task(work())
-        await asyncio.wait_for(spy.in_flight.wait(), TIMEOUT)
-        assert spy.statements == statements[:number]  # the one in flight is the last
+        await spy.in_flight()
+        assert spy.labels == statements[:number]  # the one running is the last
         task.cancel()
         spy.release.set()
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert not database._write_lock.locked()
-    assert not database._writer.in_transaction
-    committed = on_thread and statements[number - 1] == "COMMIT"
+    assert await writer_idle(database)
+    assert database._writer.owner is None
+    committed = statements[number - 1] == "COMMIT"
     assert await labels(database) == (["one", "two"] if committed else [])
     await database.execute("DELETE FROM children")
     await assert_writer_works(database)
@@ -629,7 +623,7 @@ async def test_cancelling_while_waiting_for_the_writer(database):
     release.set()
     await asyncio.wait_for(first, TIMEOUT)
     assert await labels(database) == ["held"]
-    assert not database._write_lock.locked()
+    assert database._writer.owner is None
 
 
 @contextlib.contextmanager
@@ -656,27 +650,48 @@ async def test_a_failed_begin_frees_the_writer(database):
         with pytest.raises(DatabaseError, match="locked"):
             async with database.transaction():
                 pass
-        assert not database._write_lock.locked()
+        assert database._writer.owner is None
     await assert_writer_works(database)
 
 
 @pytest.mark.sqlite_only
 async def test_cancelling_while_begin_waits_for_another_process(database):
-    with another_process_writing(database):
-        async with WriterSpy(database._writer, hold=1, on_thread=True) as spy:
-            task = asyncio.create_task(database.transaction().__aenter__())
-            await asyncio.wait_for(spy.in_flight.wait(), TIMEOUT)
-            assert spy.statements == ["BEGIN IMMEDIATE"]  # queued on the connection's thread
-            task.cancel()
-            await spy.reached("SELECT 1")  # the task now waits for its clean-up...
-            task.cancel()  # ...which a second cancellation must not stop
-            spy.release.set()  # BEGIN runs, waits out busy_timeout (1 s), and fails
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            async with asyncio.timeout(TIMEOUT):
-                async with database._write_lock:  # freed once BEGIN has given up
-                    assert not database._writer.in_transaction
+    with another_process_writing(database), WriterSpy(database._writer, hold=1) as spy:
+        task = asyncio.create_task(database.transaction().__aenter__())
+        await spy.in_flight()
+        assert spy.labels == ["BEGIN IMMEDIATE"]  # running on the writer's thread
+        task.cancel()
+        await spy.reached("ROLLBACK")  # the task now waits for its clean-up...
+        task.cancel()  # ...which a second cancellation must not stop
+        spy.release.set()  # BEGIN runs, waits out busy_timeout (1 s), and fails
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await writer_idle(database)  # freed once BEGIN has given up
     await assert_writer_works(database)
+
+
+@pytest.mark.sqlite_only
+async def test_the_loop_runs_while_another_process_holds_the_lock(tmp_path):
+    """BEGIN waits for SQLite's lock on the writer's thread (busy_timeout), never on the
+    event loop: reads and other tasks go on meanwhile, and the write goes through once
+    the other process lets go."""
+    async with Database(tmp_path / "test.db", busy_timeout_ms=TIMEOUT * 1000) as db:
+        await db.execute("CREATE TABLE t (x INTEGER)")
+        with another_process_writing(db):
+            with WriterSpy(db._writer) as spy:
+                write = asyncio.create_task(db.execute("INSERT INTO t VALUES (1)"))
+                body = asyncio.create_task(
+                    db.write(lambda tx: tx.execute("INSERT INTO t VALUES (2)"))
+                )
+                await spy.reached("write()")
+            for _ in range(20):  # the loop turns, readers answer: nothing waits on the lock
+                await asyncio.sleep(0)
+                assert await db.fetchall("SELECT count(*) FROM t") == [(0,)]
+            assert not write.done() and not body.done()  # both still wait, on the thread
+        async with asyncio.timeout(TIMEOUT):
+            await write
+            await body
+        assert await db.fetchall("SELECT x FROM t ORDER BY x") == [(1,), (2,)]
 
 
 async def test_a_failed_commit_rolls_back_and_raises(database):
@@ -700,27 +715,28 @@ async def test_a_failed_rollback_is_logged_not_raised_over_the_error(database, c
             raise RuntimeError("original")
     assert "ROLLBACK failed" in caplog.text
     assert "no transaction is active" in caplog.text
-    assert not database._write_lock.locked()
+    assert database._writer.owner is None
 
 
 @pytest.mark.sqlite_only
-async def test_a_failing_recovery_is_logged_and_still_frees_the_writer(database, caplog):
-    await database.execute(
-        "CREATE TABLE deferred (id INTEGER PRIMARY KEY, parent_id INTEGER"
-        " REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)"
-    )
+async def test_a_failing_clean_up_is_logged_and_still_frees_the_writer(
+    database, caplog, monkeypatch
+):
+    import www.db.sqlite
 
-    async def broken(*args):
+    def broken(conn):
         raise sqlite3.OperationalError("disk I/O error")
 
-    with pytest.raises(IntegrityError), caplog.at_level(logging.ERROR):
-        async with database.transaction() as tx:
-            await tx.execute("INSERT INTO deferred (parent_id) VALUES (42)")
-            database._writer.execute_fetchall = broken  # the recovery's probe will fail
-    assert "could not roll back an interrupted transaction" in caplog.text
-    assert not database._write_lock.locked()
-    del database._writer.execute_fetchall
-    await database._writer.execute("ROLLBACK")  # what the recovery could not do
+    monkeypatch.setattr(www.db.sqlite, "_foreign_keys_on", broken)
+    with caplog.at_level(logging.ERROR):
+        async with database.schema_transaction() as tx:  # foreign keys back on: fails
+            await tx.execute("INSERT INTO children (label) VALUES ('a')")
+    assert "could not clean up after a transaction" in caplog.text
+    assert await writer_idle(database)
+    assert database._writer.owner is None
+    await database.execute("PRAGMA foreign_keys = ON")  # what the clean-up could not do
+    await database.execute("DELETE FROM children")
+    await assert_writer_works(database)
 
 
 async def test_closing_during_a_transaction(database):

@@ -5,14 +5,16 @@
         rows = await db.fetchall(sql, params)  # also fetchone, execute, executemany
         async with db.transaction() as tx:  # nested (or re-entered): a SAVEPOINT
             await tx.execute(sql, params)
+        value = await db.write(body)  # a short transaction: await body(tx), committed
 
 ``db.url`` picks the engine: ``sqlite:///relative/path.db`` (www/db/sqlite.py: one writer
-connection, a few readers) or ``postgresql://user:password@host:port/dbname``
-(www/db/postgres.py: a pool of connections). www.orm uses only the methods above and
-``db.dialect``: what differs between engines, from placeholders to column types, lives
-in the dialect (www/db/dialects.py), so models, views and actions run unchanged on
-either. The rules of transactions (who owns one, savepoints, rollback on cancellation)
-are written once, in www/db/base.py.
+thread, www/db/sqlite_writer.py, and a few readers) or
+``postgresql://user:password@host:port/dbname`` (www/db/postgres.py: a pool of
+connections). www.orm uses only the methods above and ``db.dialect``: what differs
+between engines, from placeholders to column types, lives in the dialect
+(www/db/dialects.py), so models, views and actions run unchanged on either. The rules of
+transactions (who owns one, savepoints, rollback on cancellation) are written once, in
+www/db/base.py.
 """
 
 from .base import BaseDatabase, DatabaseError, ExecResult, IntegrityError, Transaction

@@ -44,13 +44,18 @@ async def translated(dialect: Any, call: Awaitable[T]) -> T:
         raise dialect.translate_error(exc) from exc
 
 
-async def run_to_completion(coro: Coroutine[Any, Any, T]) -> T:
-    """Run clean-up that must finish (a ROLLBACK, freeing a connection) in a task of its own:
-    cancelling the caller, even twice, cannot interrupt it half-way."""
+def background(coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """Start ``coro`` in a task that is kept (strongly referenced) until it ends."""
     task = asyncio.get_running_loop().create_task(coro)
     _background.add(task)
     task.add_done_callback(_background.discard)
-    return await asyncio.shield(task)
+    return task
+
+
+async def run_to_completion(coro: Coroutine[Any, Any, T]) -> T:
+    """Run clean-up that must finish (a ROLLBACK, freeing a connection) in a task of its own:
+    cancelling the caller, even twice, cannot interrupt it half-way."""
+    return await asyncio.shield(background(coro))
 
 
 class Transaction:
@@ -102,7 +107,7 @@ class Transaction:
         if self._parent is None:
             await self._end(commit=exc_type is None)
             if exc_type is None:
-                await _run_callbacks(self._after_commit)
+                await self._committed(self._after_commit)
         else:
             if exc_type is not None:
                 await self._run(f"ROLLBACK TO SAVEPOINT {self._savepoint}")
@@ -110,6 +115,11 @@ class Transaction:
             if exc_type is None:
                 self._parent._after_commit += self._after_commit
         self._after_commit = []
+
+    async def _committed(self, callbacks: list[Callable[[], Awaitable[None]]]) -> None:
+        """Run the after-commit callbacks, now that the whole transaction has committed
+        (a transaction run on another thread hands them to its caller instead)."""
+        await _run_callbacks(callbacks)
 
     def _connection(self, *, active: bool = True) -> Any:
         """The connection, if the database is still open (and this transaction active)."""
@@ -227,8 +237,23 @@ class BaseDatabase:
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> ExecResult:
         """Run a write for every row, all in one transaction."""
+        return await self.write(lambda tx: tx.executemany(sql, rows))
+
+    async def write(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        """``await body(tx)`` in a transaction of its own (a savepoint of this task's
+        transaction, if it is in one), committed when it returns, rolled back if it
+        raises: ``comment = await db.write(lambda tx: Comment.create(tx, ...))``.
+
+        Keep the body short, and let it touch only the database (through ``tx`` or this
+        database) and plain Python: SQLite runs it whole on its writer's thread, where
+        nothing bound to the caller's event loop may be used (see SQLiteDatabase.write).
+        Callbacks given to ``after_commit`` run on the caller's loop, after the COMMIT."""
         async with self.transaction() as tx:
-            return await tx.executemany(sql, rows)
+            return await body(tx)
+
+    def writer_summary(self) -> str:
+        """One line on the writer's lock wait, for the logs. Only SQLite has one writer."""
+        return f"Writer: none ({self.dialect.name}: each transaction has a connection of its own)"
 
     async def create_all(self, models: Iterable[Any]) -> None:
         """Create the tables and indexes of ``models`` (in dependency order), IF NOT EXISTS,
