@@ -2,10 +2,13 @@
 
 import asyncio
 import logging
+from unittest.mock import Mock
 
 import pytest
+from aiohttp import StreamReader
+from aiohttp.test_utils import make_mocked_request
 
-from www.accesslog import REDACTED
+from www.accesslog import REDACTED, loggable
 
 TOKEN = "Zq3_secret-reset-token-value"
 
@@ -39,3 +42,21 @@ async def test_other_paths_are_logged_as_sent(client, access_lines):
     await client.get("/posts/12345?page=2")
     [line] = await access_lines(1)
     assert '"GET /posts/12345?page=2 HTTP/1.1" 404' in line
+
+
+async def test_a_request_whose_body_was_read_is_logged_redacted():
+    """aiohttp refuses to clone a request once its body is read: the log's redacted view
+    of it is no clone, and shows the path without the secret, and all else as it was."""
+    request = make_mocked_request(
+        "POST",
+        f"/password/reset/{TOKEN}?next={TOKEN}",
+        headers={"User-Agent": "tester"},
+        match_info={"token": TOKEN},
+        payload=StreamReader(Mock(), 2**16, loop=asyncio.get_running_loop()),
+    )
+    request._payload.feed_data(b"password=x")
+    request._payload.feed_eof()
+    assert await request.read() == b"password=x"
+    shown = loggable(request)
+    assert shown.path_qs == f"/password/reset/{REDACTED}" == shown.path
+    assert shown.method == "POST" and shown.headers["User-Agent"] == "tester"

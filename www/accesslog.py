@@ -7,8 +7,11 @@ gunicorn's worker and the test server alike (the app's handler_args name this cl
   secret replaced: whoever reads the logs must not be able to reset someone's password.
 """
 
+from typing import Any
+
 from aiohttp import web
 from aiohttp.web_log import AccessLogger
+from yarl import URL
 
 from .proxy import forwarded
 
@@ -16,9 +19,22 @@ SECRET_SEGMENTS = ("token",)  # route variables whose value never reaches a log
 REDACTED = "REDACTED"  # a path segment that needs no quoting
 
 
-def loggable(request: web.BaseRequest) -> web.BaseRequest:
-    """`request` as it may be logged: a clone without its secrets (and without its query,
-    which could hold more of them) when its route has a secret segment, else itself."""
+class Redacted:
+    """A request as the log may show it: its path given (the secrets replaced, no query,
+    which could hold more of them), everything else the request's own. Not a clone: a
+    request whose body a view has read cannot be cloned."""
+
+    def __init__(self, request: web.BaseRequest, path: str) -> None:
+        self._request, self.rel_url = request, URL.build(path=path)
+        self.path = self.path_qs = self.raw_path = path
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+
+def loggable(request: web.BaseRequest) -> web.BaseRequest | Redacted:
+    """`request` as it may be logged: without its secrets when its route has a secret
+    segment, else itself."""
     try:
         match_info = request.match_info  # type: ignore[attr-defined] (a web.Request's)
     except (AttributeError, AssertionError):  # one the parser refused was never routed
@@ -29,7 +45,7 @@ def loggable(request: web.BaseRequest) -> web.BaseRequest:
     path = request.path
     for secret in secrets:
         path = path.replace(secret, REDACTED)
-    return request.clone(rel_url=path)
+    return Redacted(request, path)
 
 
 class AccessLog(AccessLogger):
