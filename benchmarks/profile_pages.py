@@ -39,7 +39,7 @@ from aiohttp import web  # noqa: E402
 from www.accounts.models import User  # noqa: E402
 from www.app import create_app  # noqa: E402
 from www.keys import CONFIG, DB  # noqa: E402
-from www.markdown import _MARKDOWN, render_markdown  # noqa: E402
+from www.markdown import render_markdown  # noqa: E402
 from www.posts import actions  # noqa: E402
 from www.posts.models import Comment, Post  # noqa: E402
 from www.posts.schemas import CommentIn  # noqa: E402
@@ -256,7 +256,7 @@ async def pieces(app: web.Application, post_id: int) -> None:
     comments = await actions.comments_page(app, post_id, None, per_page)
 
     async def markdown():
-        _MARKDOWN.render(post.content)
+        render_markdown(post.content)  # as saving a post does (with its size limit)
 
     # Pages show the HTML stored with the post: this is the cost of saving one.
     await timed(f"post: Markdown, at save ({len(post.content)} chars)", markdown, 100)
