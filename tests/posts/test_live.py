@@ -1,6 +1,7 @@
 """Live comments over WebSocket, and the publish/subscribe behind them."""
 
 import asyncio
+import json
 
 import aiohttp
 import pytest
@@ -132,6 +133,18 @@ async def test_in_process_pubsub_is_a_broker_for_one_process():
         await pubsub.publish("c", {"n": 1})
         assert subscription.queue.get_nowait() == {"n": 1}
     await pubsub.stop()
+
+
+async def test_a_message_is_encoded_once_for_all_its_subscribers():
+    """Each socket sends get_json()'s text: the same str for every subscriber of the
+    message (encoded once), and equal messages published apart are encoded apart."""
+    pubsub = InProcessPubSub()
+    async with pubsub.subscribe("c") as one, pubsub.subscribe("c") as two:
+        pubsub.deliver("c", {"comment": {"id": 1, "content": "é <b>"}})
+        pubsub.deliver("c", {"comment": {"id": 1, "content": "é <b>"}})
+        first, second = await one.get_json(), await two.get_json()
+        assert first is second and json.loads(first) == {"comment": {"id": 1, "content": "é <b>"}}
+        assert await one.get_json() == first and await two.get_json() is not first
 
 
 async def test_pubsub_slow_subscriber_loses_oldest_not_blocking():

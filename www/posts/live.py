@@ -62,10 +62,10 @@ async def post_socket(request: web.Request) -> web.WebSocketResponse:
 
 async def _send(ws: web.WebSocketResponse, subscription) -> None:
     while not ws.closed:
-        message = await subscription.get()
+        text = await subscription.get_json()  # encoded once for every socket
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
-                await ws.send_json(message)
+                await ws.send_str(text)
         except (TimeoutError, ConnectionError):
             log.info("Dropping a WebSocket client that stopped reading")
             await ws.close(code=WSCloseCode.GOING_AWAY)
