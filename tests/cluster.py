@@ -42,7 +42,7 @@ class Reply(NamedTuple):
     body: Any  # JSON, or text
     cookie: str | None  # the session cookie it set
     at: float  # time.monotonic() when its headers arrived
-    etag: str | None  # the ETag of a kept anonymous page (www/responses.py)
+    etag: str | None = None  # the ETag of a kept anonymous page (www/responses.py)
 
 
 class Cluster:
