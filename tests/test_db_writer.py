@@ -13,21 +13,12 @@ import threading
 
 import pytest
 
-from tests.databases import open_database, sql
-from tests.test_db import PK, SCHEMA, TIMEOUT, WriterSpy, assert_idle, labels, writer_idle
+from tests.databases import sql
+from tests.test_db import TIMEOUT, WriterSpy, assert_idle, database, labels, writer_idle
 from www.db import DatabaseError, IntegrityError
 from www.db.sqlite_body import ThreadTransaction
 
-
-@pytest.fixture
-async def database(db_url):
-    db = open_database(db_url, busy_timeout_ms=1000)
-    await db.open()
-    async with db.transaction() as tx:
-        for statement in SCHEMA:
-            await tx.execute(statement.format(pk=PK[db.dialect.name]))
-    yield db
-    await db.close()
+__all__ = ["database"]  # the fixture: tests/test_db.py's tables (parents, children)
 
 
 def insert(db, label: str):
