@@ -46,7 +46,7 @@ async def post_socket(request: web.Request) -> web.WebSocketResponse:
     try:
         await ws.prepare(request)
         async with request.config_dict[PUBSUB].subscribe(channel(post.id)) as subscription:
-            sender = asyncio.create_task(_send(ws, subscription))
+            sender = asyncio.create_task(_send(ws, subscription, request.transport))
             try:
                 async for message in ws:  # until the client closes or stops answering
                     if message.type == WSMsgType.ERROR:
@@ -60,16 +60,31 @@ async def post_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _send(ws: web.WebSocketResponse, subscription) -> None:
+async def _send(ws: web.WebSocketResponse, subscription, transport) -> None:
     while not ws.closed:
         text = await subscription.get_json()  # encoded once for every socket
         try:
-            async with asyncio.timeout(SEND_TIMEOUT):
+            if _cannot_wait(transport, text):  # the common case: no timer to arm
                 await ws.send_str(text)
+            else:
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await ws.send_str(text)
         except (TimeoutError, ConnectionError):
             log.info("Dropping a WebSocket client that stopped reading")
             await ws.close(code=WSCloseCode.GOING_AWAY)
             return
+
+
+def _cannot_wait(transport: asyncio.Transport | None, text: str) -> bool:
+    """Whether sending `text` surely returns at once. A send waits only while the
+    transport is paused, which happens only when its buffer passes the high-water mark: if
+    the buffer has room for the whole frame (at most 4 bytes a character, 14 of header),
+    the send cannot wait, and needs no timeout. With a thousand sockets on a post, arming
+    and cancelling a timer for every send took about a fifth of the sending (profiled)."""
+    if transport is None:
+        return False
+    room = transport.get_write_buffer_limits()[1] - transport.get_write_buffer_size()
+    return 4 * len(text) + 14 <= room
 
 
 async def close_sockets(app: web.Application) -> None:
