@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT = 25.0  # seconds between pings; a peer that stops answering is dropped
 MAX_MESSAGE = 4096  # clients only listen: anything they send is small or wrong
 SEND_TIMEOUT = 10.0  # a client that cannot take a message this fast is disconnected
+CLOSE_TIMEOUT = 1.0  # seconds a dropped client's close handshake may take: then it is cut
 RETRY_AFTER = 10  # seconds a client refused for server.max_websockets is asked to wait
 
 
@@ -61,6 +62,9 @@ async def post_socket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def _send(ws: web.WebSocketResponse, subscription, transport) -> None:
+    """Send the subscription's messages until the socket closes. A send that waits longer
+    than SEND_TIMEOUT (the client stopped reading, so every buffer on the way is full)
+    drops the client."""
     while not ws.closed:
         text = await subscription.get_json()  # encoded once for every socket
         try:
@@ -71,8 +75,21 @@ async def _send(ws: web.WebSocketResponse, subscription, transport) -> None:
                     await ws.send_str(text)
         except (TimeoutError, ConnectionError):
             log.info("Dropping a WebSocket client that stopped reading")
-            await ws.close(code=WSCloseCode.GOING_AWAY)
+            await _drop(ws, transport)
             return
+
+
+async def _drop(ws: web.WebSocketResponse, transport: asyncio.Transport | None) -> None:
+    """Close the socket of a client that stopped reading, within CLOSE_TIMEOUT. The close
+    frame queues behind all it left unread, and ws.close() waits for that to drain and
+    then only closes the transport gracefully (once its buffer is sent): on a client that
+    never reads, that is never, and the connection, its task and its buffer would stay.
+    Aborting the transport drops the buffer, and ends the handler's receive loop."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await ws.close(code=WSCloseCode.GOING_AWAY)
+    if transport is not None:
+        transport.abort()  # certain either way; after a completed close, harmless
 
 
 def _cannot_wait(transport: asyncio.Transport | None, text: str) -> bool:
