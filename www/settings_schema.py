@@ -69,6 +69,7 @@ class ServerSettings(_Model):
     keepalive_timeout: float = Field(gt=0, description="seconds")
     max_connections: int = Field(ge=1)
     max_websockets: int = Field(ge=1)
+    websocket_send_timeout: float = Field(gt=0, description="seconds")
 
 
 class DbSettings(_Model):

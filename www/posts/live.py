@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT = 25.0  # seconds between pings; a peer that stops answering is dropped
 MAX_MESSAGE = 4096  # clients only listen: anything they send is small or wrong
-SEND_TIMEOUT = 10.0  # a client that cannot take a message this fast is disconnected
 CLOSE_TIMEOUT = 1.0  # seconds a dropped client's close handshake may take: then it is cut
 RETRY_AFTER = 10  # seconds a client refused for server.max_websockets is asked to wait
 
@@ -33,7 +32,8 @@ async def post_socket(request: web.Request) -> web.WebSocketResponse:
     if not same_origin(request):
         raise web.HTTPForbidden(text="Cross-site WebSocket refused.")
     sockets = request.config_dict[SOCKETS]
-    limit = request.config_dict[CONFIG].server.max_websockets
+    server = request.config_dict[CONFIG].server
+    limit = server.max_websockets
     if len(sockets) >= limit:
         request.config_dict[LIMITS_LOG].warning(
             "websockets", "server.max_websockets (%d) reached: refusing new ones (503)", limit
@@ -47,7 +47,9 @@ async def post_socket(request: web.Request) -> web.WebSocketResponse:
     try:
         await ws.prepare(request)
         async with request.config_dict[PUBSUB].subscribe(channel(post.id)) as subscription:
-            sender = asyncio.create_task(_send(ws, subscription, request.transport))
+            sender = asyncio.create_task(
+                _send(ws, subscription, request.transport, server.websocket_send_timeout)
+            )
             try:
                 async for message in ws:  # until the client closes or stops answering
                     if message.type == WSMsgType.ERROR:
@@ -61,17 +63,17 @@ async def post_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _send(ws: web.WebSocketResponse, subscription, transport) -> None:
+async def _send(ws: web.WebSocketResponse, subscription, transport, timeout: float) -> None:
     """Send the subscription's messages until the socket closes. A send that waits longer
-    than SEND_TIMEOUT (the client stopped reading, so every buffer on the way is full)
-    drops the client."""
+    than `timeout` (server.websocket_send_timeout: the client stopped reading, so every
+    buffer on the way is full) drops the client."""
     while not ws.closed:
         text = await subscription.get_json()  # encoded once for every socket
         try:
             if _cannot_wait(transport, text):  # the common case: no timer to arm
                 await ws.send_str(text)
             else:
-                async with asyncio.timeout(SEND_TIMEOUT):
+                async with asyncio.timeout(timeout):
                     await ws.send_str(text)
         except (TimeoutError, ConnectionError):
             log.info("Dropping a WebSocket client that stopped reading")
