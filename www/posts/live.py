@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT = 25.0  # seconds between pings; a peer that stops answering is dropped
 MAX_MESSAGE = 4096  # clients only listen: anything they send is small or wrong
-CLOSE_TIMEOUT = 1.0  # seconds a dropped client's close handshake may take: then it is cut
+CLOSE_TIMEOUT = 1.0  # seconds a dropped client has to read the close frame: then it is cut
 RETRY_AFTER = 10  # seconds a client refused for server.max_websockets is asked to wait
 
 
@@ -51,7 +51,7 @@ async def post_socket(request: web.Request) -> web.WebSocketResponse:
                 _send(ws, subscription, request.transport, server.websocket_send_timeout)
             )
             try:
-                async for message in ws:  # until the client closes or stops answering
+                async for message in ws:  # until the client closes, stops answering, or is dropped
                     if message.type == WSMsgType.ERROR:
                         break
             finally:
@@ -63,9 +63,9 @@ async def post_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _send(ws: web.WebSocketResponse, subscription, transport, timeout: float) -> None:
+async def _send(ws: web.WebSocketResponse, subscription, transport, send_timeout: float) -> None:
     """Send the subscription's messages until the socket closes. A send that waits longer
-    than `timeout` (server.websocket_send_timeout: the client stopped reading, so every
+    than `send_timeout` (server.websocket_send_timeout: the client stopped reading, so every
     buffer on the way is full) drops the client."""
     while not ws.closed:
         text = await subscription.get_json()  # encoded once for every socket
@@ -73,7 +73,7 @@ async def _send(ws: web.WebSocketResponse, subscription, transport, timeout: flo
             if _cannot_wait(transport, text):  # the common case: no timer to arm
                 await ws.send_str(text)
             else:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(send_timeout):
                     await ws.send_str(text)
         except (TimeoutError, ConnectionError):
             log.info("Dropping a WebSocket client that stopped reading")
@@ -82,16 +82,16 @@ async def _send(ws: web.WebSocketResponse, subscription, transport, timeout: flo
 
 
 async def _drop(ws: web.WebSocketResponse, transport: asyncio.Transport | None) -> None:
-    """Close the socket of a client that stopped reading, within CLOSE_TIMEOUT. The close
-    frame queues behind all it left unread, and ws.close() waits for that to drain and
-    then only closes the transport gracefully (once its buffer is sent): on a client that
-    never reads, that is never, and the connection, its task and its buffer would stay.
-    Aborting the transport drops the buffer, and ends the handler's receive loop."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(CLOSE_TIMEOUT):
-            await ws.close(code=WSCloseCode.GOING_AWAY)
+    """Close the socket of a client that stopped reading: with a close frame if it reads
+    again within CLOSE_TIMEOUT, else by cutting the connection. The frame queues behind
+    all the client left unread, and the transport closes once its buffer is sent: on a
+    client that never reads, never (ws.close() would wait for that too, but for
+    drain=False). So a timer aborts the transport after CLOSE_TIMEOUT, dropping its buffer
+    (a no-op if it closed by then); not this task, which the handler cancels as soon as
+    the close ends its receive loop."""
     if transport is not None:
-        transport.abort()  # certain either way; after a completed close, harmless
+        asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
+    await ws.close(code=WSCloseCode.GOING_AWAY, drain=False)
 
 
 def _cannot_wait(transport: asyncio.Transport | None, text: str) -> bool:
