@@ -1,7 +1,11 @@
 """Live comments over WebSocket, and the publish/subscribe behind them."""
 
 import asyncio
+import base64
 import json
+import logging
+import os
+import socket
 
 import aiohttp
 import pytest
@@ -11,8 +15,21 @@ from www import DB
 from www.brokers import BrokerMessage
 from www.db import DatabaseError
 from www.keys import PUBSUB, SOCKETS
+from www.posts import live
+from www.posts.actions import channel
 from www.posts.models import Comment, Post
 from www.pubsub import InProcessPubSub
+
+SEND_TIMEOUT = 0.5  # server.websocket_send_timeout here: a stalled client goes in seconds
+WAIT = 15.0  # a bound on what takes a few seconds at most (well below the 25 s heartbeat)
+
+
+@pytest.fixture
+def settings(settings):
+    """The usual test settings with a short server.websocket_send_timeout. Only a client
+    that stops reading ever meets it: the other tests' sockets read all they are sent."""
+    server = settings.server.model_copy(update={"websocket_send_timeout": SEND_TIMEOUT})
+    return settings.model_copy(update={"server": server})
 
 
 @pytest.fixture
@@ -158,3 +175,97 @@ async def test_pubsub_slow_subscriber_loses_oldest_not_blocking():
         assert slow.dropped == 2
     assert pubsub.subscribers("c") == 0
     assert pubsub.deliver("c", "nobody listens") == 0
+
+
+async def stalled_socket(client, post_id) -> socket.socket:
+    """A WebSocket client that makes the handshake by hand and then never reads: a raw
+    socket with a small receive buffer (set before connecting, so the TCP window is
+    small too). It asks for no compression, so every byte sent has to go through."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    key = base64.b64encode(os.urandom(16)).decode()
+    handshake = (
+        f"GET /ws/posts/{post_id} HTTP/1.1\r\nHost: {client.host}:{client.port}\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    head = b""
+    async with asyncio.timeout(WAIT):
+        await loop.sock_connect(sock, (client.host, client.port))
+        await loop.sock_sendall(sock, handshake.encode())
+        while b"\r\n\r\n" not in head:
+            head += await loop.sock_recv(sock, 1)  # the response's head, not a byte more
+    assert head.startswith(b"HTTP/1.1 101 ")
+    return sock
+
+
+async def read_to_the_end(sock: socket.socket) -> int:
+    """Read what the server sent until it closed the connection; how many bytes."""
+    loop, received = asyncio.get_running_loop(), 0
+    async with asyncio.timeout(WAIT):
+        while True:
+            try:
+                data = await loop.sock_recv(sock, 1 << 16)
+            except ConnectionResetError:
+                return received
+            if not data:
+                return received
+            received += len(data)
+
+
+async def test_a_client_that_stops_reading_is_dropped(auth, client, app, post, caplog):
+    """Messages pile up for a client that reads nothing, until a send waits longer than
+    server.websocket_send_timeout: then its connection is cut (its close frame cannot get
+    through), its handler ends, and the other sockets carry on."""
+    caplog.set_level(logging.INFO, logger=live.__name__)
+    server = client.server.runner.server  # aiohttp's, which counts the open connections
+    before = len(server.connections)
+    sock = await stalled_socket(client, post.id)
+    try:
+        await wait_for_subscribers(app, post.id, 1)
+        assert len(app[SOCKETS]) == 1
+        big = {"type": "comment", "comment": {"content": "x" * 256 * 1024}}
+        async with asyncio.timeout(WAIT):
+            while app[SOCKETS]:  # enough to fill the kernel's buffers, then the transport's
+                await app[PUBSUB].publish(channel(post.id), big)
+                await asyncio.sleep(0.01)
+            while len(server.connections) > before:
+                await asyncio.sleep(0.01)  # closed by the server, with nothing read yet
+        assert app[PUBSUB].subscribers(channel(post.id)) == 0
+        assert await read_to_the_end(sock) > 0  # what the kernel held, then the end
+    finally:
+        sock.close()
+    assert "Dropping a WebSocket client that stopped reading" in caplog.text
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+    ws = await client.ws_connect(f"/ws/posts/{post.id}")
+    await wait_for_subscribers(app, post.id, 1)
+    await auth.login_as("carol")
+    assert (await auth.post(f"/posts/{post.id}/comments", {"content": "after"})).status == 303
+    message = await ws.receive_json(timeout=WAIT)
+    assert message["comment"]["content"] == "after"
+    await ws.close()
+
+
+async def test_a_reading_client_gets_every_message_sent_quickly(client, app, post, monkeypatch):
+    """Many small messages at once: each is sent without a timer (the transport's buffer
+    has room for it, so the send cannot wait), and none is lost or reordered."""
+    fast = []
+
+    def cannot_wait(transport, text):
+        fast.append(can_skip_timer(transport, text))
+        return fast[-1]
+
+    can_skip_timer = live._cannot_wait
+    monkeypatch.setattr(live, "_cannot_wait", cannot_wait)
+    ws = await client.ws_connect(f"/ws/posts/{post.id}")
+    await wait_for_subscribers(app, post.id, 1)
+    count = 300
+    for n in range(count):
+        await app[PUBSUB].publish(channel(post.id), {"type": "test", "n": n})
+    received = [(await ws.receive_json(timeout=WAIT))["n"] for _ in range(count)]
+    assert received == list(range(count))
+    assert fast == [True] * count
+    await ws.close()
