@@ -269,3 +269,31 @@ async def test_a_reading_client_gets_every_message_sent_quickly(client, app, pos
     assert received == list(range(count))
     assert fast == [True] * count
     await ws.close()
+
+
+class Buffered:
+    """What _cannot_wait reads of a transport. asyncio pauses writing when the buffer
+    passes the high-water mark, and resumes it only once the buffer is back at the low
+    one: in between, a transport may be paused or not."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return 16 * 1024, 64 * 1024  # asyncio's defaults (low, high)
+
+    def get_write_buffer_size(self) -> int:
+        return self.size
+
+
+@pytest.mark.parametrize(
+    ("buffered", "characters", "fast"),
+    [
+        (0, 1000, True),  # the usual case: an empty buffer, a comment
+        (16 * 1024, 1000, True),  # at the low-water mark: not paused, and room left
+        (0, 16 * 1024, False),  # the frame alone could pass the high-water mark
+        (40 * 1024, 1000, False),  # room left, but still paused if it passed the high mark
+    ],
+)
+def test_a_send_skips_its_timer_only_when_it_cannot_wait(buffered, characters, fast):
+    assert live._cannot_wait(Buffered(buffered), "é" * characters) is fast
