@@ -27,7 +27,8 @@ from www.accounts.models import User
 from www.passwords import hash_password_sync
 from www.settings import Settings, load_settings
 
-SHUTDOWN_TIMEOUT = 8.0  # long, so that waiting it out cannot pass for ending at once
+SHUTDOWN_TIMEOUT = 30.0  # long, so that waiting it out cannot pass for ending at once,
+# and a loaded machine (the suite runs a process per core) cannot pass for waiting it out
 PASSWORD = "correct horse"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 BOUNDARY = "shutdown-test-boundary"
