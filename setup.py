@@ -23,6 +23,7 @@ setup(
         "Jinja2>=3.1,<4",
         "limits>=4.1,<6",  # rate limits: the sliding window counter is 4.1's
         "markdown-it-py>=3,<5",
+        "multidict>=7,<8",  # CIMultiDict.merge(): the security headers (www/middlewares.py)
         "pydantic>=2.7,<3",
         "PyYAML>=6,<7",
         "redis>=5.2,<9",  # redis.asyncio: live comments (and rate limits) through Redis

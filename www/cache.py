@@ -66,13 +66,14 @@ class QueryCache:
         self._checked: ContextVar[dict | None] = ContextVar(f"checked_{id(self)}", default=None)
 
     @contextmanager
-    def one_check(self) -> Iterator[None]:
+    def one_check(self, versions: dict[str, int] | None = None) -> Iterator[None]:
         """Within the block, the counters are read once, by the first lookup, and every
         later lookup uses that reading: a GET that shows the user's row and a page's data
         pays one round trip. Safe for requests that write nothing (GET, HEAD): everything
         they are served is as of one moment after they began. A request that writes must
-        not use it, or it could read its own write's table as unchanged."""
-        token = self._checked.set({})
+        not use it, or it could read its own write's table as unchanged. `versions`: a
+        reading already made for this request, to use instead (the response cache's)."""
+        token = self._checked.set({} if versions is None else {"versions": versions})
         try:
             yield
         finally:

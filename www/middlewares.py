@@ -63,6 +63,9 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Server": "www",
 }
+# The same as one multidict, merged into each response in one step: a view's own value
+# (a page with its own policy) is kept. Every response pays for this, cached ones included.
+_SECURITY_DEFAULTS = CIMultiDict(SECURITY_HEADERS)
 # HTTPS only, for two years, subdomains included; sent on HTTPS responses only, since a
 # browser ignores it over plain HTTP.
 STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
@@ -137,8 +140,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     HSTS when the request came over HTTPS, to the app or to a trusted proxy: aiohttp
     hands this hook its own request, so the proxy's view of it is asked (www/proxy.py).
     """
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    response.headers.merge(_SECURITY_DEFAULTS)  # those missing, as setdefault() each
     response.headers["Server"] = SECURITY_HEADERS["Server"]
     if forwarded(request).secure:
         response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
@@ -151,8 +153,8 @@ async def caches(request: web.Request, handler: Handler) -> web.StreamResponse:
     what it shows is unchanged (www/responses.py). Other requests pass."""
     if request.method not in (hdrs.METH_GET, hdrs.METH_HEAD):
         return await handler(request)
-    responses = request.config_dict[RESPONSES]
+    responses = request.app[RESPONSES]
+    if responses.applies(request):
+        return await responses.answer(request, handler)  # its one check, or none for a hit
     with responses.queries.one_check():
-        if not responses.applies(request):
-            return await handler(request)
-        return await responses.answer(request, handler)
+        return await handler(request)

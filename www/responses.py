@@ -90,7 +90,7 @@ class ResponseCache:
             self._kept.move_to_end(key)
             return _replay(request, kept)
         self.misses += 1
-        with self.queries.db.reads.recording() as read:
+        with self.queries.one_check(versions), self.queries.db.reads.recording() as read:
             response = await handler(request)
         if request.method == hdrs.METH_GET and _keepable(response):
             kept = self._keep(key, response, self.queries.depends(read, versions))
