@@ -54,6 +54,30 @@ def little(mixed: "MixedResult", args: argparse.Namespace, own: bool) -> float:
     return total_us / 1e6 / (args.mixed_connections * seconds)
 
 
+def bound_lines(results: "list[MixedResult]", args: argparse.Namespace) -> list[str]:
+    """What the read target asks of the server's throughput (Little's law), beside what
+    this run got: with every connection waiting, mean latency = connections / req/s."""
+    needed = args.mixed_connections / (READ_P99_MS / 1000)
+    got = ", ".join(f"{m.database} {m.rps:,.0f} req/s (mean wait {ms(mean_us(m))} ms)"
+                    for m in results)  # fmt: skip
+    return [
+        f"What bounds the latencies: {args.mixed_connections} connections, each sending its "
+        "next request as soon as it has an answer, keep the server's queue full. Then the "
+        "mean latency is connections ÷ req/s (Little's law), whatever the server does "
+        f"inside: a read p99 of {READ_P99_MS:.0f} ms needs at least "
+        f"{args.mixed_connections} ÷ {READ_P99_MS / 1000:g} s = {needed:,.0f} answers a "
+        f"second of this mix, from one process on one core; this run: {got}. Raising it "
+        'means making each logged-in page cheaper (see benchmarks/README.md, "What bounds '
+        'the rows that miss", for a profile), or serving with more cores.',
+    ]
+
+
+def mean_us(mixed: "MixedResult") -> float:
+    """The mean latency of every recorded answer, in microseconds."""
+    cuts = mixed.by_kind.values()
+    return sum(c["mean"] * c["count"] for c in cuts) / max(1, sum(c["count"] for c in cuts))
+
+
 def render_mixed(results: "list[MixedResult]", args: argparse.Namespace) -> list[str]:
     """The report's Markdown for the mixed-load runs (one row per database)."""
     if not results:
@@ -111,6 +135,8 @@ def render_mixed(results: "list[MixedResult]", args: argparse.Namespace) -> list
         f"cannot exceed 1: {busy}. The same from wrk's own mean latency: {wrk_busy} (wrk's "
         "own histogram mixes reads and writes, and on sub-millisecond answers wrk 4.1's was "
         "seen to overstate them, cf. wg/wrk#438: only the script's records are used).",
+        "",
+        *bound_lines(results, args),
         "",
         "Page cache hits: of the server's lookups in its page cache (www/cache.py: the home "
         "page's and each post page's data), the share answered from memory, as the server "
