@@ -156,6 +156,19 @@ async def test_a_caller_never_shares_a_read_that_began_before_it():
     assert db.reads == 2
 
 
+async def test_a_cancelled_caller_leaves_the_shared_read_to_the_others():
+    db = SlowVersions()
+    cache = QueryCache(db)
+    callers = [asyncio.create_task(cache.versions()) for _ in range(3)]
+    await asyncio.sleep(0)
+    callers[1].cancel()  # a client gone away while its request waited
+    await asyncio.sleep(0)
+    db.go.set()
+    assert (await callers[0], await callers[2]) == ({"t": 1}, {"t": 1})
+    assert callers[1].cancelled()
+    assert db.reads == 1
+
+
 async def test_a_failed_read_fails_its_callers_and_the_next_read_is_fresh():
     class Broken(SlowVersions):
         async def table_versions(self) -> dict[str, int]:

@@ -59,8 +59,8 @@ class QueryCache:
         self.bytes = 0  # what the entries weigh, by their callers' `size`
         self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self.hits = self.misses = 0
-        # The read of the counters that the next callers share.
-        self._next_read: asyncio.Future[dict[str, int]] | None = None
+        # The callers waiting for the next read of the counters, which they share.
+        self._waiting: list[asyncio.Future[dict[str, int]]] = []
         self._reader: asyncio.Task | None = None
         # The counters as one GET read them (one_check()), for the rest of that request.
         self._checked: ContextVar[dict | None] = ContextVar(f"checked_{id(self)}", default=None)
@@ -132,23 +132,34 @@ class QueryCache:
         return checked["versions"]
 
     async def _read(self) -> dict[str, int]:
-        if self._next_read is None:
-            self._next_read = asyncio.get_running_loop().create_future()
-            self._next_read.add_done_callback(_retrieve)  # if every caller has gone
-            if self._reader is None or self._reader.done():
-                self._reader = asyncio.create_task(self._read_versions())
-        return await asyncio.shield(self._next_read)
+        # A future of its own per caller: a caller cancelled while it waits cancels only
+        # its own, never the read the others wait for.
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read_versions())
+        return await waiter
 
     async def _read_versions(self) -> None:
         """Read for the callers waiting, again while new ones came during the read."""
-        while self._next_read is not None:
-            waiting, self._next_read = self._next_read, None
+        while self._waiting:
+            waiting, self._waiting = self._waiting, []
             try:
-                waiting.set_result(await self.db.table_versions())
+                versions = await self.db.table_versions()
             except BaseException as exc:
-                waiting.set_exception(exc)
+                for waiter in waiting:
+                    if waiter.done():  # its caller was cancelled
+                        continue
+                    if isinstance(exc, asyncio.CancelledError):
+                        waiter.cancel()
+                    else:
+                        waiter.set_exception(exc)
                 if not isinstance(exc, Exception):
                     raise
+                continue
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(versions)
 
     def summary(self) -> str:
         """The counts so far, as one line: "Page cache: 12,345 hits, 678 misses (94.8%)"."""
@@ -161,9 +172,3 @@ class QueryCache:
         process (each gunicorn worker has its own cache) can report at shutdown; the
         benchmarks read these lines to give the hit rate under their mixed load."""
         log.info(self.summary())
-
-
-def _retrieve(future: asyncio.Future) -> None:
-    """Mark a shared read's error as seen: its callers, if any are left, raise it."""
-    if not future.cancelled():
-        future.exception()
