@@ -67,8 +67,8 @@ def bound_lines(results: "list[MixedResult]", args: argparse.Namespace) -> list[
         f"inside: a read p99 of {READ_P99_MS:.0f} ms needs at least "
         f"{args.mixed_connections} ÷ {READ_P99_MS / 1000:g} s = {needed:,.0f} answers a "
         f"second of this mix, from one process on one core; this run: {got}. Raising it "
-        'means making each logged-in page cheaper (see benchmarks/README.md, "What bounds '
-        'the rows that miss", for a profile), or serving with more cores.',
+        "means making each logged-in page cheaper (a profile: [BOUNDS.md](BOUNDS.md)), or "
+        "serving with more cores.",
     ]
 
 

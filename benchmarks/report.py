@@ -102,6 +102,7 @@ def render_report(r: dict) -> str:
     if args.quick:
         lines += ["", "> **Quick mode**: short runs to check the suite, not representative."]
     lines += ["", "## Targets (same run, better measurements)", "", *ratio_lines(r["ratios"])]
+    lines += ["", "What bounds a row that misses, measured: [BOUNDS.md](BOUNDS.md)."]
     lines += [
         "",
         "## Pages",
