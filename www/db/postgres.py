@@ -272,10 +272,15 @@ class PostgresDatabase(BaseDatabase):
             yield conn
             clean = not conn.is_in_transaction()  # raw SQL may have said BEGIN
         finally:
-            if clean:
-                await pool.release(conn)
-            else:
-                await run_to_completion(self._release(pool, conn, clean=False))
+            await self._put_back(pool, conn, clean=clean)
+
+    async def _put_back(self, pool: ConnectionPool, conn: Any, *, clean: bool) -> None:
+        """After one statement outside any transaction: straight back to the pool if it
+        ended cleanly, else through ``_release`` (rolled back, or closed)."""
+        if clean:
+            await pool.release(conn)
+        else:
+            await run_to_completion(self._release(pool, conn, clean=False))
 
     def _holds(self, conn: Any) -> bool:
         return conn in self._held
@@ -286,8 +291,19 @@ class PostgresDatabase(BaseDatabase):
         tx = self._active_transaction()
         if tx is not None:
             return await tx.fetchall(sql, params)
-        async with self._pooled() as conn:
-            return await translated(self.dialect, conn.fetch(sql, *params))
+        # What _pooled() and translated() do, written out: every read outside a transaction
+        # runs this, and their two extra layers (an async generator, a coroutine) measured
+        # 15 to 20 µs of a read by id's 130 µs of client CPU time on the bench's machine.
+        pool, conn = await self._acquire()
+        clean = False
+        try:
+            rows = await conn.fetch(sql, *params)
+            clean = not conn.is_in_transaction()  # raw SQL may have said BEGIN
+            return rows
+        except self.dialect.driver_error as exc:
+            raise self.dialect.translate_error(exc) from exc
+        finally:
+            await self._put_back(pool, conn, clean=clean)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
         """Run one write: in this task's transaction if any, else as its own transaction."""
