@@ -225,12 +225,25 @@ class Schema:
         self.auto_now = tuple((i, f) for i, f in enumerate(self.fields) if f.auto_now)
         self.nocase = frozenset(f.name for f in self.fields if f.nocase)
         self._sql: dict[str, TableSQL] = {}
+        self._by_pk: dict[str, str] = {}  # Model.get()'s SELECT, by dialect
 
     def field(self, name: Any) -> Field:
         field = self.by_name.get(name) if isinstance(name, str) else None
         if field is None:
             raise FieldError(f"{self.model_name} has no field {name!r}")
         return field
+
+    def select_by_pk(self, dialect: Any) -> str:
+        """``SELECT ... WHERE pk = ?``, made once per dialect: reads by id are the most
+        frequent query, and a dict lookup is cheaper than formatting it every time."""
+        sql = self._by_pk.get(dialect.name)
+        if sql is None:
+            names = self.sql(dialect)
+            column = names.qualified[self.pk.name]
+            sql = self._by_pk[dialect.name] = (
+                f"{names.select} WHERE {column} = {dialect.placeholder(1)}"
+            )
+        return sql
 
     def sql(self, dialect: Any) -> TableSQL:
         """The model's quoted names for ``dialect``, made once. The only identifiers in the
@@ -370,9 +383,7 @@ class Model(metaclass=ModelMeta):
     @classmethod
     async def get(cls, db: Any, pk: int) -> Any:
         """The row with this primary key, or None."""
-        names = cls._meta.sql(db.dialect)
-        column = names.qualified[cls._meta.pk.name]
-        sql = f"{names.select} WHERE {column} = {db.dialect.placeholder(1)}"
+        sql = cls._meta.select_by_pk(db.dialect)
         rows = await db.fetchall(sql, (cls._meta.pk.to_db(pk),))
         return cls._from_rows(rows)[0] if rows else None
 
