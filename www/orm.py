@@ -85,9 +85,10 @@ class Field:
             return None
         raise ValidationError(self.name, "is required")
 
-    def db_values(self, values: list) -> list:
-        """db_value() of each value of a column (insert_many); fields skip the calls when
-        C-speed checks show that every value is already in its database form."""
+    def db_values(self, values: list, dialect: Any = None) -> list:
+        """db_value() of each value of a column (insert_many), as parameters for
+        ``dialect``'s driver; fields skip the calls when C-speed checks show that every
+        value is already in its database form."""
         return [self.db_value(value) for value in values]
 
 
@@ -99,7 +100,7 @@ class IntegerField(Field):
             return value
         raise ValidationError(self.name, "must be an integer")
 
-    def db_values(self, values: list) -> list:
+    def db_values(self, values: list, dialect: Any = None) -> list:
         return values if set(map(type, values)) == {int} else super().db_values(values)
 
 
@@ -142,7 +143,7 @@ class TextField(Field):
             raise ValidationError(self.name, f"must be at most {self.max_length} characters")
         return value
 
-    def db_values(self, values: list) -> list:
+    def db_values(self, values: list, dialect: Any = None) -> list:
         if self.normalize or set(map(type, values)) != {str}:
             return super().db_values(values)
         if self.max_length is not None and max(map(len, values)) > self.max_length:
@@ -175,8 +176,12 @@ class DateTimeField(Field):
             raise ValidationError(self.name, "must be timezone-aware (naive datetime given)")
         return value.astimezone(UTC).isoformat()
 
-    def db_values(self, values: list) -> list:
+    def db_values(self, values: list, dialect: Any = None) -> list:
+        """UTC datetimes go as they are to a driver that binds them to the same instant as
+        their text (``dialect.binds_datetimes``: PostgreSQL), else as the text."""
         if set(map(type, values)) == {datetime} and {v.tzinfo for v in values} == {UTC}:
+            if getattr(dialect, "binds_datetimes", False):
+                return values
             return list(map(datetime.isoformat, values))
         return super().db_values(values)
 
@@ -458,7 +463,8 @@ class Model(metaclass=ModelMeta):
             raise ValueError("insert_many() rows get their ids from the database: use create()")
         # Column by column: most checks then run at C speed (see Field.db_values).
         fields = meta.fields[1:]
-        columns = [f.db_values(list(map(itemgetter(f.name), full_rows))) for f in fields]
+        dialect = db.dialect
+        columns = [f.db_values(list(map(itemgetter(f.name), full_rows)), dialect) for f in fields]
         await _insert(db, meta, fields, list(zip(*columns, strict=True)))
         return len(full_rows)  # each INSERT adds its row, or the batch fails as a whole
 

@@ -47,7 +47,8 @@ _RETURNING = re.compile(r"\bRETURNING\b[^']*\Z", re.IGNORECASE)  # a last clause
 
 
 def _timestamp_to_pg(value: str | datetime) -> tuple[int]:
-    """The ORM's UTC ISO text (or an aware datetime, from raw SQL) as asyncpg's tuple."""
+    """The ORM's UTC ISO text (or an aware datetime: from raw SQL, or insert_many's UTC
+    datetimes, PostgresDialect.binds_datetimes) as asyncpg's tuple."""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     delta = moment - _EPOCH  # a naive datetime raises: asyncpg reports a bad parameter
     return ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds,)
