@@ -270,7 +270,7 @@ class PostgresDatabase(BaseDatabase):
         finally:
             await self._put_back(pool, conn, clean=clean)
 
-    async def _put_back(self, pool: ConnectionPool, conn: Any, *, clean: bool) -> None:
+    async def _put_back(self, pool: asyncpg.Pool, conn: Any, *, clean: bool) -> None:
         """After one statement outside any transaction: straight back to the pool if it
         ended cleanly, else through ``_release`` (rolled back, or closed)."""
         if clean:
