@@ -230,7 +230,9 @@ class SubResult:
     output: str
 
 
-def run_sub_benchmark(title: str, name: str, extra: list[str], timeout: int) -> SubResult:
+def run_sub_benchmark(
+    title: str, name: str, extra: list[str], timeout: int, env: dict[str, str] | None = None
+) -> SubResult:
     script = BENCH / name
     if not script.exists():
         print(f"  {name}: not run (missing)", flush=True)
@@ -238,7 +240,9 @@ def run_sub_benchmark(title: str, name: str, extra: list[str], timeout: int) -> 
     print(f"  {name} {' '.join(extra)}".rstrip(), flush=True)
     command = ["taskset", "-c", SERVER_CPU, PYTHON, str(script), *extra]
     try:
-        result = run_bounded(command, timeout, cwd=ROOT, env=clean_env(), capture_output=True)
+        result = run_bounded(
+            command, timeout, cwd=ROOT, env=clean_env(**(env or {})), capture_output=True
+        )
     except subprocess.TimeoutExpired:
         return SubResult(title, name, f"failed (no result within {timeout}s)", "")
     output = result.stdout.rstrip()
@@ -250,16 +254,25 @@ def run_sub_benchmark(title: str, name: str, extra: list[str], timeout: int) -> 
     return SubResult(title, name, f"failed (exit {result.returncode})", f"{output}\n{tail}")
 
 
-def orm_args(quick: bool) -> list[str]:
-    if not quick:
+def orm_args(quick: bool, skip_pg: bool) -> list[str]:
+    """orm.py's options: one round with --quick, no PostgreSQL rows with --skip-pg (it
+    finds its PostgreSQL as this suite does, see orm_env), for the options it has."""
+    if not (quick or skip_pg):
         return []
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         usage = run_bounded(
             [PYTHON, str(BENCH / "orm.py"), "--help"], 30, cwd=ROOT, capture_output=True
         ).stdout
-        if "--repeat" in usage:
-            return ["--repeat", "1"]
+        repeat = ["--repeat", "1"] if quick and "--repeat" in usage else []
+        return repeat + (["--skip-pg"] if skip_pg and "--skip-pg" in usage else [])
     return []
+
+
+def orm_env() -> dict[str, str]:
+    """The PostgreSQL given to the suite (WWW_BENCH_PG_URL), which clean_env() would drop:
+    orm.py's PostgreSQL rows run on it too (else on a throwaway server of their own)."""
+    given = os.environ.get("WWW_BENCH_PG_URL", "")
+    return {"WWW_BENCH_PG_URL": given} if given else {}
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -424,11 +437,11 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
     r["subs"] = []
     if not args.skip_sub:
         print("sub-benchmarks (CPU 0)", flush=True)
-        for title, name, extra in (
-            ("ORM overhead", "orm.py", orm_args(args.quick)),
-            ("Upload memory", "upload_memory.py", []),
+        for title, name, extra, env in (
+            ("ORM overhead", "orm.py", orm_args(args.quick, args.skip_pg), orm_env()),
+            ("Upload memory", "upload_memory.py", [], {}),
         ):
-            sub = run_sub_benchmark(title, name, extra, timeout=900)
+            sub = run_sub_benchmark(title, name, extra, timeout=900, env=env)
             r["subs"].append(sub)
             if sub.status.startswith("failed"):
                 failed.append(f"{name}: {sub.status}")

@@ -130,6 +130,20 @@ def test_timestamps_cross_the_driver_as_the_orm_text(moment):
     assert _timestamp_to_pg(paris) == _timestamp_to_pg(text)  # the same instant
 
 
+def test_timestamps_read_back_as_isoformat_over_the_whole_range():
+    """_timestamp_from_pg formats a naive datetime and appends "+00:00" (it is faster):
+    the same text as the aware datetime's isoformat(), from year 1 to 9999."""
+    first = datetime(1, 1, 1, tzinfo=UTC) - datetime(2000, 1, 1, tzinfo=UTC)
+    last = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - datetime(2000, 1, 1, tzinfo=UTC)
+    low, high = first // timedelta(microseconds=1), last // timedelta(microseconds=1)
+    steps = (0, 1, 999_999, 1_000_000, 86_400_000_000 - 1, 123_000, 500_000)
+    samples = {low, high, *steps, *(-s for s in steps)}
+    samples |= {low + (high - low) * i // 997 + i for i in range(997)}
+    for micros in sorted(samples):
+        moment = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+        assert _timestamp_from_pg((micros,)) == moment.isoformat(), micros
+
+
 async def test_open_fails_in_one_line_without_the_password():
     db = PostgresDatabase(f"postgresql://www:secret@127.0.0.1:{free_port()}/x", connect_timeout=5)
     with pytest.raises(DatabaseError, match="cannot open database") as info:

@@ -288,6 +288,20 @@ async def test_datetime_text_sorts_like_time(database):
     assert [item.when for item in loaded] == sorted(times)
 
 
+async def test_insert_many_datetimes_load_as_written(database):
+    """On PostgreSQL insert_many hands UTC datetimes to the driver as they are (the
+    dialect's binds_datetimes), other ones as text: both load as the same instants,
+    unchanged for save()."""
+    paris = timezone(timedelta(hours=2))
+    times = [T0, T0 + timedelta(microseconds=1), T0.astimezone(paris)]
+    await Item.insert_many(database, [{"title": "utc", "when": t} for t in times[:2]])
+    await Item.insert_many(database, [{"title": "paris", "when": times[2]}])
+    loaded = await Item.select(database).order_by("id").all()
+    assert [item.when for item in loaded] == times
+    assert {item.when.tzinfo for item in loaded} == {UTC}
+    assert all(item.changed_fields == frozenset() for item in loaded)
+
+
 def test_datetimes_are_stored_as_utc_iso_text():
     when = Item._meta.field("when")
     assert when.db_value(T0) == "2024-05-01T12:00:00+00:00"

@@ -85,9 +85,10 @@ class Field:
             return None
         raise ValidationError(self.name, "is required")
 
-    def db_values(self, values: list) -> list:
-        """db_value() of each value of a column (insert_many); fields skip the calls when
-        C-speed checks show that every value is already in its database form."""
+    def db_values(self, values: list, dialect: Any = None) -> list:
+        """db_value() of each value of a column (insert_many), as parameters for
+        ``dialect``'s driver; fields skip the calls when C-speed checks show that every
+        value is already in its database form."""
         return [self.db_value(value) for value in values]
 
 
@@ -99,7 +100,7 @@ class IntegerField(Field):
             return value
         raise ValidationError(self.name, "must be an integer")
 
-    def db_values(self, values: list) -> list:
+    def db_values(self, values: list, dialect: Any = None) -> list:
         return values if set(map(type, values)) == {int} else super().db_values(values)
 
 
@@ -142,7 +143,7 @@ class TextField(Field):
             raise ValidationError(self.name, f"must be at most {self.max_length} characters")
         return value
 
-    def db_values(self, values: list) -> list:
+    def db_values(self, values: list, dialect: Any = None) -> list:
         if self.normalize or set(map(type, values)) != {str}:
             return super().db_values(values)
         if self.max_length is not None and max(map(len, values)) > self.max_length:
@@ -175,8 +176,12 @@ class DateTimeField(Field):
             raise ValidationError(self.name, "must be timezone-aware (naive datetime given)")
         return value.astimezone(UTC).isoformat()
 
-    def db_values(self, values: list) -> list:
+    def db_values(self, values: list, dialect: Any = None) -> list:
+        """UTC datetimes go as they are to a driver that binds them to the same instant as
+        their text (``dialect.binds_datetimes``: PostgreSQL), else as the text."""
         if set(map(type, values)) == {datetime} and {v.tzinfo for v in values} == {UTC}:
+            if getattr(dialect, "binds_datetimes", False):
+                return values
             return list(map(datetime.isoformat, values))
         return super().db_values(values)
 
@@ -225,12 +230,25 @@ class Schema:
         self.auto_now = tuple((i, f) for i, f in enumerate(self.fields) if f.auto_now)
         self.nocase = frozenset(f.name for f in self.fields if f.nocase)
         self._sql: dict[str, TableSQL] = {}
+        self._by_pk: dict[str, str] = {}  # Model.get()'s SELECT, by dialect
 
     def field(self, name: Any) -> Field:
         field = self.by_name.get(name) if isinstance(name, str) else None
         if field is None:
             raise FieldError(f"{self.model_name} has no field {name!r}")
         return field
+
+    def select_by_pk(self, dialect: Any) -> str:
+        """``SELECT ... WHERE pk = ?``, made once per dialect: reads by id are the most
+        frequent query, and a dict lookup is cheaper than formatting it every time."""
+        sql = self._by_pk.get(dialect.name)
+        if sql is None:
+            names = self.sql(dialect)
+            column = names.qualified[self.pk.name]
+            sql = self._by_pk[dialect.name] = (
+                f"{names.select} WHERE {column} = {dialect.placeholder(1)}"
+            )
+        return sql
 
     def sql(self, dialect: Any) -> TableSQL:
         """The model's quoted names for ``dialect``, made once. The only identifiers in the
@@ -370,9 +388,7 @@ class Model(metaclass=ModelMeta):
     @classmethod
     async def get(cls, db: Any, pk: int) -> Any:
         """The row with this primary key, or None."""
-        names = cls._meta.sql(db.dialect)
-        column = names.qualified[cls._meta.pk.name]
-        sql = f"{names.select} WHERE {column} = {db.dialect.placeholder(1)}"
+        sql = cls._meta.select_by_pk(db.dialect)
         rows = await db.fetchall(sql, (cls._meta.pk.to_db(pk),))
         return cls._from_rows(rows)[0] if rows else None
 
@@ -447,7 +463,8 @@ class Model(metaclass=ModelMeta):
             raise ValueError("insert_many() rows get their ids from the database: use create()")
         # Column by column: most checks then run at C speed (see Field.db_values).
         fields = meta.fields[1:]
-        columns = [f.db_values(list(map(itemgetter(f.name), full_rows))) for f in fields]
+        dialect = db.dialect
+        columns = [f.db_values(list(map(itemgetter(f.name), full_rows)), dialect) for f in fields]
         await _insert(db, meta, fields, list(zip(*columns, strict=True)))
         return len(full_rows)  # each INSERT adds its row, or the batch fails as a whole
 

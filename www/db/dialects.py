@@ -34,6 +34,7 @@ class SQLiteDialect(SQLiteSearch, SQLiteVersions):
     like = "LIKE"  # already case-insensitive for ASCII in SQLite (PostgreSQL: ILIKE)
     nocase = None  # COLLATE NOCASE on the column already folds comparisons and order
     returning = ""  # an INSERT's new id comes from the cursor's lastrowid
+    binds_datetimes = False  # a datetime parameter must be the ORM's text (see PostgreSQL's)
     types: ClassVar[dict[str, str]] = dict(
         integer="INTEGER", float="REAL", text="TEXT", boolean="INTEGER", datetime="TEXT"
     )
@@ -116,6 +117,10 @@ class PostgresDialect(PostgresSearch):
     # letters only, and a parameter would otherwise take the database's own collation.
     nocase = 'lower({} COLLATE "C")'
     returning = " RETURNING {}"  # how the ORM's INSERT of one row gets its new id
+    # The driver's timestamptz codec (www/db/postgres.py) sends an aware datetime as it
+    # sends the ORM's text for it: insert_many passes them as they are, saving a
+    # format-and-parse round trip per value.
+    binds_datetimes = True
     setup_sql = _SETUP_SQL
     types: ClassVar[dict[str, str]] = dict(
         integer="BIGINT",
