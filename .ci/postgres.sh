@@ -10,7 +10,10 @@
 # Durability is off (fsync, full_page_writes): the data is thrown away anyway.
 set -euo pipefail
 
-PORT="${PG_TEST_PORT:-55432}"
+# Below 32768, out of the range the kernel gives outgoing connections their local ports
+# from (32768-60999 on Linux): a port in it can be held by any client of the moment, as
+# one was when CI started the server right after a suite ("Address already in use").
+PORT="${PG_TEST_PORT:-25432}"
 STATE="${TMPDIR:-/tmp}/www-test-postgres-$PORT"  # holds the path of the data folder
 USER_NAME=www
 PASSWORD=www
