@@ -98,12 +98,14 @@ async def test_a_late_starter_does_not_replay_old_messages(db, other_db):
         await early.stop()
 
 
-async def terminate_listeners(db) -> int:
-    """pg_terminate_backend() the brokers' listening connections; how many."""
+async def terminate_listeners(db, channel: str) -> int:
+    """pg_terminate_backend() the brokers' connections listening on `channel` (their last
+    statement: other tests' brokers, in other schemas of this database, listen on their
+    own channels, and run beside this one under pytest-xdist); how many."""
     rows = await db.fetchall(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        " WHERE application_name = $1 AND datname = current_database()",
-        (APPLICATION_NAME,),
+        " WHERE application_name = $1 AND datname = current_database() AND query = $2",
+        (APPLICATION_NAME, f'LISTEN "{channel}"'),
     )
     return sum(1 for (killed,) in rows if killed)
 
@@ -114,7 +116,7 @@ async def test_a_killed_listener_reconnects_and_catches_up(db, brokers, caplog):
         await first.publish("post:1", "before")
         assert await receive(subscription, 1) == ["before"]
         with caplog.at_level(logging.WARNING, logger="www.brokers.base"):
-            assert await terminate_listeners(db) == 2
+            assert await terminate_listeners(db, first.channel) == 2
             await first.publish("post:1", "while away")  # no one listens to its NOTIFY
             async with asyncio.timeout(WAIT):
                 while caplog.text.count("listening to PostgreSQL again") < 2:
