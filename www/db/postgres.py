@@ -1,9 +1,11 @@
 """PostgreSQL through asyncpg: a pool of connections, the same ORM, models and transactions.
 
 Every read, write and transaction takes a connection from a pool of ``pool_size`` and gives
-it back when done. The transaction rules are www/db/base.py's, as for SQLite; here a
-transaction holds its own connection from BEGIN to COMMIT, so other tasks' writes run
-beside it (PostgreSQL locks rows, not the database) instead of queueing for one writer.
+it back when done (www/db/pgpool.py: our own pool, which takes and gives back without a
+turn of the event loop, where asyncpg's costs three per statement). The transaction rules
+are www/db/base.py's, as for SQLite; here a transaction holds its own connection from
+BEGIN to COMMIT, so other tasks' writes run beside it (PostgreSQL locks rows, not the
+database) instead of queueing for one writer.
 
 A connection goes back to the pool only outside a transaction: after an error or a
 cancellation it is rolled back first, in a task that cancelling the caller cannot stop,
@@ -36,6 +38,7 @@ from .base import (
     translated,
 )
 from .dialects import DATA_VERSION, PostgresDialect
+from .pgpool import ConnectionPool
 
 log = logging.getLogger(__name__)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL counts microseconds from here
@@ -69,12 +72,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         decoder=_timestamp_from_pg,
         format="tuple",
     )
-
-
-async def _keep_session(conn: asyncpg.Connection) -> None:
-    """The pool's reset between users: nothing to do. asyncpg's default (RESET ALL,
-    UNLISTEN *...) costs a round trip per query, and this module changes no session state;
-    an open transaction is dealt with before (``_release``)."""
 
 
 async def _execute(dialect: PostgresDialect, conn: Any, sql: str, params: Sequence[Any]) -> Any:
@@ -136,8 +133,8 @@ class PostgresTransaction(Transaction):
 
 
 def _gone(conn: Any) -> bool:
-    """Whether a pool connection was closed; asyncpg then detaches it from the pool, and
-    any call on it raises InterfaceError."""
+    """Whether a pool connection was closed (a call on an asyncpg connection that was
+    detached from its pool raises InterfaceError: counted as closed too)."""
     try:
         return conn.is_closed()
     except asyncpg.InterfaceError:
@@ -178,7 +175,7 @@ class PostgresDatabase(BaseDatabase):
         self.pool_size, self.busy_timeout_ms = pool_size, busy_timeout_ms
         self.connect_timeout = connect_timeout
         self.dialect = PostgresDialect()
-        self._pool: asyncpg.Pool | None = None
+        self._pool: ConnectionPool | None = None
         self._held: set[Any] = set()  # the connections of open transactions
 
     @classmethod
@@ -191,19 +188,27 @@ class PostgresDatabase(BaseDatabase):
         """Create the pool, with one connection made now: a wrong URL fails here."""
         if self._pool is not None:
             raise DatabaseError("the database is already open")
+        pool = ConnectionPool(self._new_connection, self.pool_size)
         try:
-            self._pool = await asyncpg.create_pool(
-                self.url,
-                min_size=1,
-                max_size=self.pool_size,
-                timeout=self.connect_timeout,
-                init=_init_connection,
-                reset=_keep_session,
-                server_settings={"lock_timeout": str(self.busy_timeout_ms)},
-            )
+            await pool.open()
+            self._pool = pool
         except (OSError, TimeoutError, *PostgresDialect.driver_error) as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__  # on one line
             raise DatabaseError(f"cannot open database {self.location!r}: {reason}") from exc
+
+    async def _new_connection(self) -> asyncpg.Connection:
+        """A connection for the pool: the server's lock timeout, the ORM's timestamps."""
+        conn = await asyncpg.connect(
+            self.url,
+            timeout=self.connect_timeout,
+            server_settings={"lock_timeout": str(self.busy_timeout_ms)},
+        )
+        try:
+            await _init_connection(conn)
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn
 
     async def connect(self, application_name: str) -> asyncpg.Connection:
         """A connection of its own, outside the pool, for a task that keeps one (a LISTEN);
@@ -237,13 +242,13 @@ class PostgresDatabase(BaseDatabase):
         write."""
         return (await self.fetchone(f"SELECT version FROM {DATA_VERSION}"))[0]
 
-    async def _acquire(self) -> tuple[asyncpg.Pool, Any]:
+    async def _acquire(self) -> tuple[ConnectionPool, Any]:
         if self._pool is None:
             raise DatabaseError("the database is not open")
         pool = self._pool
         return pool, await pool.acquire()
 
-    async def _release(self, pool: asyncpg.Pool, conn: Any, *, clean: bool) -> None:
+    async def _release(self, pool: ConnectionPool, conn: Any, *, clean: bool) -> None:
         """Give ``conn`` back to ``pool``, never in the middle of a transaction. Unless the
         last statement ended cleanly its state is unknown (an error, a cancelled statement):
         it is rolled back first (asyncpg waits for the cancelled statement to stop before
