@@ -1,21 +1,30 @@
-"""A pool of asyncpg connections that costs no event-loop round trip to take or give back.
+"""A pool of asyncpg connections that costs no turn of the event loop to take or give back.
 
-asyncpg's own Pool gives a connection back through ``asyncio.shield(...)``: a task of its
-own per release, and three more turns of the event loop (each an epoll call) on every
-statement outside a transaction. A read by id then took 5 loop turns where the driver
-alone takes 2, and measured about 1.8 times the raw driver's time (benchmarks/orm.py).
-Here taking an idle connection and giving one back are plain code that never waits:
-only opening a connection, or waiting while all ``size`` are taken, does.
+Why not asyncpg's own Pool: it gives a connection back through ``asyncio.shield(...)``, a
+task of its own per release, and arms and cancels an inactivity timer per use. A read by
+id outside a transaction then took five turns of the event loop where the driver alone
+takes two, and about 1.7 times the raw driver's time (benchmarks/orm.py). Here taking an
+idle connection and giving one back are plain code that never waits: only opening a
+connection, or waiting while all ``size`` are taken, does.
 
-What it keeps of asyncpg's Pool, for www/db/postgres.py: at most ``size`` connections,
-opened when needed (one at ``open()``, so a wrong URL fails there), the most recently used
-first; a connection found closed (the server went away, ``pg_terminate_backend``) is
-dropped and replaced on demand; waiters are served in order, and one cancelled while a
-connection was being handed to it passes it on. A connection given back in the middle
-of a transaction is reported to the loop's exception handler, as asyncpg reports it, and
-closed rather than reused (www/db/postgres.py rolls back before giving one back, so
-this is a bug's symptom). Unlike asyncpg's Pool it hands out the connections themselves
-(no proxy), and keeps idle connections open until ``close()``.
+The rules (tests/test_db_pgpool.py proves each, without a server):
+
+- At most ``size`` connections, opened when needed; ``open()`` opens the first, so a wrong
+  URL fails at start-up. The most recently used idle connection is taken first, which
+  keeps the others idle long enough to be closed after ``idle_timeout`` seconds (all but
+  one; 0 keeps them open).
+- Waiters are served in arrival order. A connection given back goes straight to the first
+  waiter. When a connection closes (the server went away, ``pg_terminate_backend``), or
+  one fails to open, its room goes to the first waiter, reserved for it: it opens one.
+- Nothing is lost to cancellation: a waiter cancelled just as a connection or a room was
+  handed to it passes it on to the next.
+- A connection given back in the middle of a transaction is closed, not reused, and
+  reported to the loop's exception handler (www/db/postgres.py rolls back first, so this
+  is a bug's symptom). A closed connection is dropped and its room handed on.
+- ``close()`` fails the waiters and closes every connection; ``terminate()`` cuts them.
+
+Unlike asyncpg's Pool it hands out the connections themselves, not proxies: the caller
+(www/db/postgres.py) never uses one after giving it back.
 """
 
 from __future__ import annotations
@@ -30,19 +39,31 @@ import asyncpg
 class ConnectionPool:
     """At most ``size`` connections made by ``connect()``; see the module's docstring."""
 
-    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], size: int):
-        self._connect, self._size = connect, size
-        self._idle: list[asyncpg.Connection] = []  # a stack: the warmest on top
-        self._conns: set[asyncpg.Connection] = set()  # every open one, idle or taken
-        self._opening = 0  # connections being opened
-        self._waiters: deque[asyncio.Future] = deque()  # each gets a connection, or None
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[asyncpg.Connection]],
+        size: int,
+        *,
+        idle_timeout: float = 300.0,
+    ):
+        if size < 1:
+            raise ValueError("size must be at least 1")
+        self._connect, self._size, self._idle_timeout = connect, size, idle_timeout
+        self._idle: list[tuple[asyncpg.Connection, float]] = []  # a stack of (conn, idle since)
+        self._taken: set[asyncpg.Connection] = set()  # handed out, to a holder or a waiter
+        self._opening = 0  # being opened, or a room reserved for a waiter
+        self._waiters: deque[asyncio.Future] = deque()  # each is given a connection, or None
         self._closing = False
+        self._trim_timer: asyncio.TimerHandle | None = None
 
     async def open(self) -> None:
-        self._give_back(await self._new())
+        """Open the first connection: a wrong URL or password fails here."""
+        self._give_back(await self._open_one(reserved=False))
+        if self._idle_timeout:
+            self._schedule_trim()
 
     def get_size(self) -> int:
-        return len(self._conns)
+        return len(self._taken) + len(self._idle)
 
     def get_idle_size(self) -> int:
         return len(self._idle)
@@ -56,84 +77,124 @@ class ConnectionPool:
     async def acquire(self) -> asyncpg.Connection:
         """An idle connection (no wait), else a new one while fewer than ``size`` are
         open, else the next one given back."""
-        while True:
-            self._check_open()
-            while self._idle:
-                conn = self._idle.pop()
-                if not conn.is_closed():
-                    return conn
-                self._conns.discard(conn)
-            if len(self._conns) + self._opening < self._size:
-                return await self._new()
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                conn = await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
-                    self._give_back(waiter.result())  # handed over as we were cancelled
-                raise
-            finally:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
-            if conn is not None:
+        self._check_open()
+        while self._idle:
+            conn = self._idle.pop()[0]
+            if not conn.is_closed():  # else closed while idle: dropped, its room is ours
+                self._taken.add(conn)
                 return conn
-            # None: a connection was dropped, there is room for a new one: loop again
-
-    async def _new(self) -> asyncpg.Connection:
-        self._opening += 1
+        if self.get_size() + self._opening < self._size:
+            return await self._open_one(reserved=False)
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
         try:
+            conn = await waiter
+        except asyncio.CancelledError:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            elif waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._pass_on(waiter.result())  # handed to us as we were cancelled
+            raise
+        return conn if conn is not None else await self._open_one(reserved=True)
+
+    async def release(self, conn: asyncpg.Connection) -> None:
+        """Give ``conn`` back: to the first waiter, else to the idle ones. Never waits (a
+        coroutine only to be called as asyncpg's Pool.release is)."""
+        self._give_back(conn)
+
+    async def _open_one(self, *, reserved: bool) -> asyncpg.Connection:
+        """Open a connection in a room counted in ``_opening``: by the caller's own check,
+        or ``reserved`` for it by ``_hand_room``. A failure hands the room on."""
+        if not reserved:
+            self._opening += 1
+        try:
+            self._check_open()
             conn = await self._connect()
-        finally:
+        except BaseException:
             self._opening -= 1
+            self._hand_room()
+            raise
+        self._opening -= 1
         if self._closing:
             conn.terminate()
             self._check_open()
-        self._conns.add(conn)
+        self._taken.add(conn)
         return conn
+
+    def _give_back(self, conn: asyncpg.Connection) -> None:
+        if conn not in self._taken:
+            return  # given back twice, or cut by close() or terminate()
+        closed = conn.is_closed()  # a closed connection has no transaction to ask about
+        if self._closing or closed or conn.is_in_transaction():
+            if not closed and not self._closing and conn.is_in_transaction():
+                asyncio.get_running_loop().call_exception_handler(
+                    {"message": f"a connection came back to its pool in a transaction: {conn!r}"}
+                )
+            self._taken.discard(conn)
+            conn.terminate()
+            self._hand_room()
+            return
+        if not self._wake(conn):  # else it stays taken, by the waiter now
+            self._taken.discard(conn)
+            self._idle.append((conn, asyncio.get_running_loop().time()))
+
+    def _pass_on(self, handed: asyncpg.Connection | None) -> None:
+        """What a cancelled waiter was given, to the next: a connection, or its room."""
+        if handed is not None:
+            self._give_back(handed)
+        else:
+            self._opening -= 1
+            self._hand_room()
+
+    def _hand_room(self) -> None:
+        """A room for one more connection: reserved for the first waiter, who opens it."""
+        if not self._closing and self._wake(None):
+            self._opening += 1
+
+    def _wake(self, handed: asyncpg.Connection | None) -> bool:
+        """Hand a connection (or None: "open one") to the first waiter still waiting."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(handed)
+                return True
+        return False
+
+    def _schedule_trim(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._trim_timer = loop.call_later(self._idle_timeout / 2, self._trim)
+
+    def _trim(self) -> None:
+        """Close the connections idle for ``idle_timeout`` seconds, all but one: the
+        bottom of the stack, least recently used. One timer for the pool, not one per use."""
+        deadline = asyncio.get_running_loop().time() - self._idle_timeout
+        while self.get_size() > 1 and self._idle and self._idle[0][1] <= deadline:
+            conn = self._idle.pop(0)[0]
+            conn.terminate()  # idle: nothing to finish
+        self._schedule_trim()
 
     def _check_open(self) -> None:
         if self._closing:
             raise asyncpg.InterfaceError("pool is closing")
 
-    async def release(self, conn: asyncpg.Connection) -> None:
-        """Give ``conn`` back: to the first waiter, else to the idle ones. Never waits
-        (a coroutine, as asyncpg's Pool.release is)."""
-        self._give_back(conn)
-
-    def _give_back(self, conn: asyncpg.Connection) -> None:
-        if conn not in self._conns:
-            return  # terminated by close(), or given back twice
-        closed = conn.is_closed()  # a closed connection has no transaction state to ask
-        if self._closing or closed or conn.is_in_transaction():
-            if not closed and conn.is_in_transaction():
-                asyncio.get_running_loop().call_exception_handler(
-                    {"message": f"a connection came back to its pool in a transaction: {conn!r}"}
-                )
-            self._conns.discard(conn)
-            conn.terminate()
-            self._wake(None)  # room for a new connection
-            return
-        if not self._wake(conn):
-            self._idle.append(conn)
-
-    def _wake(self, conn: asyncpg.Connection | None) -> bool:
-        """Hand ``conn`` (or None: "open one") to the first waiter still waiting."""
+    def _shut(self) -> list[asyncpg.Connection]:
+        """Stop handing out connections; the ones to close."""
+        self._closing = True
+        if self._trim_timer is not None:
+            self._trim_timer.cancel()
+        conns = [*self._taken, *(conn for conn, _ in self._idle)]
+        self._taken.clear()
+        self._idle.clear()
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(conn)
-                return True
-        return False
+                waiter.set_exception(asyncpg.InterfaceError("pool is closing"))
+        return conns
 
     async def close(self) -> None:
-        """Close every idle connection, and terminate the taken ones (callers check
-        ``get_idle_size() < get_size()`` first to choose terminate())."""
-        self._closing = True
-        conns, self._idle = list(self._conns), []
-        self._conns.clear()
-        self._fail_waiters()
-        for conn in conns:
+        """Close every connection, politely (the caller uses terminate() while some are
+        taken: www/db/postgres.py compares ``get_idle_size()`` with ``get_size()``)."""
+        for conn in self._shut():
             try:
                 await conn.close(timeout=5)
             except Exception:
@@ -141,15 +202,5 @@ class ConnectionPool:
 
     def terminate(self) -> None:
         """Cut every connection at once: the server rolls back their transactions."""
-        self._closing = True
-        conns, self._idle = list(self._conns), []
-        self._conns.clear()
-        self._fail_waiters()
-        for conn in conns:
+        for conn in self._shut():
             conn.terminate()
-
-    def _fail_waiters(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(asyncpg.InterfaceError("pool is closing"))

@@ -158,13 +158,14 @@ class PostgresDatabase(BaseDatabase):
 
     url_prefix = "postgresql://"
     transaction_class = PostgresTransaction
-    OPTIONS = ("pool_size", "busy_timeout_ms", "connect_timeout")
+    OPTIONS = ("pool_size", "pool_idle_timeout", "busy_timeout_ms", "connect_timeout")
 
     def __init__(
         self,
         url: str,
         *,
         pool_size: int = 10,
+        pool_idle_timeout: float = 300.0,
         busy_timeout_ms: int = 5000,
         connect_timeout: float = 10.0,
     ):
@@ -173,6 +174,7 @@ class PostgresDatabase(BaseDatabase):
         super().__init__()
         self.url, self.location = url, _without_password(url)
         self.pool_size, self.busy_timeout_ms = pool_size, busy_timeout_ms
+        self.pool_idle_timeout = pool_idle_timeout
         self.connect_timeout = connect_timeout
         self.dialect = PostgresDialect()
         self._pool: ConnectionPool | None = None
@@ -180,15 +182,17 @@ class PostgresDatabase(BaseDatabase):
 
     @classmethod
     def from_options(cls, url: str, root: Path, options: dict[str, Any]) -> PostgresDatabase:
-        """Of the ``db`` settings, PostgreSQL uses ``pool_size``, ``busy_timeout_ms`` and
-        ``connect_timeout``."""
+        """Of the ``db`` settings, PostgreSQL uses ``pool_size``, ``pool_idle_timeout``,
+        ``busy_timeout_ms`` and ``connect_timeout``."""
         return cls(url, **{k: v for k, v in options.items() if k in cls.OPTIONS})
 
     async def open(self) -> None:
         """Create the pool, with one connection made now: a wrong URL fails here."""
         if self._pool is not None:
             raise DatabaseError("the database is already open")
-        pool = ConnectionPool(self._new_connection, self.pool_size)
+        pool = ConnectionPool(
+            self._new_connection, self.pool_size, idle_timeout=self.pool_idle_timeout
+        )
         try:
             await pool.open()
             self._pool = pool
@@ -275,7 +279,7 @@ class PostgresDatabase(BaseDatabase):
         finally:
             await self._put_back(pool, conn, clean=clean)
 
-    async def _put_back(self, pool: asyncpg.Pool, conn: Any, *, clean: bool) -> None:
+    async def _put_back(self, pool: ConnectionPool, conn: Any, *, clean: bool) -> None:
         """After one statement outside any transaction: straight back to the pool if it
         ended cleanly, else through ``_release`` (rolled back, or closed)."""
         if clean:
