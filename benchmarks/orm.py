@@ -73,8 +73,10 @@ CREATES = 1_000
 TARGET = 1.15  # ORM time / raw time (issue #17), on both databases
 PG_SCHEMAS = ("www_bench_orm", "www_bench_orm_raw")  # the ORM's, the raw side's
 
-POST_COLUMNS = "id, user_id, title, summary, content, created_at, updated_at"
-USER_COLUMNS = "id, name, email, password_hash, is_admin, session_epoch, created_at"
+# The raw side reads the columns the ORM reads (every field), named from the models so
+# that a column added to a model is read by both sides.
+POST_COLUMNS = ", ".join(Post._meta.names)
+USER_COLUMNS = ", ".join(User._meta.names)
 INSERT_POST = (
     "INSERT INTO posts (user_id, title, summary, content, created_at, updated_at)"
     " VALUES (?, ?, ?, ?, ?, ?)"

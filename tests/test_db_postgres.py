@@ -122,17 +122,18 @@ def test_from_url_picks_postgresql(tmp_path):
         datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
     ],
 )
-def test_timestamps_cross_the_driver_as_the_orm_text(moment):
+def test_timestamps_cross_the_driver_as_the_same_instant(moment):
     text = DateTimeField().to_db(moment)
-    assert _timestamp_from_pg(_timestamp_to_pg(text)) == text
+    back = _timestamp_from_pg(_timestamp_to_pg(text))
+    assert back == moment and back.tzinfo is UTC and back.isoformat() == text
     assert _timestamp_to_pg(moment) == _timestamp_to_pg(text)
     paris = moment.astimezone(timezone(timedelta(hours=2))) if moment.year < 9999 else moment
     assert _timestamp_to_pg(paris) == _timestamp_to_pg(text)  # the same instant
 
 
-def test_timestamps_read_back_as_isoformat_over_the_whole_range():
-    """_timestamp_from_pg formats a naive datetime and appends "+00:00" (it is faster):
-    the same text as the aware datetime's isoformat(), from year 1 to 9999."""
+def test_timestamps_read_back_as_aware_utc_datetimes_over_the_whole_range():
+    """From year 1 to 9999, the microseconds since 2000 come back as the UTC datetime whose
+    isoformat() is the ORM's text for it (what change tracking compares)."""
     first = datetime(1, 1, 1, tzinfo=UTC) - datetime(2000, 1, 1, tzinfo=UTC)
     last = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - datetime(2000, 1, 1, tzinfo=UTC)
     low, high = first // timedelta(microseconds=1), last // timedelta(microseconds=1)
@@ -141,7 +142,9 @@ def test_timestamps_read_back_as_isoformat_over_the_whole_range():
     samples |= {low + (high - low) * i // 997 + i for i in range(997)}
     for micros in sorted(samples):
         moment = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
-        assert _timestamp_from_pg((micros,)) == moment.isoformat(), micros
+        back = _timestamp_from_pg((micros,))
+        assert back == moment and back.tzinfo is UTC, micros
+        assert back.isoformat() == DateTimeField().to_db(moment), micros
 
 
 async def test_open_fails_in_one_line_without_the_password():
@@ -269,8 +272,10 @@ async def test_datetimes_are_timestamptz(pg):
     note = await Note.create(pg, text="t", when=when)
     assert note.when == datetime(2024, 5, 1, 12, 0, tzinfo=UTC) and note.when.tzinfo is UTC
     row = await pg.fetchone('SELECT "when", pg_typeof("when")::text FROM notes')
-    assert tuple(row) == ("2024-05-01T12:00:00+00:00", "timestamp with time zone")
-    assert await pg.fetchone("SELECT $1::timestamptz", (when,)) == ("2024-05-01T12:00:00+00:00",)
+    noon = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    assert tuple(row) == (noon, "timestamp with time zone") and row[0].tzinfo is UTC
+    assert await pg.fetchone("SELECT $1::timestamptz", (when,)) == (noon,)  # the same instant
+    assert await pg.fetchone("SELECT $1::timestamptz", (noon.isoformat(),)) == (noon,)
     with pytest.raises(DatabaseError, match="invalid input"):
         await pg.fetchone("SELECT $1::timestamptz", (datetime(2024, 5, 1),))  # naive
 

@@ -48,6 +48,8 @@ class Field:
 
     kind: ClassVar[str]  # the column kind the dialect maps to a type
     python: Callable[[Any], Any] | None = None  # database value -> Python, if not as is
+    # A value the driver already gives as this type is kept as it is (asyncpg's datetimes).
+    python_type: type | None = None
     references: tuple[str, str] | None = None  # (table, column) of a foreign key
     on_delete: str | None = None
     nocase = auto_now = False
@@ -155,10 +157,10 @@ class DateTimeField(Field):
     """A timezone-aware datetime (a naive one is usually local time by accident), stored as
     UTC ISO 8601 text; such text is accepted wherever a datetime is. It sorts in time order
     even when ``isoformat()`` leaves out ".000000": "12:00:00+00:00" < "12:00:00.000001+00:00".
-    (PostgreSQL stores a timestamptz, which its driver turns into the same text both ways.)
-    ``auto_now``: set on each update."""
+    (PostgreSQL stores a timestamptz: its driver takes that text, and reads back an aware
+    UTC datetime, which loads as it is.) ``auto_now``: set on each update."""
 
-    kind, python = "datetime", datetime.fromisoformat
+    kind, python, python_type = "datetime", datetime.fromisoformat, datetime
 
     def __init__(self, *, auto_now: bool = False, **options: Any):
         super().__init__(**options)
@@ -326,14 +328,17 @@ def _compile_from_rows(model: type) -> Callable[[Iterable[Sequence[Any]]], list]
     """Compile ``rows -> [instance, ...]``, as namedtuple compiles its class: it is the ORM's
     hottest code, three times faster than a loop over the fields. For ``label =
     TextField(); shown = BooleanField()`` the loop body reads ``v0, v1, v2, = row; obj =
-    new(model); obj.id = v0; obj.label = v1; obj.shown = None if v2 is None else python2(v2)``."""
+    new(model); obj.id = v0; obj.label = v1; obj.shown = None if v2 is None else python2(v2)``
+    (and a DateTimeField's ``v if type(v) is type3 else ...``: a datetime kept as it is)."""
     namespace: dict[str, Any] = {"new": object.__new__, "model": model}
     lines = ["def from_rows(rows):", "    objects = []", "    for row in rows:"]
     lines += [f"        {''.join(f'v{i}, ' for i in range(len(model._meta.fields)))}= row"]
     lines += ["        obj = new(model)", "        obj._saved = row"]
     for i, field in enumerate(model._meta.fields):
-        namespace[f"python{i}"] = field.python
+        namespace[f"python{i}"], namespace[f"type{i}"] = field.python, field.python_type
         value = f"None if v{i} is None else python{i}(v{i})" if field.python else f"v{i}"
+        if field.python_type:
+            value = f"v{i} if type(v{i}) is type{i} else {value}"
         lines.append(f"        obj.{field.name} = {value}")
     exec("\n".join([*lines, "        objects.append(obj)", "    return objects"]), namespace)  # noqa: S102
     return namespace["from_rows"]
@@ -346,6 +351,15 @@ class Page(NamedTuple):
     page: int
     per_page: int
     total: int
+
+
+def _differs(value: Any, saved: Any) -> bool:
+    """Whether a field's database form differs from the row as loaded. A driver may read a
+    value back in a type of its own: asyncpg gives a timestamptz as an aware UTC datetime
+    where the ORM writes its text, so such a datetime compares as that text."""
+    if type(saved) is datetime:
+        saved = saved.isoformat()
+    return value != saved
 
 
 class Model(metaclass=ModelMeta):
@@ -379,7 +393,7 @@ class Model(metaclass=ModelMeta):
         if self._saved is None:
             return frozenset(self._meta.names)
         pairs = zip(self._meta.names, self._db_row(), self._saved, strict=True)
-        return frozenset(name for name, value, saved in pairs if value != saved)
+        return frozenset(name for name, value, saved in pairs if _differs(value, saved))
 
     @classmethod
     def select(cls, db: Any) -> Query:
@@ -420,7 +434,7 @@ class Model(metaclass=ModelMeta):
             if row[0] != self._saved[0]:
                 raise ValueError(f"{meta.model_name}: the primary key of a saved row is fixed")
             pairs = zip(meta.names, row, self._saved, strict=True)
-            changes = {name: value for name, value, saved in pairs if value != saved}
+            changes = {name: value for name, value, saved in pairs if _differs(value, saved)}
             if not changes:
                 return self
             for i, field in meta.auto_now:

@@ -119,7 +119,7 @@ class PostgresDialect(PostgresSearch):
     returning = " RETURNING {}"  # how the ORM's INSERT of one row gets its new id
     # The driver's timestamptz codec (www/db/postgres.py) sends an aware datetime as it
     # sends the ORM's text for it: insert_many passes them as they are, saving a
-    # format-and-parse round trip per value.
+    # format-and-parse round trip per value. It reads them back as aware UTC datetimes.
     binds_datetimes = True
     setup_sql = _SETUP_SQL
     types: ClassVar[dict[str, str]] = dict(

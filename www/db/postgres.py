@@ -11,9 +11,10 @@ A connection goes back to the pool only outside a transaction: after an error or
 cancellation it is rolled back first, in a task that cancelling the caller cannot stop,
 and closed if even that fails (``_release``).
 
-What the ORM sees is what it sees on SQLite (``PostgresDialect``): datetimes cross the
-driver as the same UTC ISO text, text compares and sorts byte by byte (``COLLATE "C"``)
-and ``nocase`` folds ASCII letters only, as SQLite's NOCASE and LIKE do.
+What the ORM sees is what it sees on SQLite (``PostgresDialect``): datetimes are written as
+the same UTC ISO text (or aware datetimes) and read back as aware UTC datetimes, text
+compares and sorts byte by byte (``COLLATE "C"``) and ``nocase`` folds ASCII letters only,
+as SQLite's NOCASE and LIKE do.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from .pgpool import ConnectionPool
 
 log = logging.getLogger(__name__)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL counts microseconds from here
-_NAIVE_EPOCH = _EPOCH.replace(tzinfo=None)
 _RETURNING = re.compile(r"\bRETURNING\b[^']*\Z", re.IGNORECASE)  # a last clause, not text
 
 
@@ -54,14 +54,12 @@ def _timestamp_to_pg(value: str | datetime) -> tuple[int]:
     return ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds,)
 
 
-def _timestamp_from_pg(value: tuple[int], _epoch=_NAIVE_EPOCH, _delta=timedelta) -> str:
-    """A timestamptz as the text DateTimeField.to_db() makes: rows read back compare equal
-    to what was written (change tracking), and load as aware UTC datetimes.
-
-    Every timestamp of every row read comes through here, in Python: so it formats a naive
-    datetime and appends UTC's offset, the same text as an aware one's isoformat() in half
-    the time (tests/test_db_postgres.py compares them over the whole range)."""
-    return (_epoch + _delta(0, 0, value[0])).isoformat() + "+00:00"
+def _timestamp_from_pg(value: tuple[int], _epoch=_EPOCH, _delta=timedelta) -> datetime:
+    """A timestamptz as an aware UTC datetime: what the ORM loads (DateTimeField takes it
+    as it is), with no text in between. Every timestamp of every row read comes through
+    here, in Python: one addition, where formatting the ORM's text and parsing it back took
+    most of a page of 20 posts' overhead over the raw driver (benchmarks/orm.py)."""
+    return _epoch + _delta(0, 0, value[0])
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
