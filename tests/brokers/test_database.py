@@ -152,6 +152,28 @@ async def test_the_polling_task_delivers_what_another_process_commits(db, other_
     await listener.stop()  # twice is fine
 
 
+async def test_a_commit_of_this_process_is_delivered_without_waiting_for_the_poll(db):
+    """With an hour between polls, what this process commits still arrives: its commit
+    wakes the polling task. What it rolls back wakes nothing and arrives never."""
+    broker = DatabaseBroker(db, SETTINGS.model_copy(update={"poll_interval": 3600}))
+    await broker.start()
+    try:
+        async with broker.subscribe("post:1") as subscription:
+            await asyncio.sleep(0.05)  # the task is in its hour-long wait now
+            with pytest.raises(RuntimeError):
+                async with db.transaction():
+                    await broker.publish("post:1", "rolled back")
+                    raise RuntimeError("not saved")
+            async with db.transaction():
+                await broker.publish("post:1", "first")
+            await broker.publish("post:1", "second")  # outside a transaction: committed now
+            async with asyncio.timeout(5):  # a hang guard: the next poll is an hour away
+                assert [await subscription.get(), await subscription.get()] == ["first", "second"]
+            assert drain(subscription) == []
+    finally:
+        await broker.stop()
+
+
 async def test_the_polling_task_survives_database_errors(db, other_db, caplog, monkeypatch):
     broker = DatabaseBroker(db, SETTINGS)
     monkeypatch.setattr(broker, "RETRY_AFTER", 0.01)

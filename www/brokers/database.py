@@ -3,9 +3,12 @@
     publish   INSERT a row into broker_messages (channel, JSON payload), in the caller's
               transaction: the message exists if and when what it announces is committed.
     deliver   each process runs one task that asks SQLite's `PRAGMA data_version` every
-              `live.poll_interval` seconds. When it moved (a commit by any connection, in
-              any process), the task reads the messages after the last one it delivered,
-              in id order, and hands them to its own subscribers.
+              `live.poll_interval` seconds, and at once when this process commits a
+              message. When it moved (a commit by any connection, in any process), the
+              task reads the messages after the last one it delivered, in id order, and
+              hands them to its own subscribers. So a comment reaches the sockets of the
+              process that saved it without waiting for the next poll; other processes'
+              within `poll_interval`.
     trim      as it goes, the task deletes messages older than `live.keep_seconds` or
               beyond the newest `live.keep_rows` (www/brokers/messages.py).
 
@@ -16,6 +19,7 @@ sequence makes no such promise: there, www/brokers/postgres.py is the broker.)
 """
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -39,6 +43,7 @@ class DatabaseBroker(Broker):
         self.messages = MessageTable(db, settings)
         self.last_id: int | None = None  # of the last message delivered (set by start())
         self._task: asyncio.Task | None = None
+        self._committed = asyncio.Event()  # set when this process commits a message
 
     async def start(self) -> None:
         """Begin after the newest message, and start polling."""
@@ -54,6 +59,10 @@ class DatabaseBroker(Broker):
 
     async def publish(self, channel: str, message: Any) -> None:
         await self.messages.add(channel, message)
+        await self.db.after_commit(self._poll_now)  # nothing if the transaction rolls back
+
+    async def _poll_now(self) -> None:
+        self._committed.set()
 
     async def poll(self) -> int:
         """Deliver the messages committed since the last ones, in id order; how many."""
@@ -102,4 +111,7 @@ class DatabaseBroker(Broker):
                 continue
             assert self.last_id is not None
             self.messages.trim_soon(self.last_id)
-            await asyncio.sleep(self.settings.poll_interval)
+            with contextlib.suppress(TimeoutError):  # the interval, or a commit of ours
+                async with asyncio.timeout(self.settings.poll_interval):
+                    await self._committed.wait()
+            self._committed.clear()  # a commit from now on wakes the next wait
