@@ -166,14 +166,39 @@ class Measurement:
     errors: dict[str, int]
     latency_us: dict[str, float]
     counts: dict[str, int] = field(default_factory=dict)
+    cpu_seconds: float | None = None  # the server's, over the run (group_cpu_seconds)
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
     @property
+    def cpu_us(self) -> float | None:
+        """The server's CPU time per answer, in µs: what a core of its own would give it,
+        whatever other work on the machine took from its core meanwhile."""
+        if self.cpu_seconds is None or not self.requests:
+            return None
+        return self.cpu_seconds / self.requests * 1e6
+
+    @property
     def socket_errors(self) -> int:
         return sum(self.errors[k] for k in ("connect", "read", "write", "timeout"))
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) used so far by the live processes of process group `pgid`
+    (a server started with start_new_session: gunicorn's master and workers, and their
+    threads, SQLite's included), from /proc (Linux)."""
+    total = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[2]) == pgid:  # after ")": state, ppid, pgrp, ..., utime, stime
+                total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(
@@ -209,6 +234,12 @@ def run_wrk(
 
 def best(measurements: list[Measurement]) -> Measurement:
     return max(measurements, key=lambda m: m.rps)
+
+
+def cpu_per_answer(measurements: list[Measurement]) -> float:
+    """The server's CPU µs per answer over all the measurements of a row."""
+    answers = sum(m.requests for m in measurements)
+    return sum(m.cpu_seconds or 0.0 for m in measurements) / answers * 1e6 if answers else 0.0
 
 
 def ms(us: float) -> str:

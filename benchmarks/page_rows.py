@@ -18,7 +18,7 @@ import re
 import urllib.parse
 from typing import NamedTuple
 
-from common import BENCH, CheckFailed, Measurement, Server, fetch, run_wrk
+from common import BENCH, CheckFailed, Measurement, Server, fetch, group_cpu_seconds, run_wrk
 from mixed import CSRF_META, PASSWORD, log_in
 
 
@@ -235,13 +235,17 @@ def measure_pages(
     results: dict[str, list[Measurement]] = {row.key: [] for row in rows}
     for round_number in range(1, args.rounds + 1):
         for row in rows:
+            group = servers[row.server].proc.pid  # started in a session: its process group
+            cpu = group_cpu_seconds(group)
             m = run_wrk(wrk, urls[row.key], args.duration, args.connections, args.timeout,
                         report, headers=headers_for(row, cookies))  # fmt: skip
+            m.cpu_seconds = group_cpu_seconds(group) - cpu
             results[row.key].append(m)
             print(
                 f"  round {round_number} {row.key:<17} {m.rps:9.0f} req/s  "
                 f"p50 {m.latency_us['p50'] / 1000:7.2f} ms  "
-                f"p99 {m.latency_us['p99'] / 1000:7.2f} ms  errors {sum(m.errors.values())}",
+                f"p99 {m.latency_us['p99'] / 1000:7.2f} ms  errors {sum(m.errors.values())}  "
+                f"CPU {m.cpu_us or 0:7.0f} µs/answer",
                 flush=True,
             )
     return results

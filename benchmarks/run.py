@@ -54,6 +54,7 @@ from common import (
     SetupError,
     best,
     clean_env,
+    cpu_per_answer,
     free_port,
     run_bounded,
 )
@@ -447,9 +448,11 @@ def run_suite(args: argparse.Namespace, workdir: Path) -> int:
                 failed.append(f"{name}: {sub.status}")
 
     rps = {key: best(runs).rps for key, runs in r["pages"].items()}
+    cpu = {key: cpu_per_answer(runs) for key, runs in r["pages"].items()}
     ratios = RATIOS + (postgres.RATIOS if "pg-home" in rps else ())
-    r["ratios"] = [  # (label, scaffold req/s, peer req/s, ratio, target, passed)
-        (label, rps[a], rps[b], rps[a] / rps[b], target, rps[a] / rps[b] >= target)
+    by_cpu = {a + b: cpu[b] / cpu[a] if cpu[a] else 0.0 for _, a, b, _ in ratios}
+    r["ratios"] = [  # (label, scaffold req/s, peer req/s, ratio, by CPU, target, passed)
+        (label, rps[a], rps[b], rps[a] / rps[b], by_cpu[a + b], target, rps[a] / rps[b] >= target)
         for label, a, b, target in ratios
     ]
     r["versions"] = versions(r.get("pg_version"))
