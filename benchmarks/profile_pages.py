@@ -1,7 +1,7 @@
 """Where a page's time goes in the scaffold: cProfile of the server under wrk, plus the
 cost of each piece measured on its own (wall and CPU milliseconds).
 
-    .venv/bin/python benchmarks/profile_pages.py [--path /] [--seconds 5] [--top 25]
+    .venv/bin/python benchmarks/profile_pages.py [--path /] [--caches all|data|none] [--seconds 5]
 
 Seeds a temporary database with benchmarks/seed.py (or uses --db), builds the app with
 create_app() and the benchmark settings (per_page 20, no access log), serves it in this
@@ -69,7 +69,15 @@ def area(filename: str) -> str:
     return "other"
 
 
-def settings_for(db_path: Path, workdir: Path):
+# --caches: which of the scaffold's caches the profiled server keeps (the bench's variants).
+CACHES = {
+    "all": {},
+    "data": {"responses": False},
+    "none": {"data": False, "responses": False},
+}
+
+
+def settings_for(db_path: Path, workdir: Path, caches: str = "all"):
     return load_settings(
         overrides={
             "db": {"url": f"sqlite:///{db_path}"},
@@ -77,6 +85,7 @@ def settings_for(db_path: Path, workdir: Path):
             "logging": {"level": "WARNING", "access_log": False},
             "session": {"secret": "profile-secret-" + "x" * 30, "secret_file": None},
             "uploads": {"directory": str(workdir / "uploads")},
+            "cache": CACHES[caches],
         },
         environ={},
     )
@@ -296,7 +305,7 @@ async def pieces(app: web.Application, post_id: int) -> None:
 
 
 async def main_async(args: argparse.Namespace, db_path: Path, workdir: Path) -> None:
-    app = create_app(settings_for(db_path, workdir))
+    app = create_app(settings_for(db_path, workdir, args.caches))
     print(f"profiling GET {args.path} for {args.seconds}s (server on CPU 0, wrk -c16 on CPU 1)")
     profile = await profile_under_wrk(app, args.path, args.seconds)
     print_profile(profile, args.top)
@@ -316,6 +325,12 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25, help="functions listed")
     parser.add_argument("--db", type=Path, help="a database made by seed.py (default: new)")
     parser.add_argument("--post-id", type=int, default=500)
+    parser.add_argument(
+        "--caches",
+        choices=CACHES,
+        default="all",
+        help="the server's caches: all (default), data (no response cache), none",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)

@@ -1,6 +1,8 @@
 """What several test modules share: the JSON API as a script uses it, and rows made directly."""
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 
 from www import DB
 from www.orm import ForeignKey, TextField, utcnow
@@ -115,3 +117,22 @@ async def id_for(app, path: str, post) -> int:
     table = path.removeprefix("/api/").split("/")[0].replace("-", "_")
     model = next((m for m in models() if m._meta.table == table), Post)
     return post.id if model is Post else (await make_row(app[DB], model)).id
+
+
+@contextlib.contextmanager
+def statements_read(db) -> Iterator[list[str]]:
+    """The SQL of every read `db` runs inside the block, in order, however it runs them:
+    one call each, or several in one `db.read()` on SQLite's reader thread. The engines
+    note each read in `db.reads` (for the caches), which this listens to."""
+    seen: list[str] = []
+    note = db.reads.note
+
+    def listening(sql: str) -> None:
+        seen.append(sql)
+        note(sql)
+
+    db.reads.note = listening
+    try:
+        yield seen
+    finally:
+        db.reads.note = note

@@ -102,11 +102,11 @@ async def test_open_creates_folder_and_sets_pragmas(tmp_path):
     try:
         assert db.path.parent.is_dir()
 
-        def on_writer(sql):  # the writer's connection, on its thread
-            return db._writer.run(lambda conn: conn.execute(sql).fetchall(), sql)
+        def on(thread):  # a connection's thread: the writer's or a reader's
+            return lambda sql: thread.run(lambda conn: conn.execute(sql).fetchall(), sql)
 
-        on_readers = [(r.execute_fetchall, r, 1) for r in db._readers]
-        for fetchall, conn, query_only in [(on_writer, db._writer.conn, 0), *on_readers]:
+        on_readers = [(on(r), r.conn, 1) for r in db._readers]
+        for fetchall, conn, query_only in [(on(db._writer), db._writer.conn, 0), *on_readers]:
             pragmas = {}
             for name in (
                 "journal_mode",
@@ -154,10 +154,10 @@ async def test_open_closes_the_writer_when_a_reader_fails(tmp_path, monkeypatch)
 
     error = sqlite3.OperationalError("no more file handles")
 
-    async def failing_for_readers(path, busy_timeout_ms, *, read_only):
+    def failing_for_readers(path, busy_timeout_ms, *, read_only):
         if read_only:
             raise error
-        return await real_connect(path, busy_timeout_ms, read_only=read_only)
+        return real_connect(path, busy_timeout_ms, read_only=read_only)
 
     monkeypatch.setattr(www.db.sqlite, "_connect", failing_for_readers)
     db = Database(tmp_path / "test.db")
@@ -260,24 +260,24 @@ async def test_readers_cannot_write(database):
 @pytest.mark.sqlite_only
 async def test_reads_take_turns_on_the_readers(database):
     seen = set()
-    real = [reader.execute_fetchall for reader in database._readers]
+    real = [reader.run for reader in database._readers]
 
     def spy(index):
-        async def execute_fetchall(sql, params):
+        async def run(call, label):
             seen.add(index)
             await asyncio.sleep(0.01)
-            return await real[index](sql, params)
+            return await real[index](call, label)
 
-        return execute_fetchall
+        return run
 
     for index, reader in enumerate(database._readers):
-        reader.execute_fetchall = spy(index)
+        reader.run = spy(index)
     await asyncio.gather(*(database.fetchall("SELECT 1") for _ in range(4)))
     assert seen == {0, 1}
     seen.clear()
     await database.fetchall("SELECT 1")
-    await database.fetchall("SELECT 1")
-    assert seen == {0, 1}  # one task after another too
+    await database.read(lambda db: db.fetchall("SELECT 1"))
+    assert seen == {0, 1}  # one task after another too, and whole reads with them
 
 
 # --- transactions ----------------------------------------------------------------------

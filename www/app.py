@@ -172,8 +172,6 @@ def configure_logging(config: Settings) -> None:
         level=config.logging.level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
-    # aiosqlite logs every statement with its parameters (password hashes...) at DEBUG.
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
 
 async def init_func(argv: list[str] | None = None) -> web.Application:

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from tests.helpers import error_of, make_post, send
+from tests.helpers import error_of, make_post, send, statements_read
 from www import DB
 from www.keys import PUBSUB
 from www.posts import api
@@ -65,19 +65,11 @@ async def test_list_posts_invalid_query_is_422(client, query, field):
     assert error["message"] == "Some fields are not valid."
 
 
-async def test_list_posts_loads_authors_in_one_query(auth, client, app, monkeypatch):
+async def test_list_posts_loads_authors_in_one_query(auth, client, app):
     for name in ("alice", "bob", "carol"):
         await make_post(app, await auth.create_user(name))
-    db = app[DB]
-    queries = []
-    fetchall = db.fetchall
-
-    async def recording(sql, params=()):
-        queries.append(sql)
-        return await fetchall(sql, params)
-
-    monkeypatch.setattr(db, "fetchall", recording)
-    body = await (await client.get("/api/posts")).json()
+    with statements_read(app[DB]) as queries:
+        body = await (await client.get("/api/posts")).json()
     assert {item["author"]["name"] for item in body["items"]} == {"alice", "bob", "carol"}
     assert sum('FROM "users"' in sql for sql in queries) == 1
 

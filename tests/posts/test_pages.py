@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests.helpers import statements_read
 from www import DB
 from www.posts.models import Comment, Post
 
@@ -58,19 +59,12 @@ async def test_empty_blog(client):
     assert "No posts yet." in await resp.text()
 
 
-async def test_authors_of_a_page_load_in_one_query(auth, client, app, monkeypatch):
+async def test_authors_of_a_page_load_in_one_query(auth, client, app):
     for name in ("a1", "a2", "a3"):
         user = await auth.create_user(name)
         await make_post(app, user)
-    queries = []
-    original = type(app[DB]).fetchall
-
-    async def counting(self, sql, params=()):
-        queries.append(sql)
-        return await original(self, sql, params)
-
-    monkeypatch.setattr(type(app[DB]), "fetchall", counting)
-    assert (await client.get("/")).status == 200
+    with statements_read(app[DB]) as queries:
+        assert (await client.get("/")).status == 200
     user_queries = [q for q in queries if '"users"' in q]
     assert len(user_queries) == 1, queries
 

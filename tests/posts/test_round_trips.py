@@ -29,11 +29,13 @@ class RoundTrips:
     """Counts the calls on the app's database made while serving a request (and by the
     tasks it starts), not by background work such as the broker's polling. A call made
     inside another (fetchone through fetchall, a version read through fetchone) counts
-    once. Every public coroutine method of the database is counted, whatever its name."""
+    once, and so does a read() body, however many statements it runs (one trip: SQLite
+    runs it whole on a reader's thread); its label lists the names they read. Every public
+    coroutine method of the database is counted, whatever its name."""
 
     def __init__(self, app: web.Application) -> None:
         self.calls: list[str] = []
-        db = app[DB]
+        db = self.db = app[DB]
         for name, method in inspect.getmembers(db, inspect.iscoroutinefunction):
             if not name.startswith("_"):
                 setattr(db, name, self._counted(name, method))
@@ -45,10 +47,15 @@ class RoundTrips:
         async def counted(*args, **kwargs):
             if not _in_request.get() or _in_call.get():
                 return await method(*args, **kwargs)
-            self.calls.append(f"{name} {args[0][:50] if args else ''}".strip())
             token = _in_call.set(True)
             try:
-                return await method(*args, **kwargs)
+                if name != "read":  # a statement (labelled with its SQL), or a method
+                    self.calls.append(f"{name} {args[0][:50] if args else ''}".strip())
+                    return await method(*args, **kwargs)
+                with self.db.reads.recording() as read:  # a body: labelled with what it read
+                    value = await method(*args, **kwargs)
+                self.calls.append(" ".join([name, *sorted(read)]))
+                return value
             finally:
                 _in_call.reset(token)
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import overrides_for
-from tests.helpers import error_of, make_post, send
+from tests.helpers import error_of, make_post, send, statements_read
 from www import DB
 from www.posts.models import Post, PostTag, Tag
 from www.posts.schemas import MAX_TAGS, TAG_RULE, TOO_MANY_TAGS
@@ -152,17 +152,9 @@ async def test_a_pages_tags_are_one_query(auth, client, app):
         post = await make_post(app, alice, n)
         await PostTag.create(app[DB], post_id=post.id, tag_id=news)
         await PostTag.create(app[DB], post_id=post.id, tag_id=await tag_id(app, f"t{n}"))
-    queries = []
-    fetchall = app[DB].fetchall
-
-    async def counting(sql, params=()):
-        queries.append(sql)
-        return await fetchall(sql, params)
-
-    app[DB].fetchall = counting
     for path in ("/", "/tags/news", f"/users/{alice.id}", "/api/posts?per_page=5"):
-        queries.clear()
-        page = await (await client.get(path)).text()
+        with statements_read(app[DB]) as queries:
+            page = await (await client.get(path)).text()
         assert '"t0"' in page or "/tags/t0" in page, path
         assert '"t1"' in page or "/tags/t1" in page, path
         loads = [sql for sql in queries if sql.startswith('SELECT "post_tags"."post_id"')]

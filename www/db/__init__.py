@@ -6,9 +6,10 @@
         async with db.transaction() as tx:  # nested (or re-entered): a SAVEPOINT
             await tx.execute(sql, params)
         value = await db.write(body)  # a short transaction: await body(tx), committed
+        value = await db.read(body)  # several reads: await body(db), one trip on SQLite
 
 ``db.url`` picks the engine: ``sqlite:///relative/path.db`` (www/db/sqlite.py: one writer
-thread, www/db/sqlite_writer.py, and a few readers) or
+thread, www/db/sqlite_writer.py, and a few reader threads, www/db/sqlite_reader.py) or
 ``postgresql://user:password@host:port/dbname`` (www/db/postgres.py: a pool of
 connections). www.orm uses only the methods above and ``db.dialect``: what differs
 between engines, from placeholders to column types, lives in the dialect

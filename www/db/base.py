@@ -146,9 +146,9 @@ async def _run_callbacks(callbacks: list[Callable[[], Awaitable[None]]]) -> None
 
 class BaseDatabase:
     """The interface www.orm and the app use, whatever the engine: ``dialect``,
-    ``fetchall``, ``fetchone``, ``execute``, ``executemany``, ``transaction()``,
-    ``create_all``/``drop_all``, ``ping``, ``data_version``, ``table_versions``, ``reads``,
-    ``open``/``close``.
+    ``fetchall``, ``fetchone``, ``execute``, ``executemany``, ``transaction()``, ``write``,
+    ``read``, ``create_all``/``drop_all``, ``ping``, ``data_version``, ``table_versions``,
+    ``reads``, ``open``/``close``.
 
     An engine's subclass supplies ``url_prefix`` and ``from_options(url, root, options)``
     for from_url, ``_holds(conn)`` (does a transaction's connection still belong to this
@@ -250,6 +250,16 @@ class BaseDatabase:
         Callbacks given to ``after_commit`` run on the caller's loop, after the COMMIT."""
         async with self.transaction() as tx:
             return await body(tx)
+
+    async def read(self, body: Callable[[Any], Awaitable[T]]) -> T:
+        """``await body(db)``: several reads as one unit, where the engine can do better
+        than a call each: ``page = await db.read(lambda db: Post.select(db).paginate(1, 20))``.
+
+        Let the body only read, through the ``db`` it is given, and do plain Python:
+        SQLite runs it whole on a reader's thread, in one trip and one snapshot (see
+        SQLiteDatabase.read), where awaiting anything else fails. Here, and on
+        PostgreSQL, it runs on the caller's loop, each read as it would alone."""
+        return await body(self)
 
     def writer_summary(self) -> str:
         """One line on the writer's lock wait, for the logs. Only SQLite has one writer."""

@@ -3,14 +3,16 @@
 Tasks sharing a connection would interleave their transactions. So every write runs on ONE
 writer connection, owned by a thread of its own (www/db/sqlite_writer.py) that runs one
 transaction at a time, from ``BEGIN IMMEDIATE`` to ``COMMIT`` or ``ROLLBACK``; reads take
-turns on read-only connections (aiosqlite), which in WAL mode never see uncommitted data
-nor wait for the writer.
+turns on read-only connections, each with a thread of its own too
+(www/db/sqlite_reader.py), which in WAL mode never see uncommitted data nor wait for the
+writer.
 
     async with SQLiteDatabase(path) as db:  # or Database.from_url(url, root)
         rows = await db.fetchall("SELECT ...", params)  # also fetchone, execute, executemany
         async with db.transaction() as tx:  # nested (or re-entered): a SAVEPOINT
             await tx.execute("INSERT ...", params)
         row = await db.write(lambda tx: Comment.create(tx, ...))  # one job on the writer
+        page = await db.read(lambda db: Post.select(db).paginate(1, 20))  # one on a reader
 
 The transaction rules (ownership, savepoints) are www/db/base.py's; this module says how
 a transaction begins and ends here: as jobs on the writer's thread, with ``BEGIN
@@ -27,8 +29,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiosqlite
-
 from .base import (
     BaseDatabase,
     DatabaseError,
@@ -41,6 +41,7 @@ from .base import (
 )
 from .dialects import SQLiteDialect
 from .sqlite_body import body_job
+from .sqlite_reader import SQLiteReader, read_job
 from .sqlite_writer import SQLiteWriter, WriterStats
 
 log = logging.getLogger(__name__)
@@ -55,23 +56,12 @@ def _pragmas(busy_timeout_ms: int, *, read_only: bool) -> list[str]:
     return pragmas
 
 
-async def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> aiosqlite.Connection:
-    """A reader: aiosqlite (the writer is www/db/sqlite_writer.py's thread)."""
-    conn = await aiosqlite.connect(path, isolation_level=None)  # explicit transactions only
-    try:
-        for pragma in _pragmas(busy_timeout_ms, read_only=read_only):
-            await conn.execute(f"PRAGMA {pragma}")
-    except BaseException:
-        await conn.close()
-        raise
-    return conn
-
-
-def _connect_writer(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
-    """The writer's connection, opened on its thread (explicit transactions only)."""
+def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool) -> sqlite3.Connection:
+    """A connection for the writer or a reader, opened on its thread (explicit
+    transactions only)."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        for pragma in _pragmas(busy_timeout_ms, read_only=False):
+        for pragma in _pragmas(busy_timeout_ms, read_only=read_only):
             conn.execute(f"PRAGMA {pragma}")
     except BaseException:
         conn.close()
@@ -168,7 +158,7 @@ class SQLiteDatabase(BaseDatabase):
         self.location = str(self.path)
         self.dialect = SQLiteDialect()
         self._writer: SQLiteWriter | None = None
-        self._readers: list[aiosqlite.Connection] = []
+        self._readers: list[SQLiteReader] = []
         self._turn = 0  # the reader that takes the next read
         self.writer_stats = WriterStats()  # kept across close(), for writer_summary()
 
@@ -188,17 +178,16 @@ class SQLiteDatabase(BaseDatabase):
             raise DatabaseError("the database is already open")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Fail here, not in aiosqlite.connect: after a failed connect, its thread reports
-            # to the event loop later, which raises if the loop is gone (asyncio.run exited).
-            await asyncio.to_thread(lambda: sqlite3.connect(self.path).close())
+            path, busy_timeout_ms = self.path, self.busy_timeout_ms
             writer = SQLiteWriter(
-                lambda: _connect_writer(self.path, self.busy_timeout_ms), self.writer_stats
+                lambda: _connect(path, busy_timeout_ms, read_only=False), self.writer_stats
             )
-            await writer.open()
+            await writer.open()  # first: it sets WAL, which the readers then find
             self._writer = writer
             for _ in range(self.readers):
-                conn = await _connect(self.path, self.busy_timeout_ms, read_only=True)
-                self._readers.append(conn)
+                reader = SQLiteReader(lambda: _connect(path, busy_timeout_ms, read_only=True))
+                await reader.open()
+                self._readers.append(reader)
         except BaseException as exc:
             await self.close()
             if isinstance(exc, OSError | sqlite3.Error):
@@ -225,7 +214,8 @@ class SQLiteDatabase(BaseDatabase):
         it per connection, so it is always asked of the same reader (see www/cache.py)."""
         if not self._readers:
             raise DatabaseError("the database is not open")
-        return (await self._readers[0].execute_fetchall("PRAGMA data_version"))[0][0]
+        sql = "PRAGMA data_version"
+        return await self._readers[0].run(lambda conn: conn.execute(sql).fetchone()[0], sql)
 
     def schema_transaction(self) -> SQLiteTransaction:
         """A transaction that changes tables, with foreign keys unenforced until it ends:
@@ -251,13 +241,29 @@ class SQLiteDatabase(BaseDatabase):
         tx = self._active_transaction()
         if tx is not None:
             return await tx.fetchall(sql, params)
+        try:  # what translated() does, written out: every read outside a transaction runs it
+            return await self._reader().run(lambda conn: conn.execute(sql, params).fetchall(), sql)
+        except self.dialect.driver_error as exc:
+            raise self.dialect.translate_error(exc) from exc
+
+    async def read(self, body: Callable[[Any], Awaitable[T]]) -> T:
+        """``await body(db)`` whole on the next reader's thread: one trip from the loop
+        however many reads it makes, in one read transaction (they see one snapshot). The
+        body may await only the reads of the ``db`` it is given (www/db/sqlite_reader.py);
+        a write there fails. In this task's transaction, run here, seeing its writes."""
+        if self._active_transaction() is not None:
+            return await body(self)
+        value, statements = await self._reader().run(read_job(self.dialect, body), "read()")
+        for sql in statements:
+            self.reads.note(sql)
+        return value
+
+    def _reader(self) -> SQLiteReader:
+        """The reader whose turn it is: reads take turns, whoever makes them."""
         if not self._readers:
             raise DatabaseError("the database is not open")
         self._turn = (self._turn + 1) % len(self._readers)
-        try:  # what translated() does, written out: every read outside a transaction runs it
-            return await self._readers[self._turn].execute_fetchall(sql, params)
-        except self.dialect.driver_error as exc:
-            raise self.dialect.translate_error(exc) from exc
+        return self._readers[self._turn]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
         """Run one write: in this task's transaction if any, else as its own transaction."""

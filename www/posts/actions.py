@@ -5,11 +5,14 @@ already validated input (a schema from schemas.py). Checks that need the user (l
 ownership) stay in the views, which run them in the contract's order.
 
 Page data is the same for every visitor, so the loaders share it until the database
-changes (www/cache.py). Never modify what they return.
+changes (www/cache.py). Never modify what they return. A loader that makes several reads
+makes them in one `db.read()` (one trip to SQLite's reader thread, one snapshot): its body
+awaits only the reads of the `db` it is given.
 """
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -32,16 +35,16 @@ TOO_LONG = "Content would make too long a page: repeat long links less often."
 
 async def posts_page(app: App, number: int, per_page: int, author_id: int | None = None) -> Page:
     """A page of posts, newest first, each with its `author`: all posts or one author's."""
-    db = app[DB]
 
-    async def load() -> Page:
+    async def load(db: Any) -> Page:
         query = Post.select(db) if author_id is None else Post.select(db).where(user_id=author_id)
         page = await query.order_by("-created_at", "-id").paginate(number, per_page)
         await _with_authors(db, page.items)
         await load_tags(db, page.items)
         return page
 
-    return await app[QUERIES].get(("posts", author_id, number, per_page), load, _page_size)
+    key = ("posts", author_id, number, per_page)
+    return await app[QUERIES].get(key, lambda: app[DB].read(load), _page_size)
 
 
 async def found_posts(
@@ -49,50 +52,72 @@ async def found_posts(
 ) -> Page:
     """A page of the posts with `tag` and/or all of `words` (queries.find_posts), each
     with its `author` and `tags`. Cached as the other pages: a write empties the cache."""
-    db = app[DB]
 
-    async def load() -> Page:
+    async def load(db: Any) -> Page:
         page = await find_posts(db, number, per_page, tag=tag, words=words)
         await _with_authors(db, page.items)
         await load_tags(db, page.items)
         return page
 
     key = ("found", tag, tuple(words), number, per_page)
-    return await app[QUERIES].get(key, load, _page_size)
+    return await app[QUERIES].get(key, lambda: app[DB].read(load), _page_size)
 
 
 async def get_post(app: App, post_id: int) -> Post | None:
     """The post with its `author`, or None."""
-    db = app[DB]
-
-    async def load() -> Post | None:
-        post = await Post.get(db, post_id)
-        if post is not None:
-            post.author = await User.get(db, post.user_id)
-            await load_tags(db, [post])
-        return post
-
-    return await app[QUERIES].get(("post", post_id), load, _post_size)
+    load = functools.partial(_load_post, post_id=post_id)
+    return await app[QUERIES].get(("post", post_id), lambda: app[DB].read(load), _post_size)
 
 
 async def comments_page(app: App, post_id: int, number: int | None, per_page: int) -> Page:
     """Page `number` of a post's comments, oldest first, each with its `author`; None: the
     last page, where a new comment is. One query for the page (LIMIT, OFFSET), one count."""
-    db = app[DB]
+    load = functools.partial(_load_comments, post_id=post_id, number=number, per_page=per_page)
+    key = ("comments", post_id, number, per_page)
+    return await app[QUERIES].get(key, lambda: app[DB].read(load), _page_size)
 
-    async def load() -> Page:
-        query = Comment.select(db).where(post_id=post_id).order_by("created_at", "id")
-        if number is None:
-            total = await query.count()
-            last = max(1, -(-total // per_page))
-            items = await query.limit(per_page).offset((last - 1) * per_page).all()
-            page = Page(items, last, per_page, total)
-        else:
-            page = await query.paginate(number, per_page)
-        await _with_authors(db, page.items)
-        return page
 
-    return await app[QUERIES].get(("comments", post_id, number, per_page), load, _page_size)
+async def post_page(
+    app: App, post_id: int, number: int | None, per_page: int
+) -> tuple[Post | None, Page, PostHtml | None]:
+    """What a post's page shows: the post (None if missing), page `number` of its comments
+    (as comments_page) and its HTML as last saved (possibly stale: post_html checks), read
+    in one db.read() and cached as one."""
+
+    async def load(db: Any) -> tuple[Post | None, Page, PostHtml | None]:
+        post = await _load_post(db, post_id)
+        if post is None:
+            return None, Page([], 1, per_page, 0), None
+        comments = await _load_comments(db, post_id, number, per_page)
+        return post, comments, await PostHtml.select(db).where(post_id=post_id).first()
+
+    def size(loaded: tuple[Post | None, Page, PostHtml | None]) -> int:
+        post, comments, stored = loaded
+        return _post_size(post) + _page_size(comments) + _html_size(stored)
+
+    key = ("post_page", post_id, number, per_page)
+    return await app[QUERIES].get(key, lambda: app[DB].read(load), size)
+
+
+async def _load_post(db: Any, post_id: int) -> Post | None:
+    post = await Post.get(db, post_id)
+    if post is not None:
+        post.author = await User.get(db, post.user_id)
+        await load_tags(db, [post])
+    return post
+
+
+async def _load_comments(db: Any, post_id: int, number: int | None, per_page: int) -> Page:
+    query = Comment.select(db).where(post_id=post_id).order_by("created_at", "id")
+    if number is None:
+        total = await query.count()
+        last = max(1, -(-total // per_page))
+        items = await query.limit(per_page).offset((last - 1) * per_page).all()
+        page = Page(items, last, per_page, total)
+    else:
+        page = await query.paginate(number, per_page)
+    await _with_authors(db, page.items)
+    return page
 
 
 async def _with_authors(db: Any, rows: list[Post] | list[Comment]) -> None:
@@ -100,16 +125,6 @@ async def _with_authors(db: Any, rows: list[Post] | list[Comment]) -> None:
     authors = await User.get_many(db, (row.user_id for row in rows))
     for row in rows:
         row.author = authors[row.user_id]
-
-
-async def stored_html(app: App, post_id: int) -> PostHtml | None:
-    """The post's HTML as last saved (possibly stale: post_html checks), or None."""
-    db = app[DB]
-
-    async def load() -> PostHtml | None:
-        return await PostHtml.select(db).where(post_id=post_id).first()
-
-    return await app[QUERIES].get(("post_html", post_id), load, _html_size)
 
 
 # What a cached value weighs (www/cache.py), about: its text, and some for each object.
@@ -134,7 +149,7 @@ def _html_size(stored: PostHtml | None) -> int:
 
 
 async def post_html(app: App, post: Post, stored: PostHtml | None) -> str:
-    """The post's HTML: `stored` (stored_html) when it was made from this content by this
+    """The post's HTML: `stored` (post_page's) when it was made from this content by this
     renderer or a newer one (a worker not yet restarted meets those); else rendered now,
     off the loop, and saved. A post that would render too long shows its source."""
     digest = source_hash(post.content)

@@ -104,11 +104,7 @@ async def detail(request: web.Request, comment_form: dict | None = None) -> web.
     app, post_id = request.config_dict, int(request.match_info["id"])
     number = page_number(request) if "page" in request.query else None
     per_page = app[CONFIG].blog.comments_per_page
-    post, comments, stored = await asyncio.gather(  # side by side when the cache must load them
-        actions.get_post(app, post_id),
-        actions.comments_page(app, post_id, number, per_page),
-        actions.stored_html(app, post_id),
-    )
+    post, comments, stored = await actions.post_page(app, post_id, number, per_page)
     if post is None or (number is not None and number > 1 and not comments.items):
         raise web.HTTPNotFound()
     user = request[USER]

@@ -1,0 +1,169 @@
+"""SQLite's readers: read-only connections, each on a thread of its own that runs jobs in
+order, and ``SQLiteDatabase.read(body)``, which runs several reads as one job.
+
+Each trip between the event loop and a connection's thread costs CPU on both sides: a
+queue, a wake-up, a call back into the loop, and on one busy core the two threads take
+the processor from each other. A statement a trip (what aiosqlite, which the readers
+were, does) made the home page four trips: the count, the posts, their authors and their
+tags. With the data cache off that was a tenth of the page's CPU. ``read(body)`` runs the
+whole body on a reader's thread instead: one trip, however many statements, and one
+read transaction, so its statements see one snapshot (a page's count and rows agree).
+aiosqlite has no way to run a body on its thread, hence a thread of ours, as for the
+writer (www/db/sqlite_writer.py).
+
+A read body (``async def body(db)``) may await only the reads of the ``db`` it is given
+(``fetchall``, ``fetchone``, and the ORM's queries on it): they run at once on the
+thread, so the body never suspends. Awaiting anything else (a lock, a sleep, the cache,
+another database call) fails with a DatabaseError, as does a write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from .base import DatabaseError, ExecResult
+from .sqlite_writer import CANCELLED, QUEUED, RUNNING, Job
+
+T = TypeVar("T")
+
+
+class SQLiteReader:
+    """A read-only connection and its thread. ``connect`` opens the connection (on the
+    thread); ``run(call, label)`` makes ``call(connection)`` there and awaits the result."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]):
+        self._connect = connect
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()  # guards a job's state: queued, running, cancelled
+        self._thread: threading.Thread | None = None
+        self._closing = False
+        self.conn: sqlite3.Connection | None = None  # the thread's; read elsewhere by tests
+
+    async def open(self) -> None:
+        """Start the thread and open the connection there; raises what connecting raised."""
+        ready = Job(lambda conn: None, "connect", None, False, False, None)
+        # A daemon, as the writer: a process that never closes the database can still exit.
+        self._thread = threading.Thread(
+            target=self._main, args=(ready,), name="sqlite-reader", daemon=True
+        )
+        self._thread.start()
+        try:
+            await ready.future
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Let the queued reads finish, close the connection and end the thread. Safe to
+        call twice; a read submitted afterwards fails."""
+        self._closing = True
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._jobs.put(None)
+            await asyncio.to_thread(thread.join)
+
+    async def run(self, call: Callable[[sqlite3.Connection], T], label: str) -> T:
+        """``call(connection)`` on the thread. Cancelled while still queued, it never runs;
+        once running it finishes (reads are short) and its result is dropped."""
+        if self._closing:
+            raise DatabaseError("the database is not open")
+        job = Job(call, label, None, False, False, None)
+        self._jobs.put(job)
+        try:
+            return await job.future
+        except asyncio.CancelledError:
+            with self._lock:
+                if job.state == QUEUED:
+                    job.state = CANCELLED
+            raise
+
+    # --- on the thread ----------------------------------------------------------------
+
+    def _main(self, ready: Job) -> None:
+        try:
+            self.conn = conn = self._connect()
+        except BaseException as exc:
+            ready.settle(error=exc)
+            return
+        ready.settle()
+        try:
+            while (job := self._jobs.get()) is not None:
+                with self._lock:
+                    if job.state == CANCELLED:
+                        continue
+                    job.state = RUNNING
+                try:
+                    result, error = job.call(conn), None
+                except BaseException as exc:
+                    result, error = None, exc
+                if conn.in_transaction:  # a body that failed half-way: clean before telling
+                    conn.rollback()
+                job.settle(result, error)
+        finally:
+            conn.close()
+
+
+class Snapshot:
+    """The database as a read body sees it, on the reader's thread: its reads run at once,
+    inside the body's read transaction. ``statements``: the SQL it ran, which the caller's
+    ReadLog notes afterwards (the tables a cached value depends on: www/cache.py)."""
+
+    def __init__(self, dialect: Any, conn: sqlite3.Connection):
+        self.dialect, self._conn = dialect, conn
+        self.statements: list[str] = []
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        self.statements.append(sql)
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self.dialect.translate_error(exc) from exc
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
+        raise DatabaseError("a read() body cannot write: use db.write() or a transaction")
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> ExecResult:
+        raise DatabaseError("a read() body cannot write: use db.write() or a transaction")
+
+
+def read_job(
+    dialect: Any, body: Callable[[Snapshot], Awaitable[T]]
+) -> Callable[[sqlite3.Connection], tuple[T, list[str]]]:
+    """The job that runs ``body`` whole on a reader's connection, in one read transaction:
+    it returns the body's value and the statements it ran."""
+
+    def call(conn: sqlite3.Connection) -> tuple[T, list[str]]:
+        snapshot = Snapshot(dialect, conn)
+        try:
+            conn.execute("BEGIN")  # deferred: the snapshot is taken at the first read
+            value = _complete(body(snapshot))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise dialect.translate_error(exc) from exc
+        return value, snapshot.statements
+
+    return call
+
+
+def _complete(awaitable: Awaitable[T]) -> T:
+    """The result of a body that never suspends: every await in it is a read, done at once.
+    One that suspends waits for something no one on this thread will ever do."""
+    steps = awaitable.__await__()
+    try:
+        steps.send(None)
+    except StopIteration as done:
+        return done.value
+    steps.close()
+    raise DatabaseError(
+        "a read() body may await only the reads of the database it is given: it runs whole "
+        "on a reader's thread, where nothing else can complete"
+    )
