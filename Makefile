@@ -114,6 +114,7 @@ bench: install ## Benchmarks vs Flask (SQLite, PostgreSQL), mixed load, live com
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
 bench-orm: install ## The ORM benchmark alone
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/orm.py $(ARGS)
 
 clean: ## Remove the virtualenv and caches (keeps data/)

@@ -15,7 +15,6 @@ setup(
         "aiohttp-jinja2>=1.6,<2",
         "aiohttp-session[secure]>=2.12,<3",
         "aiosmtplib>=3,<6",  # mail (password reset) when mail.smtp_url is set
-        "aiosqlite>=0.20,<1",
         "argon2-cffi>=23.1,<26",
         "asyncpg>=0.30,<1",  # create_pool(reset=...) is 0.30's
         "cryptography>=42",
