@@ -1,13 +1,14 @@
 """Where a page's time goes in the scaffold: cProfile of the server under wrk, plus the
 cost of each piece measured on its own (wall and CPU milliseconds).
 
-    .venv/bin/python benchmarks/profile_pages.py [--path /] [--caches all|data|none] [--seconds 5]
+    .venv/bin/python benchmarks/profile_pages.py [--path /] [--caches all|data|none]
+        [--login user01@bench.example] [--seconds 5] [--top 25]
 
 Seeds a temporary database with benchmarks/seed.py (or uses --db), builds the app with
 create_app() and the benchmark settings (per_page 20, no access log), serves it in this
 process on 127.0.0.1 (pinned to CPU 0, uvloop as in `python -m www`) and profiles it while
 wrk (CPU 1, -t1 -c16) requests --path. cProfile sees the event-loop thread only (the
-SQLite work runs in aiosqlite's threads) and slows Python code down about 2x, so read the
+SQLite work runs on its reader threads) and slows Python code down about 2x, so read the
 shares, not the absolute times. Then it times the pieces of the home and post pages in
 isolation: the ORM queries, the same SQL on raw aiosqlite, the loaders of
 www/posts/actions.py (query cache), the templates, the Markdown, and 40 links written with
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp_jinja2  # noqa: E402
 import aiosqlite  # noqa: E402
 from aiohttp import web  # noqa: E402
+from mixed import log_in  # noqa: E402  # benchmarks/mixed.py: logs in over HTTP
 
 from www.accounts.models import User  # noqa: E402
 from www.app import create_app  # noqa: E402
@@ -91,7 +93,10 @@ def settings_for(db_path: Path, workdir: Path, caches: str = "all"):
     )
 
 
-async def profile_under_wrk(app: web.Application, path: str, seconds: int) -> cProfile.Profile:
+async def profile_under_wrk(
+    app: web.Application, path: str, seconds: int, login: str | None = None
+) -> cProfile.Profile:
+    """`login`: the email of a user (seed.py's password) whose session cookie wrk sends."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -99,15 +104,19 @@ async def profile_under_wrk(app: web.Application, path: str, seconds: int) -> cP
     port = site._server.sockets[0].getsockname()[1]
     url = f"http://127.0.0.1:{port}{path}"
     try:
+        headers = []
+        if login:  # over HTTP as a browser would, from a thread: this loop serves it
+            cookie = (await asyncio.to_thread(log_in, port, login))["cookie"]
+            headers = ["-H", f"Cookie: {cookie}"]
         warm = await asyncio.create_subprocess_exec(
-            "taskset", "-c", "1", "wrk", "-t1", "-c16", "-d1s", url,
+            "taskset", "-c", "1", "wrk", "-t1", "-c16", "-d1s", *headers, url,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         await asyncio.wait_for(warm.wait(), 30)
         profile = cProfile.Profile()
         profile.enable()
         wrk = await asyncio.create_subprocess_exec(
-            "taskset", "-c", "1", "wrk", "-t1", "-c16", f"-d{seconds}s", url,
+            "taskset", "-c", "1", "wrk", "-t1", "-c16", f"-d{seconds}s", *headers, url,
             stdout=subprocess.PIPE,
         )  # fmt: skip
         out, _ = await asyncio.wait_for(wrk.communicate(), seconds + 30)
@@ -307,7 +316,7 @@ async def pieces(app: web.Application, post_id: int) -> None:
 async def main_async(args: argparse.Namespace, db_path: Path, workdir: Path) -> None:
     app = create_app(settings_for(db_path, workdir, args.caches))
     print(f"profiling GET {args.path} for {args.seconds}s (server on CPU 0, wrk -c16 on CPU 1)")
-    profile = await profile_under_wrk(app, args.path, args.seconds)
+    profile = await profile_under_wrk(app, args.path, args.seconds, args.login)
     print_profile(profile, args.top)
     app = create_app(settings_for(db_path, workdir))
     runner = web.AppRunner(app)
@@ -325,6 +334,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25, help="functions listed")
     parser.add_argument("--db", type=Path, help="a database made by seed.py (default: new)")
     parser.add_argument("--post-id", type=int, default=500)
+    parser.add_argument("--login", metavar="EMAIL", help="profile as this user, logged in")
     parser.add_argument(
         "--caches",
         choices=CACHES,

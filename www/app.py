@@ -9,7 +9,7 @@ from aiohttp import web
 from . import templating
 from .accesslog import AccessLog
 from .api import mount_api
-from .auth import sessions, user_middleware
+from .auth import user_middleware
 from .brokers import broker_for
 from .cache import QueryCache
 from .csrf import csrf_middleware
@@ -47,6 +47,7 @@ from .ratelog import RateLimitedLog
 from .responses import ResponseCache
 from .routes import setup_routes
 from .routing import Urls
+from .sessions import sessions
 from .settings import PROJECT_ROOT, Settings, load_settings
 from .uploads import InProgress
 

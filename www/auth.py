@@ -1,22 +1,20 @@
 """Sessions, the current user, logging in and out, permissions and flash messages.
 
-The session lives in an encrypted cookie (aiohttp-session + Fernet). It holds the user's
-id and their `session_epoch`; logging out bumps the epoch in the database, so a copy of
-an old cookie, replayed later, no longer matches and is anonymous.
+The session lives in an encrypted cookie (aiohttp-session + Fernet, www/sessions.py). It
+holds the user's id and their `session_epoch`; logging out bumps the epoch in the
+database, so a copy of an old cookie, replayed later, no longer matches and is anonymous.
 
 Under /api/ only, `Authorization: Bearer www_...` (an API token, www/accounts/tokens.py)
 authenticates instead, with no session at all; on the pages that header is ignored.
 """
 
 import functools
-import hashlib
 import secrets
 from urllib.parse import quote
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
-from aiohttp_session import SESSION_KEY, Session, get_session, new_session, session_middleware
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from aiohttp.typedefs import Handler
+from aiohttp_session import SESSION_KEY, Session, get_session, new_session
 
 from . import ratelimits
 from .accounts import tokens
@@ -24,22 +22,6 @@ from .accounts.actions import get_user
 from .accounts.models import User
 from .keys import API, API_TOKEN, DB, SESSION, USER
 from .routing import url_for
-from .settings import Settings, session_secret
-
-
-def sessions(config: Settings) -> Middleware:
-    """The session middleware: an encrypted cookie (Fernet), HttpOnly and SameSite=Lax."""
-    # Fernet wants 32 bytes; any secret of 32+ characters is stretched to exactly that.
-    key = hashlib.sha256(session_secret(config).encode()).digest()
-    storage = EncryptedCookieStorage(
-        key,
-        cookie_name=config.session.cookie_name,
-        max_age=config.session.max_age,
-        secure=config.session.secure,
-        httponly=True,
-        samesite="Lax",
-    )
-    return session_middleware(storage)
 
 
 @web.middleware

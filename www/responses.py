@@ -36,6 +36,7 @@ from aiohttp.typedefs import Handler
 
 from .cache import QueryCache
 from .db import DatabaseError
+from .sessions import cookie_value
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class ResponseCache:
         return (
             self.enabled
             and request.method in (hdrs.METH_GET, hdrs.METH_HEAD)
-            and self.cookie_name not in request.cookies
+            and cookie_value(request, self.cookie_name) is None
             and hdrs.AUTHORIZATION not in request.headers
         )
 

@@ -87,6 +87,7 @@ class SessionSettings(_Model):
     cookie_name: str
     max_age: int = Field(gt=0)
     secure: bool
+    cache_entries: int = Field(ge=0, le=1_000_000)
 
 
 class PasswordSettings(_Model):
