@@ -255,10 +255,11 @@ class BaseDatabase:
         """``await body(db)``: several reads as one unit, where the engine can do better
         than a call each: ``page = await db.read(lambda db: Post.select(db).paginate(1, 20))``.
 
-        Let the body only read, through the ``db`` it is given, and do plain Python:
-        SQLite runs it whole on a reader's thread, in one trip and one snapshot (see
-        SQLiteDatabase.read), where awaiting anything else fails. Here, and on
-        PostgreSQL, it runs on the caller's loop, each read as it would alone."""
+        Let the body only read, through the ``db`` it is given, and do plain Python. Its
+        reads see one snapshot, and a write in it fails: SQLite runs it whole on a
+        reader's thread, in one trip (SQLiteDatabase.read), where awaiting anything else
+        fails too; PostgreSQL in a read-only transaction on one pool connection. Here
+        (an engine without its own), each read runs as it would alone."""
         return await body(self)
 
     def writer_summary(self) -> str:

@@ -22,10 +22,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -42,6 +42,7 @@ from .dialects import DATA_VERSION, PostgresDialect
 from .pgpool import ConnectionPool
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL counts microseconds from here
 _RETURNING = re.compile(r"\bRETURNING\b[^']*\Z", re.IGNORECASE)  # a last clause, not text
 
@@ -87,11 +88,12 @@ class PostgresTransaction(Transaction):
     """A transaction on a connection of its own (see base.Transaction for the rules)."""
 
     _db: PostgresDatabase
+    _begin_sql = "BEGIN"
 
     async def _begin(self) -> None:
         pool, conn = await self._db._acquire()
         try:
-            await translated(self.dialect, conn.execute("BEGIN"))
+            await translated(self.dialect, conn.execute(self._begin_sql))
         except BaseException:
             await run_to_completion(self._db._release(pool, conn, clean=False))
             raise
@@ -128,6 +130,13 @@ class PostgresTransaction(Transaction):
         """rowcount is -1: asyncpg does not report counts for a batch."""
         await translated(self.dialect, self._connection().executemany(sql, rows))
         return ExecResult(-1, None)
+
+
+class PostgresReadTransaction(PostgresTransaction):
+    """A read() body's transaction: read-only, and one snapshot for all its statements
+    (REPEATABLE READ), as a read body sees on SQLite; a write in it fails."""
+
+    _begin_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 
 def _gone(conn: Any) -> bool:
@@ -307,6 +316,15 @@ class PostgresDatabase(BaseDatabase):
             raise self.dialect.translate_error(exc) from exc
         finally:
             await self._put_back(pool, conn, clean=clean)
+
+    async def read(self, body: Callable[[Any], Awaitable[T]]) -> T:
+        """``await body(db)`` in a read-only transaction on one pool connection: its reads
+        see one snapshot, and a busy pool is waited for once, not once a query. In this
+        task's transaction, run in it, seeing its writes."""
+        if self._active_transaction() is not None:
+            return await body(self)
+        async with PostgresReadTransaction(self) as tx:
+            return await body(tx)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
         """Run one write: in this task's transaction if any, else as its own transaction."""
