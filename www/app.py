@@ -47,7 +47,7 @@ from .ratelog import RateLimitedLog
 from .responses import ResponseCache
 from .routes import setup_routes
 from .routing import Urls
-from .sessions import sessions
+from .session_cookie import sessions
 from .settings import PROJECT_ROOT, Settings, load_settings
 from .uploads import InProgress
 

@@ -1,6 +1,6 @@
 """Sessions, the current user, logging in and out, permissions and flash messages.
 
-The session lives in an encrypted cookie (aiohttp-session + Fernet, www/sessions.py). It
+The session lives in an encrypted cookie (aiohttp-session + Fernet, www/session_cookie.py). It
 holds the user's id and their `session_epoch`; logging out bumps the epoch in the
 database, so a copy of an old cookie, replayed later, no longer matches and is anonymous.
 

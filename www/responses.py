@@ -36,7 +36,7 @@ from aiohttp.typedefs import Handler
 
 from .cache import QueryCache
 from .db import DatabaseError
-from .sessions import cookie_value
+from .session_cookie import cookie_value
 
 log = logging.getLogger(__name__)
 

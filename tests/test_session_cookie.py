@@ -1,4 +1,4 @@
-"""www/sessions.py: the session cookie found in the raw header, and decrypted once while
+"""www/session_cookie.py: the session cookie found in the raw header, and decrypted once while
 it is among the cookies seen last; never a session that Fernet would not have given."""
 
 import asyncio
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict
 
-from www.sessions import SessionCookies, cookie_value
+from www.session_cookie import SessionCookies, cookie_value
 
 NAME = "www_session"
 KEY = b"k" * 32
@@ -136,7 +136,7 @@ async def test_a_session_older_than_max_age_is_empty(kept):
 )
 async def test_a_cookie_we_did_not_issue_is_a_new_session(cookie, caplog):
     store = storage()
-    with caplog.at_level(logging.WARNING, logger="www.sessions"):
+    with caplog.at_level(logging.WARNING, logger="www.session_cookie"):
         session = await load(store, cookie)
     assert session.new and "uid" not in session
     assert "Cannot decrypt the session cookie" in caplog.text
