@@ -20,6 +20,7 @@ another database call) fails with a DatabaseError, as does a write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -27,33 +28,33 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from .base import DatabaseError, ExecResult
-from .sqlite_writer import CANCELLED, QUEUED, RUNNING, Job
 
 T = TypeVar("T")
 
 
 class SQLiteReader:
     """A read-only connection and its thread. ``connect`` opens the connection (on the
-    thread); ``run(call, label)`` makes ``call(connection)`` there and awaits the result."""
+    thread); ``run(call, label)`` makes ``call(connection)`` there and awaits the result.
+    A job is its caller's future and the call: the leanest trip there is (a read is a few
+    microseconds; the writer's jobs carry more, for its transactions)."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection]):
         self._connect = connect
-        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()  # guards a job's state: queued, running, cancelled
+        self._jobs: queue.SimpleQueue[tuple[asyncio.Future, Callable] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closing = False
         self.conn: sqlite3.Connection | None = None  # the thread's; read elsewhere by tests
 
     async def open(self) -> None:
         """Start the thread and open the connection there; raises what connecting raised."""
-        ready = Job(lambda conn: None, "connect", None, False, False, None)
+        ready = asyncio.get_running_loop().create_future()
         # A daemon, as the writer: a process that never closes the database can still exit.
         self._thread = threading.Thread(
             target=self._main, args=(ready,), name="sqlite-reader", daemon=True
         )
         self._thread.start()
         try:
-            await ready.future
+            await ready
         except BaseException:
             await self.close()
             raise
@@ -68,44 +69,53 @@ class SQLiteReader:
             await asyncio.to_thread(thread.join)
 
     async def run(self, call: Callable[[sqlite3.Connection], T], label: str) -> T:
-        """``call(connection)`` on the thread. Cancelled while still queued, it never runs;
-        once running it finishes (reads are short) and its result is dropped."""
+        """``call(connection)`` on the thread (``label`` says what it is, as the writer's
+        jobs do). Cancelled while still queued, it never runs; once running it finishes
+        (reads are short) and its result is dropped."""
         if self._closing:
             raise DatabaseError("the database is not open")
-        job = Job(call, label, None, False, False, None)
-        self._jobs.put(job)
-        try:
-            return await job.future
-        except asyncio.CancelledError:
-            with self._lock:
-                if job.state == QUEUED:
-                    job.state = CANCELLED
-            raise
+        future = asyncio.get_running_loop().create_future()
+        self._jobs.put((future, call))
+        return await future  # cancelling the caller cancels it: the thread skips the job
 
     # --- on the thread ----------------------------------------------------------------
 
-    def _main(self, ready: Job) -> None:
+    def _main(self, ready: asyncio.Future) -> None:
         try:
             self.conn = conn = self._connect()
         except BaseException as exc:
-            ready.settle(error=exc)
+            _hand_over(ready, None, exc)
             return
-        ready.settle()
+        _hand_over(ready, None, None)
         try:
             while (job := self._jobs.get()) is not None:
-                with self._lock:
-                    if job.state == CANCELLED:
-                        continue
-                    job.state = RUNNING
+                future, call = job
+                if future.cancelled():  # its caller stopped waiting before it began
+                    continue
                 try:
-                    result, error = job.call(conn), None
+                    result, error = call(conn), None
                 except BaseException as exc:
                     result, error = None, exc
                 if conn.in_transaction:  # a body that failed half-way: clean before telling
                     conn.rollback()
-                job.settle(result, error)
+                _hand_over(future, result, error)
         finally:
             conn.close()
+
+
+def _hand_over(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    """Settle ``future`` on its loop (from the reader's thread); dropped if it is gone."""
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+        future.get_loop().call_soon_threadsafe(_settle, future, result, error)
+
+
+def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    if future.done():  # cancelled meanwhile
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 class Snapshot:
