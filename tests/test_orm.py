@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.databases import open_database, sql
+from www import orm
 from www.db import DatabaseError, IntegrityError
 from www.db.schema import tables_of
 from www.orm import (
@@ -416,6 +417,31 @@ async def test_lookups(items, lookup, expected):
 async def test_where_calls_are_anded(items):
     query = Item.select(items).where(count__gte=2).where(count__lte=4).where(count__ne=3)
     assert [item.count for item in await query.order_by("count").all()] == [2, 4]
+
+
+async def test_a_query_shape_made_once_serves_every_value(items, monkeypatch):
+    """Query texts are kept by shape (www/orm.py Meta.query_sql): the same shape with
+    other values, or lists of other lengths, still finds what it says; the kept texts
+    are bounded."""
+    monkeypatch.setattr(orm, "QUERY_SHAPES", 4)
+    Item._meta.query_sql.clear()
+    built, build = [], orm.Query._build_sql
+
+    def counted(query, start, params, **kwargs):
+        built.append(start)
+        return build(query, start, params, **kwargs)
+
+    monkeypatch.setattr(orm.Query, "_build_sql", counted)
+    for low, high in [(2, 5), (6, 9), (0, 1)] * 2:
+        query = Item.select(items).where(count__gte=low, count__lt=high).order_by("-count")
+        expected = list(range(high - 1, low - 1, -1))
+        assert [item.count for item in await query.limit(10).offset(0).all()] == expected
+        assert await query.count() == high - low
+    assert len(built) == 2  # the page and its count, each made once for six queries
+    for counts in ([1], [1, 2], [], [3, 4, 5], [9, 8], [0, 0, 7]):
+        found = await Item.select(items).where(count__in=counts).order_by("count").all()
+        assert [item.count for item in found] == sorted(set(counts))
+        assert len(Item._meta.query_sql) <= 4
 
 
 async def test_queries_are_immutable(items):

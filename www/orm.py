@@ -233,6 +233,9 @@ class Schema:
         self.nocase = frozenset(f.name for f in self.fields if f.nocase)
         self._sql: dict[str, TableSQL] = {}
         self._by_pk: dict[str, str] = {}  # Model.get()'s SELECT, by dialect
+        # Query._sql's text by the query's shape (what it says, not its values): an app
+        # runs the same few shapes again and again. Emptied when it holds QUERY_SHAPES.
+        self.query_sql: dict[tuple, str] = {}
 
     def field(self, name: Any) -> Field:
         field = self.by_name.get(name) if isinstance(name, str) else None
@@ -496,6 +499,7 @@ async def _insert(db: Any, meta: Schema, fields: Sequence[Field], rows: list) ->
 
 
 _COMPARISONS = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+QUERY_SHAPES = 512  # query texts a model keeps (Meta.query_sql)
 _LOOKUPS = {*_COMPARISONS, "in", "contains", "isnull"}
 
 
@@ -573,7 +577,25 @@ class Query:
         return self._copy(_offset=_non_negative("offset", count))
 
     def _sql(self, start: str, params: list, *, order: bool = True) -> str:
-        """``start`` (SELECT ... FROM, DELETE FROM, UPDATE ... SET) + WHERE, ORDER BY, LIMIT."""
+        """``start`` (SELECT ... FROM, DELETE FROM, UPDATE ... SET) + WHERE, ORDER BY, LIMIT,
+        and their values appended to ``params``. The text is made once per shape."""
+        paged = self._limit is not None or self._offset is not None
+        where = tuple((name, operator, len(values)) for name, operator, values in self._where)
+        shape = (start, self.db.dialect.name, len(params), where, order and self._order, paged)
+        shapes = self.meta.query_sql
+        sql = shapes.get(shape)
+        if sql is None:
+            if len(shapes) >= QUERY_SHAPES:
+                shapes.clear()
+            sql = shapes[shape] = self._build_sql(start, list(params), order=order)
+        for _, _, values in self._where:
+            params += values
+        if paged:
+            no_limit = self.db.dialect.no_limit
+            params += [no_limit if self._limit is None else self._limit, self._offset or 0]
+        return sql
+
+    def _build_sql(self, start: str, params: list, *, order: bool) -> str:
         dialect, columns = self.db.dialect, self.meta.sql(self.db.dialect).qualified
         # nocase columns compare and sort case-insensitively: by themselves in SQLite
         # (COLLATE NOCASE), through the dialect's folding elsewhere (PostgreSQL: lower()).
