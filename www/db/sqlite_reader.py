@@ -20,53 +20,38 @@ another database call) fails with a DatabaseError, as does a write.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import queue
 import sqlite3
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from .base import DatabaseError, ExecResult
+from .sqlite_thread import ConnectionThread, hand_over
 
 T = TypeVar("T")
 
 
-class SQLiteReader:
+class SQLiteReader(ConnectionThread):
     """A read-only connection and its thread. ``connect`` opens the connection (on the
     thread); ``run(call, label)`` makes ``call(connection)`` there and awaits the result.
     A job is its caller's future and the call: the leanest trip there is (a read is a few
     microseconds; the writer's jobs carry more, for its transactions)."""
 
+    thread_name = "sqlite-reader"
+
     def __init__(self, connect: Callable[[], sqlite3.Connection]):
         self._connect = connect
         self._jobs: queue.SimpleQueue[tuple[asyncio.Future, Callable] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
         self._closing = False
         self.conn: sqlite3.Connection | None = None  # the thread's; read elsewhere by tests
-
-    async def open(self) -> None:
-        """Start the thread and open the connection there; raises what connecting raised."""
-        ready = asyncio.get_running_loop().create_future()
-        # A daemon, as the writer: a process that never closes the database can still exit.
-        self._thread = threading.Thread(
-            target=self._main, args=(ready,), name="sqlite-reader", daemon=True
-        )
-        self._thread.start()
-        try:
-            await ready
-        except BaseException:
-            await self.close()
-            raise
 
     async def close(self) -> None:
         """Let the queued reads finish, close the connection and end the thread. Safe to
         call twice; a read submitted afterwards fails."""
         self._closing = True
-        thread, self._thread = self._thread, None
-        if thread is not None:
+        if self._thread is not None:
             self._jobs.put(None)
-            await asyncio.to_thread(thread.join)
+        await self._join()
 
     async def run(self, call: Callable[[sqlite3.Connection], T], label: str) -> T:
         """``call(connection)`` on the thread (``label`` says what it is, as the writer's
@@ -84,9 +69,9 @@ class SQLiteReader:
         try:
             self.conn = conn = self._connect()
         except BaseException as exc:
-            _hand_over(ready, None, exc)
+            hand_over(ready, error=exc)
             return
-        _hand_over(ready, None, None)
+        hand_over(ready)
         try:
             while (job := self._jobs.get()) is not None:
                 future, call = job
@@ -98,24 +83,9 @@ class SQLiteReader:
                     result, error = None, exc
                 if conn.in_transaction:  # a body that failed half-way: clean before telling
                     conn.rollback()
-                _hand_over(future, result, error)
+                hand_over(future, result, error)
         finally:
             conn.close()
-
-
-def _hand_over(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
-    """Settle ``future`` on its loop (from the reader's thread); dropped if it is gone."""
-    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-        future.get_loop().call_soon_threadsafe(_settle, future, result, error)
-
-
-def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
-    if future.done():  # cancelled meanwhile
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
 
 
 class Snapshot:

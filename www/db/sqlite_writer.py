@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import DatabaseError
+from .sqlite_thread import ConnectionThread, hand_over
 
 log = logging.getLogger(__name__)
 QUEUED, RUNNING, CANCELLED = "queued", "running", "cancelled"
@@ -120,13 +121,15 @@ class WriterStats:
         )
 
 
-class SQLiteWriter:
+class SQLiteWriter(ConnectionThread):
     """The writer's thread and its queue. ``connect`` opens the connection (on the thread).
 
     Jobs are submitted from the event loop; the thread takes them under ``_cond``: first
     the current owner's (``_owned``), and when no one owns the writer, the oldest of the
     others (``_waiting``). Only the thread changes ``owner``.
     """
+
+    thread_name = "sqlite-writer"
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], stats: WriterStats):
         self._connect, self.stats = connect, stats
@@ -138,27 +141,9 @@ class SQLiteWriter:
         self._began = 0.0
         self._wait = 0.0
         self._closing = False
-        self._thread: threading.Thread | None = None
         self.conn: sqlite3.Connection | None = None  # the thread's; read elsewhere by tests
         self.thread_loop: asyncio.AbstractEventLoop | None = None  # the thread's own loop
         self.current: Job | None = None  # the job running on the thread
-
-    async def open(self) -> None:
-        """Start the thread and open the connection there; raises what connecting raised."""
-        ready = asyncio.get_running_loop().create_future()
-        job = Job(lambda conn: None, "connect", None, False, False, None)
-        job.future = ready
-        # A daemon: a process that never closes the database can still exit (SQLite's
-        # journal keeps the file consistent; what was not committed is rolled back).
-        self._thread = threading.Thread(
-            target=self._main, args=(job,), name="sqlite-writer", daemon=True
-        )
-        self._thread.start()
-        try:
-            await ready
-        except BaseException:
-            await self.close()
-            raise
 
     async def close(self) -> None:
         """Fail the jobs still queued, let the running one finish, roll back what is left
@@ -171,9 +156,7 @@ class SQLiteWriter:
             self._cond.notify()
         for job in dropped:
             job.settle(error=DatabaseError("the database was closed before this write ran"))
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            await asyncio.to_thread(thread.join)
+        await self._join()
 
     def submit(
         self,
@@ -216,14 +199,14 @@ class SQLiteWriter:
 
     # --- on the thread ----------------------------------------------------------------
 
-    def _main(self, ready: Job) -> None:
+    def _main(self, ready: asyncio.Future) -> None:
         try:
             self.conn = self._connect()
             self.thread_loop = asyncio.new_event_loop()
         except BaseException as exc:
-            ready.settle(error=exc)
+            hand_over(ready, error=exc)
             return
-        ready.settle()
+        hand_over(ready)
         try:
             while (job := self._next()) is not None:
                 self._run(job)
