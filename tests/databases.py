@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from www.db import BaseDatabase, Database
-from www.db.versions import VERSIONS
+from www.db.versions import SCOPED, VERSIONS
 from www.migrate.runner import load, up
 from www.settings import PROJECT_ROOT
 
@@ -145,9 +145,9 @@ async def table_names(db: BaseDatabase) -> set[str]:
     if db.dialect.name == "sqlite":
         sql = "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'"
         names = {name for (name,) in await db.fetchall(sql) if not name.startswith("sqlite_")}
-        return names - {VERSIONS}
+        return names - {VERSIONS, SCOPED}
     sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-    return {name for (name,) in await db.fetchall(sql)} - {"data_version", VERSIONS}
+    return {name for (name,) in await db.fetchall(sql)} - {"data_version", VERSIONS, SCOPED}
 
 
 def sql(db: BaseDatabase, text: str) -> str:

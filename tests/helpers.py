@@ -127,9 +127,9 @@ def statements_read(db) -> Iterator[list[str]]:
     seen: list[str] = []
     note = db.reads.note
 
-    def listening(sql: str) -> None:
+    def listening(sql: str, scoped: str | None = None) -> None:
         seen.append(sql)
-        note(sql)
+        note(sql, scoped)
 
     db.reads.note = listening
     try:

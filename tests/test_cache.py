@@ -124,7 +124,7 @@ class SlowVersions:
     def __init__(self) -> None:
         self.version, self.reads, self.go = 1, 0, asyncio.Event()
 
-    async def table_versions(self) -> dict[str, int]:
+    async def table_versions(self, scopes: list[str] = ()) -> dict[str, int]:
         self.reads += 1
         seen = self.version
         await self.go.wait()
@@ -171,7 +171,7 @@ async def test_a_cancelled_caller_leaves_the_shared_read_to_the_others():
 
 async def test_a_failed_read_fails_its_callers_and_the_next_read_is_fresh():
     class Broken(SlowVersions):
-        async def table_versions(self) -> dict[str, int]:
+        async def table_versions(self, scopes: list[str] = ()) -> dict[str, int]:
             self.reads += 1
             if self.reads == 1:
                 raise DatabaseError("database is locked")
@@ -213,9 +213,9 @@ async def test_within_one_check_the_counters_are_read_once(db):
     reads = []
     real = db.table_versions
 
-    async def counted():
+    async def counted(scopes=()):
         reads.append(1)
-        return await real()
+        return await real(scopes=scopes)
 
     db.table_versions = counted
 

@@ -53,9 +53,9 @@ async def test_a_read_raises_what_its_body_raises_and_the_reader_goes_on(databas
 
 
 async def test_a_read_tells_the_caches_what_it_read(database):
-    with database.reads.recording() as names:
+    with database.reads.recording() as read:
         await database.read(count_and_texts)
-    assert "notes" in names
+    assert "notes" in read.names
 
 
 async def test_a_read_in_a_transaction_sees_its_writes(database):

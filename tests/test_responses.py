@@ -203,3 +203,47 @@ async def test_never_stale_through_random_writes(
             cached, rendered = await client.get(path), await fresh.get(path)
             assert cached.status == rendered.status, path
             assert await cached.read() == await rendered.read(), path
+
+
+async def test_a_new_comment_leaves_the_kept_pages_of_other_posts_alone(app, client, author, other):
+    """Comments are counted by post too (migration 0011, www/db/versions.py): a comment
+    by another process drops its own post's page, and no other."""
+    mine = await make_post(app, author, title="Mine")
+    theirs = await make_post(app, author, 2, title="Theirs")
+    for post in (mine, theirs, mine, theirs):  # the first views save the posts' HTML
+        await client.get(f"/posts/{post.id}")
+    await Comment.create(other, post_id=mine.id, user_id=author.id, content="A new remark")
+    hits = app[RESPONSES].hits
+    assert "Theirs" in await (await client.get(f"/posts/{theirs.id}")).text()
+    assert app[RESPONSES].hits == hits + 1
+    assert "A new remark" in await (await client.get(f"/posts/{mine.id}")).text()
+    assert app[RESPONSES].hits == hits + 1
+
+
+async def test_a_comment_moved_to_another_post_leaves_neither_page_stale(
+    app, client, author, other
+):
+    first = await make_post(app, author, title="First")
+    second = await make_post(app, author, 2, title="Second")
+    comment = await Comment.create(other, post_id=first.id, user_id=author.id, content="Moving")
+    assert "Moving" in await (await client.get(f"/posts/{first.id}")).text()
+    assert "Moving" not in await (await client.get(f"/posts/{second.id}")).text()
+    await Comment.select(other).where(id=comment.id).update(post_id=second.id)
+    assert "Moving" not in await (await client.get(f"/posts/{first.id}")).text()
+    assert "Moving" in await (await client.get(f"/posts/{second.id}")).text()
+
+
+async def test_counting_by_post_undone_by_another_process_leaves_nothing_stale(
+    app, client, author, other
+):
+    """Its triggers dropped (the migration reverted), a page kept with a post's counter is
+    out of date at once (the table's marker went negative), and pages depend on the whole
+    table again."""
+    post = await make_post(app, author, title="Watched")
+    await client.get(f"/posts/{post.id}")
+    for sql in other.dialect.drop_scoped_trigger_sql("comments", "post_id"):
+        await other.execute(sql)
+    await Comment.create(other, post_id=post.id, user_id=author.id, content="Unscoped")
+    assert "Unscoped" in await (await client.get(f"/posts/{post.id}")).text()
+    await Comment.create(other, post_id=post.id, user_id=author.id, content="And again")
+    assert "And again" in await (await client.get(f"/posts/{post.id}")).text()

@@ -28,6 +28,7 @@ from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 from .db import BaseDatabase
+from .db.versions import Reads, is_scope
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,16 @@ class Entry(NamedTuple):
     value: Any
     weight: int  # about its bytes, as its caller said
     depends: dict[str, int]  # the change counter of each table it read, when it was read
+    scopes: tuple[str, ...]  # those of depends that are scoped counters (read on demand)
 
     def current(self, versions: Mapping[str, int]) -> bool:
         """Whether none of the tables it read has changed since."""
         return all(versions.get(table, 0) == seen for table, seen in self.depends.items())
+
+
+def scopes_of(depends: Mapping[str, int]) -> tuple[str, ...]:
+    """The scoped counters among `depends` (www/db/versions.py)."""
+    return tuple(name for name in depends if is_scope(name))
 
 
 class QueryCache:
@@ -62,22 +69,38 @@ class QueryCache:
         # The callers waiting for the next read of the counters, which they share.
         self._waiting: list[asyncio.Future[dict[str, int]]] = []
         self._reader: asyncio.Task | None = None
+        self._scopes: set[str] = set()  # the scoped counters they asked for
+        # The scoped counters that a one_check() block asked for last, by its hint.
+        self._hints: OrderedDict[Hashable, frozenset[str]] = OrderedDict()
         # The counters as one GET read them (one_check()), for the rest of that request.
         self._checked: ContextVar[dict | None] = ContextVar(f"checked_{id(self)}", default=None)
 
     @contextmanager
-    def one_check(self, versions: dict[str, int] | None = None) -> Iterator[None]:
+    def one_check(
+        self, versions: dict[str, int] | None = None, hint: Hashable = None
+    ) -> Iterator[None]:
         """Within the block, the counters are read once, by the first lookup, and every
         later lookup uses that reading: a GET that shows the user's row and a page's data
         pays one round trip. Safe for requests that write nothing (GET, HEAD): everything
         they are served is as of one moment after they began. A request that writes must
         not use it, or it could read its own write's table as unchanged. `versions`: a
-        reading already made for this request, to use instead (the response cache's)."""
-        token = self._checked.set({} if versions is None else {"versions": versions})
+        reading already made for this request, to use instead (the response cache's).
+        `hint` (the request's path): the scoped counters the last block with this hint
+        asked for are read with the first lookup's counters, so that a page whose entries
+        depend on some (a post's comments) still costs one round trip."""
+        checked: dict[str, Any] = {"hint": hint, "asked": set()}
+        if versions is not None:
+            checked["versions"] = versions
+        token = self._checked.set(checked)
         try:
             yield
         finally:
             self._checked.reset(token)
+            if hint is not None and checked["asked"]:
+                self._hints[hint] = frozenset(checked["asked"])
+                self._hints.move_to_end(hint)
+                if len(self._hints) > self.max_entries:
+                    self._hints.popitem(last=False)
 
     async def get(
         self,
@@ -89,24 +112,34 @@ class QueryCache:
         `size(value)`: about how many bytes it holds (0 if not given)."""
         if not self.enabled:
             return await load()
-        versions = await self.versions()  # read before the data: never newer than it
         entry = self._entries.get(key)
+        # Read before the data (never newer than it), with the entry's scoped counters.
+        versions = await self.versions(entry.scopes if entry is not None else ())
         if entry is not None and entry.current(versions):
             self.hits += 1
             self._entries.move_to_end(key)
-            self.db.reads.note_names(entry.depends)  # for an enclosing cache
+            self.db.reads.note_depends(entry.depends)  # for an enclosing cache
             return entry.value
         self.misses += 1
         with self.db.reads.recording() as read:
             value = await load()
         depends = self.depends(read, versions)
-        self._keep(key, Entry(value, size(value) if size else 0, depends))
+        self._keep(key, Entry(value, size(value) if size else 0, depends, scopes_of(depends)))
         return value
 
-    def depends(self, read: set[str], versions: Mapping[str, int]) -> dict[str, int]:
-        """The change counters, as `versions` gives them, of the tables among `read`."""
-        tables = read if self.tables is None else read & self.tables
-        return {table: versions.get(table, 0) for table in tables}
+    def depends(self, read: Reads, versions: Mapping[str, int]) -> dict[str, int]:
+        """The change counters of what was `read`: of its tables, as `versions` (read
+        before) gives them; of its scoped counters, as its snapshot read them, with their
+        table's marker as `versions` gives it (www/db/versions.py). A table also read
+        whole depends on the table's counter alone."""
+        tables = read.names if self.tables is None else read.names & self.tables
+        depends = {table: versions.get(table, 0) for table in tables}
+        for scope, seen in read.scopes.items():
+            marker = scope.partition("=")[0]
+            if marker.partition(".")[0] not in depends:
+                depends[scope] = seen
+                depends[marker] = versions.get(marker, 0)
+        return depends
 
     def _keep(self, key: Hashable, entry: Entry) -> None:
         """Store, then drop the least recently used entries while over either bound."""
@@ -119,23 +152,34 @@ class QueryCache:
         while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
             self.bytes -= self._entries.popitem(last=False)[1].weight
 
-    async def versions(self) -> dict[str, int]:
-        """The tables' change counters, from a read that began after this call did (or,
-        within one_check(), after the block began), so no commit before it is missed.
-        Callers that arrive while a read is running share the next one: under load, one
-        round trip to the database thread serves a whole batch of requests."""
+    async def versions(self, scopes: Collection[str] = ()) -> dict[str, int]:
+        """The tables' change counters, and the scoped counters `scopes`, from a read
+        that began after this call did (or, within one_check(), after the block began),
+        so no commit before it is missed. Callers that arrive while a read is running
+        share the next one: under load, one round trip to the database thread serves a
+        whole batch of requests. Within one_check(), scoped counters the block's reading
+        lacks are read then, and added to it (a later reading is as safe)."""
         checked = self._checked.get()
         if checked is None:
-            return await self._read()
+            return await self._read(scopes)
+        checked["asked"].update(scopes)
         if "versions" not in checked:
-            checked["versions"] = await self._read()
-        return checked["versions"]
+            hinted = self._hints.get(checked["hint"], ()) if checked["hint"] is not None else ()
+            checked["versions"] = await self._read({*scopes, *hinted})
+            return checked["versions"]
+        versions = checked["versions"]
+        missing = [scope for scope in scopes if scope not in versions]
+        if missing:
+            read = await self._read(missing)
+            versions = checked["versions"] = {**versions, **{s: read.get(s, 0) for s in missing}}
+        return versions
 
-    async def _read(self) -> dict[str, int]:
+    async def _read(self, scopes: Collection[str] = ()) -> dict[str, int]:
         # A future of its own per caller: a caller cancelled while it waits cancels only
         # its own, never the read the others wait for.
         waiter = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
+        self._scopes.update(scopes)
         if self._reader is None or self._reader.done():
             self._reader = asyncio.create_task(self._read_versions())
         return await waiter
@@ -144,8 +188,9 @@ class QueryCache:
         """Read for the callers waiting, again while new ones came during the read."""
         while self._waiting:
             waiting, self._waiting = self._waiting, []
+            scopes, self._scopes = self._scopes, set()
             try:
-                versions = await self.db.table_versions()
+                versions = await self.db.table_versions(scopes=sorted(scopes))
             except BaseException as exc:
                 for waiter in waiting:
                     if waiter.done():  # its caller was cancelled

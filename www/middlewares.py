@@ -156,5 +156,5 @@ async def caches(request: web.Request, handler: Handler) -> web.StreamResponse:
     responses = request.app[RESPONSES]
     if responses.applies(request):
         return await responses.answer(request, handler)  # its one check, or none for a hit
-    with responses.queries.one_check():
+    with responses.queries.one_check(hint=request.path):
         return await handler(request)

@@ -636,7 +636,29 @@ class Query:
     async def all(self) -> list:
         params: list = []
         sql = self._sql(self.meta.sql(self.db.dialect).select, params)
-        return self.model._from_rows(await self.db.fetchall(sql, params))
+        return self.model._from_rows(await self._fetchall(sql, params))
+
+    async def _fetchall(self, sql: str, params: list) -> list:
+        """Run a read; in a snapshot (db.read()), naming its scope when it has one."""
+        scoped_by = getattr(self.db, "scoped_by", None)
+        scope = self._scope(scoped_by) if scoped_by else None
+        if scope is None:
+            return await self.db.fetchall(sql, params)
+        return await self.db.fetchall(sql, params, scope=scope)
+
+    def _scope(self, scoped_by: dict[str, str]) -> tuple[str, str] | None:
+        """(table, counter) when the table's changes are counted by a column and this
+        query asks for one value of it (www/db/versions.py): its rows can change only
+        with that value's counter. Case-folded columns are left out (the stored value
+        names the counter, and "Ab" = "ab" there)."""
+        table = self.meta.table
+        column = scoped_by.get(table)
+        if column is None or column in self.meta.nocase:
+            return None
+        for name, operator, values in self._where:
+            if name == column and operator == "=" and type(values[0]) in (int, str):
+                return table, f"{table}.{column}={values[0]}"
+        return None
 
     async def first(self) -> Any:
         rows = await self.limit(1).all()
@@ -647,7 +669,7 @@ class Query:
         params: list = []
         table = self.meta.sql(self.db.dialect).table
         sql = self._sql(f"SELECT 1 FROM {table}", params, order=False)
-        return (await self.db.fetchone(f"SELECT COUNT(*) FROM ({sql}) AS q", params))[0]
+        return (await self._fetchall(f"SELECT COUNT(*) FROM ({sql}) AS q", params))[0][0]
 
     async def exists(self) -> bool:
         return await self.limit(1).count() > 0

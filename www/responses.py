@@ -34,7 +34,7 @@ from typing import NamedTuple
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from .cache import QueryCache
+from .cache import QueryCache, scopes_of
 from .db import DatabaseError
 from .session_cookie import cookie_value
 
@@ -52,6 +52,7 @@ class Kept(NamedTuple):
     headers: tuple[tuple[str, str], ...]  # the handler's, ETag included
     etag: str  # its value, unquoted
     depends: dict[str, int]  # the change counter of each table it read
+    scopes: tuple[str, ...]  # those of depends that are scoped counters
     weight: int  # about its bytes
 
     def current(self, versions: Mapping[str, int]) -> bool:
@@ -81,11 +82,11 @@ class ResponseCache:
     async def answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """The kept response if still current, else the handler's (kept if it may be)."""
         key = (request.scheme, request.host, request.raw_path)
-        try:
-            versions = await self.queries.versions()  # before the data: never newer than it
+        kept = self._kept.get(key)
+        try:  # before the data (never newer than it), with the kept one's scoped counters
+            versions = await self.queries.versions(kept.scopes if kept is not None else ())
         except DatabaseError:  # the handler answers as it would without this cache
             return await handler(request)
-        kept = self._kept.get(key)
         if kept is not None and kept.current(versions):
             self.hits += 1
             self._kept.move_to_end(key)
@@ -105,7 +106,7 @@ class ResponseCache:
             response.etag = hashlib.blake2b(body, digest_size=16).hexdigest()
         headers = tuple((k, v) for k, v in response.headers.items() if k.lower() not in _NOT_KEPT)
         weight = len(body) + sum(len(k) + len(v) for k, v in headers) + _OVERHEAD
-        kept = Kept(body, headers, response.etag.value, depends, weight)
+        kept = Kept(body, headers, response.etag.value, depends, scopes_of(depends), weight)
         if weight <= self.max_bytes:
             if key in self._kept:  # out of date, or rendered by two requests at once
                 self.bytes -= self._kept.pop(key).weight

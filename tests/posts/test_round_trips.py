@@ -54,7 +54,7 @@ class RoundTrips:
                     return await method(*args, **kwargs)
                 with self.db.reads.recording() as read:  # a body: labelled with what it read
                     value = await method(*args, **kwargs)
-                self.calls.append(" ".join([name, *sorted(read)]))
+                self.calls.append(" ".join([name, *sorted(read.names | set(read.scopes))]))
                 return value
             finally:
                 _in_call.reset(token)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from .schema import tables_of
-from .versions import READ_VERSIONS_SQL, ReadLog
+from .versions import READ_SCOPED_SQL, READ_VERSIONS_SQL, ReadLog, scoped_tables
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -199,11 +199,18 @@ class BaseDatabase:
         except Exception:
             return False
 
-    async def table_versions(self) -> dict[str, int]:
-        """Each table's change counter (www/db/versions.py), by any connection or process;
-        a table never changed has none (count it as 0). Read in one query: a reader that
-        sees a number also sees the rows committed with it."""
-        return dict(await self.fetchall(READ_VERSIONS_SQL))
+    async def table_versions(self, scopes: Sequence[str] = ()) -> dict[str, int]:
+        """Each table's change counter (www/db/versions.py), by any connection or process,
+        and the scoped counters named in `scopes`; one never changed has none (count it
+        as 0). Read in one query: a reader that sees a number also sees the rows
+        committed with it. Keeps `reads.scoped_by` up to date."""
+        sql, params = READ_VERSIONS_SQL, ()
+        if scopes:
+            condition, params = self.dialect.scopes_filter(scopes)
+            sql = f"{READ_VERSIONS_SQL} UNION ALL {READ_SCOPED_SQL}{condition}"
+        versions = dict(await self.fetchall(sql, params))
+        self.reads.scoped_by = scoped_tables(versions)
+        return versions
 
     def transaction(self) -> Transaction:
         """A new transaction, or a savepoint if this task is already inside one."""

@@ -18,7 +18,7 @@ import asyncpg
 from .base import DatabaseError, IntegrityError
 from .fulltext import PostgresSearch, SQLiteSearch
 from .schema import Column, Index, Table
-from .versions import POSTGRES_SETUP_SQL, SQLiteVersions
+from .versions import POSTGRES_SETUP_SQL, PostgresVersions, SQLiteVersions
 
 DATA_VERSION = "data_version"  # PostgreSQL's counter table (see PostgresDatabase.data_version)
 
@@ -105,7 +105,7 @@ _SETUP_SQL = (
 )
 
 
-class PostgresDialect(PostgresSearch):
+class PostgresDialect(PostgresSearch, PostgresVersions):
     """Everything the ORM and the Database need to know that is specific to PostgreSQL
     (full-text search: www/db/fulltext.py)."""
 

@@ -40,6 +40,7 @@ from .base import (
 )
 from .dialects import DATA_VERSION, PostgresDialect
 from .pgpool import ConnectionPool
+from .versions import READ_SCOPED_SQL
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -137,6 +138,29 @@ class PostgresReadTransaction(PostgresTransaction):
     (REPEATABLE READ), as a read body sees on SQLite; a write in it fails."""
 
     _begin_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+
+    def __init__(self, db: Any, parent: Transaction | None = None):
+        super().__init__(db, parent)
+        self.scoped_by = db.reads.scoped_by  # offered to the ORM: www/db/versions.py
+        self.scopes: set[str] = set()
+
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] = (), scope: tuple[str, str] | None = None
+    ) -> list:
+        """`scope`: (table, counter) when the ORM found the query reads one scope of a
+        table counted by a column; read() reads the counter at the end, in this snapshot."""
+        if scope is None:
+            return await super().fetchall(sql, params)
+        self._db.reads.note(sql, scope[0])
+        self.scopes.add(scope[1])
+        return await translated(self.dialect, self._connection().fetch(sql, *params))
+
+    async def scope_versions(self) -> dict[str, int]:
+        """The scoped counters the body's queries named, as of this snapshot."""
+        condition, params = self.dialect.scopes_filter(sorted(self.scopes))
+        rows = await self.fetchall(READ_SCOPED_SQL + condition, params)
+        found = dict(rows)
+        return {scope: found.get(scope, 0) for scope in self.scopes}
 
 
 def _gone(conn: Any) -> bool:
@@ -324,7 +348,10 @@ class PostgresDatabase(BaseDatabase):
         if self._active_transaction() is not None:
             return await body(self)
         async with PostgresReadTransaction(self) as tx:
-            return await body(tx)
+            value = await body(tx)
+            if tx.scopes:
+                self.reads.note_scopes(await tx.scope_versions())
+            return value
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
         """Run one write: in this task's transaction if any, else as its own transaction."""

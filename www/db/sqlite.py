@@ -253,9 +253,12 @@ class SQLiteDatabase(BaseDatabase):
         a write there fails. In this task's transaction, run here, seeing its writes."""
         if self._active_transaction() is not None:
             return await body(self)
-        value, statements = await self._reader().run(read_job(self.dialect, body), "read()")
-        for sql in statements:
-            self.reads.note(sql)
+        job = read_job(self.dialect, body, self.reads.scoped_by)
+        value, statements, scoped = await self._reader().run(job, "read()")
+        for sql, table in statements:
+            self.reads.note(sql, table)
+        if scoped:
+            self.reads.note_scopes(scoped)
         return value
 
     def _reader(self) -> SQLiteReader:

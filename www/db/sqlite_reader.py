@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from .base import DatabaseError, ExecResult
 from .sqlite_thread import ConnectionThread, hand_over
+from .versions import READ_SCOPED_SQL
 
 T = TypeVar("T")
 
@@ -93,16 +94,32 @@ class Snapshot:
     inside the body's read transaction. ``statements``: the SQL it ran, which the caller's
     ReadLog notes afterwards (the tables a cached value depends on: www/cache.py)."""
 
-    def __init__(self, dialect: Any, conn: sqlite3.Connection):
+    def __init__(self, dialect: Any, conn: sqlite3.Connection, scoped_by: dict[str, str]):
         self.dialect, self._conn = dialect, conn
-        self.statements: list[str] = []
+        self.scoped_by = scoped_by  # offered to the ORM: www/db/versions.py
+        self.statements: list[tuple[str, str | None]] = []  # and the table it scoped
+        self.scopes: set[str] = set()
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        self.statements.append(sql)
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] = (), scope: tuple[str, str] | None = None
+    ) -> list[tuple]:
+        """`scope`: (table, counter) when the ORM found the query reads one scope of a
+        table counted by a column; the counter is read at the end, in this snapshot."""
+        if scope is None:
+            self.statements.append((sql, None))
+        else:
+            self.statements.append((sql, scope[0]))
+            self.scopes.add(scope[1])
         try:
             return self._conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise self.dialect.translate_error(exc) from exc
+
+    def scope_versions(self) -> dict[str, int]:
+        """The scoped counters the body's queries named, as of this snapshot."""
+        condition, params = self.dialect.scopes_filter(sorted(self.scopes))
+        found = dict(self._conn.execute(READ_SCOPED_SQL + condition, params).fetchall())
+        return {scope: found.get(scope, 0) for scope in self.scopes}
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = await self.fetchall(sql, params)
@@ -115,21 +132,26 @@ class Snapshot:
         raise DatabaseError("a read() body cannot write: use db.write() or a transaction")
 
 
-def read_job(
-    dialect: Any, body: Callable[[Snapshot], Awaitable[T]]
-) -> Callable[[sqlite3.Connection], tuple[T, list[str]]]:
-    """The job that runs ``body`` whole on a reader's connection, in one read transaction:
-    it returns the body's value and the statements it ran."""
+Statements = list[tuple[str, str | None]]
 
-    def call(conn: sqlite3.Connection) -> tuple[T, list[str]]:
-        snapshot = Snapshot(dialect, conn)
+
+def read_job(
+    dialect: Any, body: Callable[[Snapshot], Awaitable[T]], scoped_by: dict[str, str]
+) -> Callable[[sqlite3.Connection], tuple[T, Statements, dict[str, int]]]:
+    """The job that runs ``body`` whole on a reader's connection, in one read transaction:
+    it returns the body's value, the statements it ran (each with the table it scoped, or
+    None), and the scoped counters they named, read in the same snapshot."""
+
+    def call(conn: sqlite3.Connection) -> tuple[T, Statements, dict[str, int]]:
+        snapshot = Snapshot(dialect, conn, scoped_by)
         try:
             conn.execute("BEGIN")  # deferred: the snapshot is taken at the first read
             value = _complete(body(snapshot))
+            scoped = snapshot.scope_versions() if snapshot.scopes else {}
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise dialect.translate_error(exc) from exc
-        return value, snapshot.statements
+        return value, snapshot.statements, scoped
 
     return call
 

@@ -20,29 +20,104 @@ started again could come back to a number another process's cache still holds.
 `tables_read(sql)` says which names a statement may read: every identifier in it. Callers
 intersect that with the model tables (over-counting can only cost a reload, never serve
 stale data).
+
+**Scoped counters.** A table can also be counted by one of its columns (a migration's
+`CountChangesBy("comments", "post_id")`): its triggers then bump, besides the table's
+row, a row per value of that column in `scoped_versions` (`comments.post_id=500`), for
+the old and the new row of every change. A read inside `db.read()` (one snapshot) whose
+query asks for `post_id = 500` depends on that counter instead of the table's, read in
+the same snapshot as the rows: a comment then drops only its own post's cached page.
+Which tables are counted so is itself in `table_versions`, read with every check: a row
+named `comments.post_id` whose number is positive while the triggers are there (and
+bumped by a TRUNCATE, which fires no row trigger); negative once they are dropped, so
+that an entry that depended on them is out of date at once in every process.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 VERSIONS = "table_versions"
+SCOPED = "scoped_versions"
 READ_VERSIONS_SQL = f"SELECT name, version FROM {VERSIONS}"
+READ_SCOPED_SQL = f"SELECT scope, version FROM {SCOPED} WHERE "
 _EVENTS = ("insert", "update", "delete")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def scope_marker(table: str, column: str) -> str:
+    """The name, in table_versions, of the row that says `table` is counted by `column`."""
+    return f"{table}.{column}"
+
+
+def scope_prefix(table: str, column: str) -> str:
+    """What each of the column's values is appended to, to name its counter."""
+    return f"{table}.{column}="
+
+
+def scoped_tables(versions: Mapping[str, int]) -> dict[str, str]:
+    """{table: column} of the tables whose changes are also counted by a column, from a
+    reading of table_versions (their markers, while positive)."""
+    found = {}
+    for name, version in versions.items():
+        table, dot, column = name.partition(".")
+        if dot and version > 0 and "=" not in name:
+            found[table] = column
+    return found
+
+
+def is_scope(name: str) -> bool:
+    """Whether a dependency is a scoped counter (read per entry), not a table_versions row."""
+    return "=" in name
+
+
 class SQLiteVersions:
-    """Mixin of SQLiteDialect: the counter table, and the triggers on each table."""
+    """Mixin of SQLiteDialect: the counter tables, and the triggers on each table."""
 
     setup_sql = (
         f"CREATE TABLE IF NOT EXISTS {VERSIONS} ("
         " name TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID",
+        f"CREATE TABLE IF NOT EXISTS {SCOPED} ("
+        " scope TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID",
     )
+
+    def scopes_filter(self, scopes: Sequence[str]) -> tuple[str, tuple]:
+        """The WHERE condition that picks these scoped counters, and its parameters."""
+        return f"scope IN ({', '.join('?' * len(scopes))})", tuple(scopes)
+
+    def scoped_trigger_sql(self, table: str, column: str) -> list[str]:
+        """The triggers that count `table`'s changes by `column` (see the module), and its
+        marker made positive: higher than it ever was, so no process's entry matches it."""
+        q, prefix = self.quote, _literal(scope_prefix(table, column))  # type: ignore[attr-defined]
+
+        def bump(row: str) -> str:
+            return (
+                f" INSERT INTO {SCOPED} (scope, version)"
+                f" VALUES ({prefix} || coalesce({row}.{q(column)}, ''), 1)"
+                f" ON CONFLICT (scope) DO UPDATE SET version = version + 1;"
+            )
+
+        rows = {"insert": ("NEW",), "update": ("OLD", "NEW"), "delete": ("OLD",)}
+        return [
+            *(
+                f"CREATE TRIGGER IF NOT EXISTS {q(f'{SCOPED}_{table}_{event}')}"
+                f" AFTER {event.upper()} ON {q(table)} BEGIN{''.join(map(bump, rows[event]))} END"
+                for event in _EVENTS
+            ),
+            _mark(_literal(scope_marker(table, column)), "abs(version) + 1"),
+        ]
+
+    def drop_scoped_trigger_sql(self, table: str, column: str) -> list[str]:
+        """The triggers dropped, and the marker made negative (see the module)."""
+        q = self.quote  # type: ignore[attr-defined]
+        return [
+            *(f"DROP TRIGGER IF EXISTS {q(f'{SCOPED}_{table}_{e}')}" for e in _EVENTS),
+            _unmark(_literal(scope_marker(table, column))),
+        ]
 
     def version_trigger_sql(self, table: str) -> list[str]:
         """The three triggers that count the changes to `table`, unless it has them: the
@@ -90,10 +165,103 @@ POSTGRES_BUMP_FUNCTION = f"""CREATE OR REPLACE FUNCTION bump_data_version() RETU
       RETURN NULL;
     END $$"""
 
+# The function of the scoped counters' deferred trigger: TG_ARGV[0] is the column. Like
+# bump_data_version, it takes data_version's row first (see above). A row without that
+# column (renamed or dropped by a later migration) bumps the marker instead: every entry
+# that depended on one of the table's scoped counters is then out of date.
+POSTGRES_BUMP_SCOPED_FUNCTION = f"""CREATE OR REPLACE FUNCTION bump_scoped_version()
+    RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      marker text := TG_TABLE_NAME || '.' || TG_ARGV[0];
+      changed jsonb;
+    BEGIN
+      IF current_setting('www.data_version_bumped', true) IS DISTINCT FROM TG_TABLE_SCHEMA
+      THEN
+        EXECUTE format('UPDATE %I.data_version SET version = version + 1', TG_TABLE_SCHEMA);
+        PERFORM set_config('www.data_version_bumped', TG_TABLE_SCHEMA, true);
+      END IF;
+      FOREACH changed IN ARRAY CASE TG_OP
+          WHEN 'INSERT' THEN ARRAY[to_jsonb(NEW)]
+          WHEN 'DELETE' THEN ARRAY[to_jsonb(OLD)]
+          ELSE ARRAY[to_jsonb(OLD), to_jsonb(NEW)] END
+      LOOP
+        IF changed ? TG_ARGV[0] THEN
+          EXECUTE format(
+            'INSERT INTO %I.{SCOPED} AS s VALUES ($1, 1)'
+            ' ON CONFLICT (scope) DO UPDATE SET version = s.version + 1', TG_TABLE_SCHEMA)
+            USING marker || '=' || coalesce(changed ->> TG_ARGV[0], '');
+        ELSE
+          EXECUTE format('UPDATE %I.{VERSIONS} SET version = version + 1'
+            ' WHERE name = $1 AND version > 0', TG_TABLE_SCHEMA) USING marker;
+        END IF;
+      END LOOP;
+      RETURN NULL;
+    END $$"""
+
+# A TRUNCATE fires no row trigger: it bumps the marker, which every scoped entry of the
+# table depends on. data_version's own TRUNCATE trigger has run first (names' order).
+POSTGRES_BUMP_SCOPED_TRUNCATE = f"""CREATE OR REPLACE FUNCTION bump_scoped_truncate()
+    RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      EXECUTE format('UPDATE %I.{VERSIONS} SET version = version + 1'
+        ' WHERE name = $1 AND version > 0', TG_TABLE_SCHEMA)
+        USING TG_TABLE_NAME || '.' || TG_ARGV[0];
+      RETURN NULL;
+    END $$"""
+
 POSTGRES_SETUP_SQL = (
     f"CREATE TABLE IF NOT EXISTS {VERSIONS} (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {SCOPED} (scope TEXT PRIMARY KEY, version BIGINT NOT NULL)",
     POSTGRES_BUMP_FUNCTION,
+    POSTGRES_BUMP_SCOPED_FUNCTION,
+    POSTGRES_BUMP_SCOPED_TRUNCATE,
 )
+
+
+class PostgresVersions:
+    """Mixin of PostgresDialect: the scoped counters' triggers (the table's own counter
+    is bumped by its data_version trigger: www/db/dialects.py)."""
+
+    def scopes_filter(self, scopes: Sequence[str]) -> tuple[str, tuple]:
+        """The WHERE condition that picks these scoped counters, and its one parameter."""
+        return "scope = ANY($1::text[])", (list(scopes),)
+
+    def scoped_trigger_sql(self, table: str, column: str) -> list[str]:
+        q, name, truncate = self.quote, self.quote(SCOPED), self.quote(f"{SCOPED}_truncate")  # type: ignore[attr-defined]
+        argument = _literal(column)
+        return [  # no CREATE OR REPLACE for constraint triggers: drop, then create
+            f"DROP TRIGGER IF EXISTS {name} ON {q(table)}",
+            f"CREATE CONSTRAINT TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON {q(table)}"
+            " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+            f" EXECUTE FUNCTION bump_scoped_version({argument})",
+            f"DROP TRIGGER IF EXISTS {truncate} ON {q(table)}",
+            f"CREATE TRIGGER {truncate} AFTER TRUNCATE ON {q(table)}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION bump_scoped_truncate({argument})",
+            _mark(_literal(scope_marker(table, column)), f"abs({VERSIONS}.version) + 1"),
+        ]
+
+    def drop_scoped_trigger_sql(self, table: str, column: str) -> list[str]:
+        q = self.quote  # type: ignore[attr-defined]
+        return [
+            f"DROP TRIGGER IF EXISTS {q(SCOPED)} ON {q(table)}",
+            f"DROP TRIGGER IF EXISTS {q(f'{SCOPED}_truncate')} ON {q(table)}",
+            _unmark(_literal(scope_marker(table, column))),
+        ]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _mark(marker: str, new_version: str) -> str:
+    return (
+        f"INSERT INTO {VERSIONS} (name, version) VALUES ({marker}, 1)"
+        f" ON CONFLICT (name) DO UPDATE SET version = {new_version}"
+    )
+
+
+def _unmark(marker: str) -> str:
+    return f"UPDATE {VERSIONS} SET version = -(abs(version) + 1) WHERE name = {marker}"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -103,34 +271,68 @@ def tables_read(sql: str) -> frozenset[str]:
     return frozenset(_IDENTIFIER.findall(sql))
 
 
+class Reads:
+    """What a recorded block read: `names`, every identifier of its statements (a
+    superset of the tables), and `scopes`, the scoped counters its snapshot reads
+    depended on instead of their tables, with their numbers as of the snapshot."""
+
+    __slots__ = ("names", "scopes")
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.scopes: dict[str, int] = {}
+
+    def add(self, other: Reads) -> None:
+        self.names |= other.names
+        self.scopes.update(other.scopes)
+
+
 class ReadLog:
     """Which tables the queries of the current task (and the tasks it starts) read, while
     `recording()`: the engines call `note(sql)` for every read, in or out of a
-    transaction, and the caches ask what a page's data depended on."""
+    transaction, and the caches ask what a page's data depended on.
+
+    `scoped_by` is {table: column} for the tables counted by a column, as the last reading
+    of the counters said (www/cache.py reads them): a snapshot read (db.read()) offers
+    it to the ORM, which then names the scope of a query that asks for one value of it."""
 
     def __init__(self) -> None:
-        self._names: ContextVar[set[str] | None] = ContextVar(f"reads_{id(self)}", default=None)
+        self._reads: ContextVar[Reads | None] = ContextVar(f"reads_{id(self)}", default=None)
+        self.scoped_by: dict[str, str] = {}
 
-    def note(self, sql: str) -> None:
-        names = self._names.get()
-        if names is not None:
-            names |= tables_read(sql)
+    def note(self, sql: str, scoped: str | None = None) -> None:
+        """A statement read: every name in it, but the table `scoped` (a scoped query's,
+        whose counter the engine notes with note_scopes)."""
+        reads = self._reads.get()
+        if reads is not None:
+            names = tables_read(sql)
+            reads.names |= names if scoped is None else names - {scoped}
 
-    def note_names(self, names: Iterable[str]) -> None:
-        """Count reads made earlier (a cached result's) as made now."""
-        current = self._names.get()
-        if current is not None:
-            current.update(names)
+    def note_scopes(self, versions: Mapping[str, int]) -> None:
+        """Scoped counters read, with their numbers (from the reads' own snapshot)."""
+        reads = self._reads.get()
+        if reads is not None:
+            reads.scopes.update(versions)
+
+    def note_depends(self, depends: Mapping[str, int]) -> None:
+        """Count the reads of a cached result (its `depends`) as made now."""
+        reads = self._reads.get()
+        if reads is not None:
+            for name, version in depends.items():
+                if is_scope(name):
+                    reads.scopes[name] = version
+                else:
+                    reads.names.add(name)
 
     @contextmanager
-    def recording(self) -> Iterator[set[str]]:
-        """Collect the identifiers read inside the block (nested blocks also count them in
-        the enclosing one, when they end)."""
-        outer, names = self._names.get(), set()
-        token = self._names.set(names)
+    def recording(self) -> Iterator[Reads]:
+        """Collect what is read inside the block (nested blocks also count it in the
+        enclosing one, when they end)."""
+        outer, reads = self._reads.get(), Reads()
+        token = self._reads.set(reads)
         try:
-            yield names
+            yield reads
         finally:
-            self._names.reset(token)
+            self._reads.reset(token)
             if outer is not None:
-                outer |= names
+                outer.add(reads)

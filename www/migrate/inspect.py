@@ -26,15 +26,15 @@ from typing import Any, NamedTuple
 
 from ..db.fulltext import FTS5_SHADOWS
 from ..db.schema import KINDS, Column, Index, Table
-from ..db.versions import VERSIONS
+from ..db.versions import SCOPED, VERSIONS
 
 MIGRATIONS_TABLE = "schema_migrations"
 # The tables that are no model's: SQLite's own (sqlite_sequence...) start with sqlite_;
 # PostgreSQL's data-version counter (www/db/dialects.py); each table's change counter
-# (www/db/versions.py); the runner's record.
+# and scoped counters (www/db/versions.py); the runner's record.
 INTERNAL = {
-    "sqlite": {VERSIONS, MIGRATIONS_TABLE},
-    "postgresql": {"data_version", VERSIONS, MIGRATIONS_TABLE},
+    "sqlite": {VERSIONS, SCOPED, MIGRATIONS_TABLE},
+    "postgresql": {"data_version", VERSIONS, SCOPED, MIGRATIONS_TABLE},
 }
 
 # The kinds a SQLite column of each declared type may hold: the dialect's types, and

@@ -316,6 +316,55 @@ class StopCountingChanges(Operation):
 
 
 @dataclass(frozen=True, repr=False)
+class CountChangesBy(Operation):
+    """Count `table`'s changes by the value of `column` too (www/db/versions.py): a cached
+    read that asks for one value (a post's comments) is then dropped only by a change to
+    a row with that value. One column per table, an integer or text one that is not
+    case-folded. Beside the schema, as triggers are; on SQLite a later rebuild of the
+    table keeps them, and a column they name cannot be dropped before them."""
+
+    POSITIONAL = 2
+    table: str
+    column: str
+
+    def apply(self, tables: Tables) -> None:
+        try:
+            column = _table(tables, self.table).column(self.column)
+        except KeyError as exc:
+            raise MigrationError(exc.args[0]) from None
+        if column.type not in ("integer", "text") or column.nocase:
+            raise MigrationError(
+                f"{self.table}.{self.column}: changes are counted by an integer or text"
+                " column that is not nocase"
+            )
+
+    def reverse(self) -> Operation:
+        return StopCountingChangesBy(self.table, self.column)
+
+    def describe(self) -> str:
+        return f"count the changes to {self.table} by {self.column}"
+
+
+@dataclass(frozen=True, repr=False)
+class StopCountingChangesBy(Operation):
+    """CountChangesBy undone: its triggers dropped, and every entry that depended on its
+    counters out of date in every process (the table's own counter goes on)."""
+
+    POSITIONAL = 2
+    table: str
+    column: str
+
+    def apply(self, tables: Tables) -> None:
+        _table(tables, self.table)
+
+    def reverse(self) -> Operation:
+        return CountChangesBy(self.table, self.column)
+
+    def describe(self) -> str:
+        return f"stop counting the changes to {self.table} by {self.column}"
+
+
+@dataclass(frozen=True, repr=False)
 class RunSQL(Operation):
     """Raw SQL per dialect, the escape hatch: statements the state does not see (data
     fixes, a trigger, a view). Without a reverse for both dialects it is irreversible."""

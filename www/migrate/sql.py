@@ -23,6 +23,7 @@ from .operations import (
     AddColumn,
     AlterColumn,
     CountChanges,
+    CountChangesBy,
     CreateIndex,
     CreateSearchIndex,
     CreateTable,
@@ -36,6 +37,7 @@ from .operations import (
     RunPython,
     RunSQL,
     StopCountingChanges,
+    StopCountingChangesBy,
     Tables,
 )
 
@@ -96,6 +98,10 @@ def statements(dialect: Any, operation: Operation, tables: Tables) -> list[State
         return [sql for name in tables for sql in dialect.version_trigger_sql(name)]
     if isinstance(operation, StopCountingChanges):
         return [sql for name in tables for sql in dialect.drop_version_trigger_sql(name)]
+    if isinstance(operation, CountChangesBy):
+        return dialect.scoped_trigger_sql(operation.table, operation.column)
+    if isinstance(operation, StopCountingChangesBy):
+        return dialect.drop_scoped_trigger_sql(operation.table, operation.column)
     q = dialect.quote
     if isinstance(operation, CreateTable):
         return dialect.create_table_sql(operation.table)
