@@ -10,6 +10,7 @@ from www import DB
 from www.accounts.models import User
 from www.cache import QueryCache
 from www.db import DatabaseError
+from www.db.versions import ReadLog
 from www.posts.models import Post
 
 
@@ -230,3 +231,25 @@ async def test_within_one_check_the_counters_are_read_once(db):
     assert len(reads) == 1
     assert await cache.get("users", load) == 1  # the next request sees the write
     assert len(reads) == 2
+
+
+async def test_an_entry_dropped_while_its_lookup_waits_is_loaded_again():
+    """A lookup reads the counters after finding its entry; meanwhile another lookup may
+    push it out (here: a cache of one entry). It is then a miss, never an error."""
+
+    class Quick:
+        reads = ReadLog()
+
+        async def table_versions(self, scopes=()):
+            await asyncio.sleep(0)
+            return {}
+
+    cache = QueryCache(Quick(), max_entries=1)
+
+    async def value(name):
+        return name
+
+    assert await cache.get("a", lambda: value("a")) == "a"
+    pusher = asyncio.create_task(cache.get("b", lambda: value("b")))  # resumes first
+    looker = asyncio.create_task(cache.get("a", lambda: value("a again")))
+    assert await asyncio.gather(pusher, looker) == ["b", "a again"]

@@ -115,6 +115,7 @@ class QueryCache:
         entry = self._entries.get(key)
         # Read before the data (never newer than it), with the entry's scoped counters.
         versions = await self.versions(entry.scopes if entry is not None else ())
+        entry = self._entries.get(key)  # again: others may have dropped or replaced it
         if entry is not None and entry.current(versions):
             self.hits += 1
             self._entries.move_to_end(key)

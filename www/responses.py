@@ -87,6 +87,7 @@ class ResponseCache:
             versions = await self.queries.versions(kept.scopes if kept is not None else ())
         except DatabaseError:  # the handler answers as it would without this cache
             return await handler(request)
+        kept = self._kept.get(key)  # again: others may have dropped or replaced it
         if kept is not None and kept.current(versions):
             self.hits += 1
             self._kept.move_to_end(key)
