@@ -50,8 +50,9 @@ def assert_idle(db):
     if db.dialect.name == "sqlite":
         assert db._writer is None or db._writer.owner is None
     else:
-        pool = db._pool  # None once closed
-        assert not db._held and (pool is None or pool.get_idle_size() == pool.get_size())
+        pools = (db._pool, db._bodies.pool if db._bodies else None)  # None once closed
+        assert not db._held
+        assert all(pool is None or pool.get_idle_size() == pool.get_size() for pool in pools)
 
 
 # --- URLs, opening and closing -------------------------------------------------------
@@ -787,3 +788,25 @@ def test_dialect_translates_errors():
     error = SQLiteDialect().translate_error(sqlite3.IntegrityError("datatype mismatch"))
     assert (type(error), str(error)) == (IntegrityError, "datatype mismatch")
     assert type(SQLiteDialect().translate_error(sqlite3.OperationalError("x"))) is DatabaseError
+
+
+@pytest.mark.parametrize("how", ["read", "write"])
+async def test_a_body_runs_whole_while_the_event_loop_is_busy(database, how):
+    """read() and write() bodies run on a thread of their own (SQLite's reader or writer,
+    PostgreSQL's bodies' thread): every round trip of one is answered while the caller's
+    event loop is blocked, as a saturated loop would be."""
+    done = threading.Event()
+
+    async def body(db):
+        for n in range(5):
+            if how == "write":
+                await db.execute(sql(db, "INSERT INTO parents (name) VALUES (?)"), (f"p{n}",))
+            await db.fetchall("SELECT count(*) FROM parents")
+        done.set()
+        return how
+
+    task = asyncio.create_task(getattr(database, how)(body))
+    await asyncio.sleep(0)  # the task hands the body over
+    assert done.wait(TIMEOUT)  # blocks this loop: the body cannot need it
+    assert await task == how
+    assert_idle(database)

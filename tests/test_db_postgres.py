@@ -7,6 +7,7 @@ suite; the rest (marked postgres_only) runs under `make test-pg`. What both engi
 
 import asyncio
 import contextlib
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
@@ -176,11 +177,30 @@ async def texts(db) -> list[str]:
     return [text for (text,) in await db.fetchall('SELECT text FROM notes ORDER BY "id"')]
 
 
+def all_idle(db) -> bool:
+    """No connection is taken, from either pool: the app loop's, or the bodies' thread's
+    (www/db/pgbodies.py)."""
+    pools = (db._pool, db._bodies.pool)
+    return not db._held and all(pool.get_idle_size() == pool.get_size() for pool in pools)
+
+
+async def settled(db):
+    """Wait for the clean-up tasks (a ROLLBACK, giving a connection back) of both loops."""
+    async with asyncio.timeout(TIMEOUT):
+        while not all_idle(db):
+            await asyncio.sleep(0.01)
+
+
 async def assert_every_connection_is_clean(db):
-    """Take every connection of the pool and ask the server itself whether it is in the
-    middle of a transaction: SAVEPOINT is refused outside one."""
-    pool = db._pool
-    assert pool.get_idle_size() == pool.get_size() and not db._held
+    """Take every connection of both pools and ask the server itself whether it is in the
+    middle of a transaction: SAVEPOINT is refused outside one. The bodies' pool belongs to
+    its thread's loop: asked there."""
+    assert all_idle(db)
+    await _clean(db._pool)
+    await db._bodies.run(lambda: _clean(db._bodies.pool))
+
+
+async def _clean(pool):
     conns = [await pool.acquire() for _ in range(pool.get_max_size())]
     try:
         for conn in conns:
@@ -350,9 +370,8 @@ async def test_a_cancelled_task_never_returns_a_connection_mid_transaction(pg, w
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await settled(pg)  # a clean-up task may still be rolling back
             async with asyncio.timeout(TIMEOUT):
-                while pg._pool.get_idle_size() < pg._pool.get_size():
-                    await asyncio.sleep(0.01)  # a clean-up task still rolling back
                 await assert_every_connection_is_clean(pg)
                 assert await texts(pg) in ([], ["one", "two"])
                 await pg.execute("DELETE FROM notes")
@@ -377,9 +396,7 @@ async def test_a_second_cancellation_cannot_stop_the_rollback(pg):
         task.cancel()  # while the transaction's exit waits for its clean-up task
         with pytest.raises(asyncio.CancelledError):
             await task
-        async with asyncio.timeout(TIMEOUT):
-            while pg._pool.get_idle_size() < pg._pool.get_size():
-                await asyncio.sleep(0.01)
+        await settled(pg)
         await assert_every_connection_is_clean(pg)
     assert seen == [] and await texts(pg) == []
 
@@ -506,3 +523,64 @@ async def test_data_version_moves_with_the_commit_not_before(pg):
             assert await texts(other) == []
         assert await other.data_version() == before + 1  # the very next read sees it
         assert await texts(other) == ["a"]
+
+
+# --- read() and write() bodies on their thread (www/db/pgbodies.py) -----------------------
+
+
+@postgres_only
+async def test_a_write_body_hands_its_after_commit_callbacks_to_the_caller(pg):
+    """The body runs on the bodies' loop; its callbacks run on the caller's (where a Redis
+    client lives), once the row is committed, before write() returns."""
+    caller, seen = asyncio.get_running_loop(), {}
+
+    async def announce():
+        seen["callback"] = asyncio.get_running_loop()
+        seen["committed"] = await texts(pg)  # another connection: committed rows only
+
+    async def body(tx):
+        seen["body"] = asyncio.get_running_loop()
+        await tx.execute("INSERT INTO notes (text) VALUES ('saved')")
+        await pg.after_commit(announce)
+        return "done"
+
+    assert await pg.write(body) == "done"
+    assert seen["body"] is not caller and seen["callback"] is caller
+    assert seen["committed"] == ["saved"]
+
+
+@postgres_only
+async def test_what_a_read_body_reads_is_noted_for_the_caller(pg):
+    """The caches learn which tables a page's data came from, though its body ran on
+    another thread (in a copy of the caller's context)."""
+    with pg.reads.recording() as read:
+        assert await pg.read(texts) == []
+    assert "notes" in read.names
+
+
+@postgres_only
+@pytest.mark.parametrize("how", ["write", "close"])
+async def test_a_body_stopped_by_its_caller_or_by_close_is_rolled_back(pg, how):
+    """Cancelled with its caller, or by close() (the caller then gets DatabaseError, not a
+    cancellation it did not ask for), the body's transaction is rolled back."""
+    started = threading.Event()
+
+    async def body(tx):
+        await tx.execute("INSERT INTO notes (text) VALUES ('doomed')")
+        started.set()
+        await tx.fetchall("SELECT pg_sleep(5)")
+
+    task = asyncio.create_task(pg.write(body))
+    assert await asyncio.to_thread(started.wait, TIMEOUT)
+    if how == "write":
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await settled(pg)
+        await assert_every_connection_is_clean(pg)
+    else:
+        await asyncio.wait_for(pg.close(), TIMEOUT)
+        with pytest.raises(DatabaseError, match="closed while the body ran"):
+            await task
+        await pg.open()
+    assert await texts(pg) == []

@@ -87,13 +87,14 @@ async def test_a_read_sees_one_snapshot_on_postgres(database):
 
 @pytest.mark.postgres_only
 async def test_a_read_takes_one_pool_connection(database):
-    acquired, acquire = [], database._pool.acquire
+    pool = database._bodies.pool  # read() runs on the bodies' thread: www/db/pgbodies.py
+    acquired, acquire = [], pool.acquire
 
     async def counted():
         acquired.append(True)
         return await acquire()
 
-    database._pool.acquire = counted
+    pool.acquire = counted
     assert await database.read(count_and_texts) == (2, ["a", "b"])
     assert len(acquired) == 1  # two statements, one wait for the pool
 

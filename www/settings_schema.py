@@ -77,6 +77,7 @@ class DbSettings(_Model):
     readers: int = Field(ge=1, le=32)
     busy_timeout_ms: int = Field(ge=0)
     pool_size: int = Field(ge=1, le=1000)
+    body_pool_size: int = Field(ge=1, le=1000)
     pool_idle_timeout: float = Field(ge=0, description="seconds")
     connect_timeout: float = Field(gt=0)
 

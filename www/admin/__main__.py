@@ -43,7 +43,12 @@ def read_password(from_stdin: bool) -> str:
 
 async def create_admin(settings: Settings, args: argparse.Namespace) -> str:
     """Promote or create the account; returns what was done, for the user."""
-    options = {**settings.db.model_dump(exclude={"url"}), "readers": 1, "pool_size": 1}
+    options = {
+        **settings.db.model_dump(exclude={"url"}),
+        "readers": 1,
+        "pool_size": 1,
+        "body_pool_size": 1,
+    }
     db = Database.from_url(settings.db.url, PROJECT_ROOT, **options)
     await db.open()
     try:

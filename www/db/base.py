@@ -119,7 +119,7 @@ class Transaction:
     async def _committed(self, callbacks: list[Callable[[], Awaitable[None]]]) -> None:
         """Run the after-commit callbacks, now that the whole transaction has committed
         (a transaction run on another thread hands them to its caller instead)."""
-        await _run_callbacks(callbacks)
+        await run_callbacks(callbacks)
 
     def _connection(self, *, active: bool = True) -> Any:
         """The connection, if the database is still open (and this transaction active)."""
@@ -134,7 +134,7 @@ class Transaction:
         return rows[0] if rows else None
 
 
-async def _run_callbacks(callbacks: list[Callable[[], Awaitable[None]]]) -> None:
+async def run_callbacks(callbacks: list[Callable[[], Awaitable[None]]]) -> None:
     """Run after-commit callbacks in order. The data is committed whatever they do, so
     their errors are logged, not raised: the caller must not think its write failed."""
     for callback in callbacks:
@@ -225,7 +225,7 @@ class BaseDatabase:
         if tx is not None:
             tx.after_commit(callback)
         else:
-            await _run_callbacks([callback])
+            await run_callbacks([callback])
 
     def schema_transaction(self) -> Transaction:
         """A top-level transaction for changing tables (www/migrate/). PostgreSQL changes

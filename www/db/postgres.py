@@ -1,11 +1,13 @@
 """PostgreSQL through asyncpg: a pool of connections, the same ORM, models and transactions.
 
-Every read, write and transaction takes a connection from a pool of ``pool_size`` and gives
-it back when done (www/db/pgpool.py: our own pool, which takes and gives back without a
-turn of the event loop, where asyncpg's costs three per statement). The transaction rules
-are www/db/base.py's, as for SQLite; here a transaction holds its own connection from
-BEGIN to COMMIT, so other tasks' writes run beside it (PostgreSQL locks rows, not the
-database) instead of queueing for one writer.
+Every statement and transaction takes a connection from a pool and gives it back when done
+(www/db/pgpool.py: our own pool, which takes and gives back without a turn of the event
+loop, where asyncpg's costs three per statement): single statements and explicit
+transactions from the app's loop (``pool_size``), read() and write() bodies whole on a
+thread of their own (``body_pool_size``: www/db/pgbodies.py says why). The transaction
+rules are www/db/base.py's, as for SQLite (www/db/pgtransactions.py); here a transaction
+holds its own connection from BEGIN to COMMIT, so other tasks' writes run beside it
+(PostgreSQL locks rows, not the database) instead of queueing for one writer.
 
 A connection goes back to the pool only outside a transaction: after an error or a
 cancellation it is rolled back first, in a task that cancelling the caller cannot stop,
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,17 +36,17 @@ from .base import (
     DatabaseError,
     ExecResult,
     Transaction,
+    run_callbacks,
     run_to_completion,
-    translated,
 )
 from .dialects import DATA_VERSION, PostgresDialect
+from .pgbodies import BodyThread
 from .pgpool import ConnectionPool
-from .versions import READ_SCOPED_SQL
+from .pgtransactions import PostgresReadTransaction, PostgresTransaction, execute_one
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL counts microseconds from here
-_RETURNING = re.compile(r"\bRETURNING\b[^']*\Z", re.IGNORECASE)  # a last clause, not text
 
 
 def _timestamp_to_pg(value: str | datetime) -> tuple[int]:
@@ -74,95 +75,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def _execute(dialect: PostgresDialect, conn: Any, sql: str, params: Sequence[Any]) -> Any:
-    """One statement. With a RETURNING clause (the ORM's INSERT of one row), rowcount is the
-    number of rows returned and lastrowid the first value; otherwise rowcount comes from the
-    command tag ("UPDATE 3"), -1 when it has no count, and lastrowid is None."""
-    if _RETURNING.search(sql):
-        rows = await translated(dialect, conn.fetch(sql, *params))
-        return ExecResult(len(rows), rows[0][0] if rows else None)
-    count = (await translated(dialect, conn.execute(sql, *params))).rpartition(" ")[2]
-    return ExecResult(int(count) if count.isdigit() else -1, None)
-
-
-class PostgresTransaction(Transaction):
-    """A transaction on a connection of its own (see base.Transaction for the rules)."""
-
-    _db: PostgresDatabase
-    _begin_sql = "BEGIN"
-
-    async def _begin(self) -> None:
-        pool, conn = await self._db._acquire()
-        try:
-            await translated(self.dialect, conn.execute(self._begin_sql))
-        except BaseException:
-            await run_to_completion(self._db._release(pool, conn, clean=False))
-            raise
-        self._pool, self._conn = pool, conn
-        self._db._held.add(conn)
-
-    async def _end(self, *, commit: bool) -> None:
-        async def finish() -> None:
-            clean = False
-            try:
-                await self._run("COMMIT" if commit else "ROLLBACK")
-                clean = True
-            finally:
-                await self._db._release(self._pool, self._conn, clean=clean)
-
-        try:
-            await run_to_completion(finish())
-        except Exception:
-            if commit:
-                raise
-            log.exception("ROLLBACK failed")  # not raised over the error that brought us here
-
-    async def _run(self, sql: str) -> None:
-        await translated(self.dialect, self._connection(active=False).execute(sql))
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list:
-        self._db.reads.note(sql)
-        return await translated(self.dialect, self._connection().fetch(sql, *params))
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecResult:
-        return await _execute(self.dialect, self._connection(), sql, params)
-
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> ExecResult:
-        """rowcount is -1: asyncpg does not report counts for a batch."""
-        await translated(self.dialect, self._connection().executemany(sql, rows))
-        return ExecResult(-1, None)
-
-
-class PostgresReadTransaction(PostgresTransaction):
-    """A read() body's transaction: read-only, and one snapshot for all its statements
-    (REPEATABLE READ), as a read body sees on SQLite; a write in it fails."""
-
-    _begin_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-
-    def __init__(self, db: Any, parent: Transaction | None = None):
-        super().__init__(db, parent)
-        self.scoped_by = db.reads.scoped_by  # offered to the ORM: www/db/versions.py
-        self.scopes: set[str] = set()
-
-    async def fetchall(
-        self, sql: str, params: Sequence[Any] = (), scope: tuple[str, str] | None = None
-    ) -> list:
-        """`scope`: (table, counter) when the ORM found the query reads one scope of a
-        table counted by a column; read() reads the counter at the end, in this snapshot."""
-        if scope is None:
-            return await super().fetchall(sql, params)
-        self._db.reads.note(sql, scope[0])
-        self.scopes.add(scope[1])
-        return await translated(self.dialect, self._connection().fetch(sql, *params))
-
-    async def scope_versions(self) -> dict[str, int]:
-        """The scoped counters the body's queries named, as of this snapshot."""
-        condition, params = self.dialect.scopes_filter(sorted(self.scopes))
-        rows = await self.fetchall(READ_SCOPED_SQL + condition, params)
-        found = dict(rows)
-        return {scope: found.get(scope, 0) for scope in self.scopes}
-
-
 def _gone(conn: Any) -> bool:
     """Whether a pool connection was closed (a call on an asyncpg connection that was
     detached from its pool raises InterfaceError: counted as closed too)."""
@@ -179,7 +91,8 @@ def _without_password(url: str) -> str:
 
 
 class PostgresDatabase(BaseDatabase):
-    """A PostgreSQL database: a pool of at most ``pool_size`` connections per process.
+    """A PostgreSQL database: at most ``pool_size`` + ``body_pool_size`` connections per
+    process.
 
     ``busy_timeout_ms`` becomes the server's ``lock_timeout``: how long a statement waits
     for a lock another connection holds before failing, as SQLite's busy timeout does.
@@ -189,45 +102,63 @@ class PostgresDatabase(BaseDatabase):
 
     url_prefix = "postgresql://"
     transaction_class = PostgresTransaction
-    OPTIONS = ("pool_size", "pool_idle_timeout", "busy_timeout_ms", "connect_timeout")
+    OPTIONS = (
+        "pool_size",
+        "body_pool_size",
+        "pool_idle_timeout",
+        "busy_timeout_ms",
+        "connect_timeout",
+    )
 
     def __init__(
         self,
         url: str,
         *,
         pool_size: int = 10,
+        body_pool_size: int = 10,
         pool_idle_timeout: float = 300.0,
         busy_timeout_ms: int = 5000,
         connect_timeout: float = 10.0,
     ):
-        if pool_size < 1:
-            raise ValueError("pool_size must be at least 1")
+        if pool_size < 1 or body_pool_size < 1:
+            raise ValueError("pool_size and body_pool_size must be at least 1")
         super().__init__()
         self.url, self.location = url, _without_password(url)
         self.pool_size, self.busy_timeout_ms = pool_size, busy_timeout_ms
+        self.body_pool_size = body_pool_size
         self.pool_idle_timeout = pool_idle_timeout
         self.connect_timeout = connect_timeout
         self.dialect = PostgresDialect()
         self._pool: ConnectionPool | None = None
+        self._bodies: BodyThread | None = None  # read() and write() bodies run there
         self._held: set[Any] = set()  # the connections of open transactions
 
     @classmethod
     def from_options(cls, url: str, root: Path, options: dict[str, Any]) -> PostgresDatabase:
-        """Of the ``db`` settings, PostgreSQL uses ``pool_size``, ``pool_idle_timeout``,
-        ``busy_timeout_ms`` and ``connect_timeout``."""
+        """Of the ``db`` settings, PostgreSQL uses ``pool_size``, ``body_pool_size``,
+        ``pool_idle_timeout``, ``busy_timeout_ms`` and ``connect_timeout``."""
         return cls(url, **{k: v for k, v in options.items() if k in cls.OPTIONS})
 
     async def open(self) -> None:
-        """Create the pool, with one connection made now: a wrong URL fails here."""
+        """Create the pools (this loop's, and the bodies' thread with its own: see
+        www/db/pgbodies.py), each with one connection made now: a wrong URL fails here."""
         if self._pool is not None:
             raise DatabaseError("the database is already open")
         pool = ConnectionPool(
             self._new_connection, self.pool_size, idle_timeout=self.pool_idle_timeout
         )
+        bodies = BodyThread(
+            lambda: ConnectionPool(
+                self._new_connection, self.body_pool_size, idle_timeout=self.pool_idle_timeout
+            )
+        )
         try:
             await pool.open()
             self._pool = pool
+            await bodies.open()
+            self._bodies = bodies
         except (OSError, TimeoutError, *PostgresDialect.driver_error) as exc:
+            await self.close()
             reason = " ".join(str(exc).split()) or type(exc).__name__  # on one line
             raise DatabaseError(f"cannot open database {self.location!r}: {reason}") from exc
 
@@ -256,6 +187,9 @@ class PostgresDatabase(BaseDatabase):
     async def close(self) -> None:
         """Close every connection. Safe to call twice. A connection still in use (a
         transaction that outlived the app's shutdown) is cut: the server rolls it back."""
+        bodies, self._bodies = self._bodies, None
+        if bodies is not None:
+            await bodies.close()
         pool, self._pool = self._pool, None
         self._held.clear()
         if pool is None:
@@ -278,9 +212,12 @@ class PostgresDatabase(BaseDatabase):
         return (await self.fetchone(f"SELECT version FROM {DATA_VERSION}"))[0]
 
     async def _acquire(self) -> tuple[ConnectionPool, Any]:
-        if self._pool is None:
+        """A connection of the pool of the loop the caller runs on: this loop's, or the
+        bodies' thread's for what a body runs (a pool's connections belong to its loop)."""
+        bodies = self._bodies
+        pool = bodies.pool if bodies is not None and bodies.here() else self._pool
+        if pool is None:
             raise DatabaseError("the database is not open")
-        pool = self._pool
         return pool, await pool.acquire()
 
     async def _release(self, pool: ConnectionPool, conn: Any, *, clean: bool) -> None:
@@ -342,9 +279,42 @@ class PostgresDatabase(BaseDatabase):
             await self._put_back(pool, conn, clean=clean)
 
     async def read(self, body: Callable[[Any], Awaitable[T]]) -> T:
-        """``await body(db)`` in a read-only transaction on one pool connection: its reads
-        see one snapshot, and a busy pool is waited for once, not once a query. In this
-        task's transaction, run in it, seeing its writes."""
+        """``await body(db)`` whole on the bodies' thread (www/db/pgbodies.py), in a
+        read-only transaction on one connection: its reads see one snapshot, and a busy
+        pool is waited for once, not once a query. In this task's transaction, run here,
+        in it, seeing its writes."""
+        if self._active_transaction() is not None or self._bodies_here():
+            return await self._read_here(body)
+        return await self._body_thread().run(lambda: self._read_here(body))
+
+    async def write(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        """``await body(tx)`` in a transaction of its own, run whole on the bodies' thread
+        (www/db/pgbodies.py): BEGIN, the body's statements and COMMIT never wait for this
+        event loop, so writes stay fast however busy it is. Its after-commit callbacks
+        run here, once it has committed. In this task's transaction, a savepoint of it
+        (run here). See base.BaseDatabase.write."""
+        if self._active_transaction() is not None or self._bodies_here():
+            return await super().write(body)
+        value, callbacks = await self._body_thread().run(lambda: self._write_there(body))
+        await run_callbacks(callbacks)
+        return value
+
+    async def _write_there(self, body: Callable[[Transaction], Awaitable[T]]) -> tuple:
+        tx = self.transaction_class(self)
+        tx._handed = []
+        async with tx:
+            value = await body(tx)
+        return value, tx._handed
+
+    def _bodies_here(self) -> bool:
+        return self._bodies is not None and self._bodies.here()
+
+    def _body_thread(self) -> BodyThread:
+        if self._bodies is None:
+            raise DatabaseError("the database is not open")
+        return self._bodies
+
+    async def _read_here(self, body: Callable[[Any], Awaitable[T]]) -> T:
         if self._active_transaction() is not None:
             return await body(self)
         async with PostgresReadTransaction(self) as tx:
@@ -359,4 +329,4 @@ class PostgresDatabase(BaseDatabase):
         if tx is not None:
             return await tx.execute(sql, params)
         async with self._pooled() as conn:
-            return await _execute(self.dialect, conn, sql, params)
+            return await execute_one(self.dialect, conn, sql, params)

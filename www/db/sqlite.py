@@ -34,8 +34,8 @@ from .base import (
     DatabaseError,
     ExecResult,
     Transaction,
-    _run_callbacks,
     background,
+    run_callbacks,
     run_to_completion,
     translated,
 )
@@ -297,11 +297,11 @@ class SQLiteDatabase(BaseDatabase):
         except asyncio.CancelledError:
             writer.cancel(job)  # dropped if still queued; else it stops before COMMIT
             raise
-        await _run_callbacks(callbacks)
+        await run_callbacks(callbacks)
         return value
 
 
 def _callbacks_when_committed(outcome: Any) -> None:
     """A write() whose caller was cancelled may still commit: announce what it saved."""
     if outcome.callbacks:
-        background(_run_callbacks(outcome.callbacks))
+        background(run_callbacks(outcome.callbacks))
