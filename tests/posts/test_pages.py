@@ -259,9 +259,11 @@ async def test_comment_validation(auth, app, content, message):
     assert await Comment.select(app[DB]).count() == 0
 
 
-async def test_comment_on_missing_post_is_404(auth):
+@pytest.mark.parametrize("content", ["x", ""])  # a comment, then one the form refuses
+async def test_comment_on_missing_post_is_404(auth, app, content):
     await auth.login_as()
-    assert (await auth.post("/posts/777/comments", {"content": "x"})).status == 404
+    assert (await auth.post("/posts/777/comments", {"content": content})).status == 404
+    assert await Comment.select(app[DB]).count() == 0
 
 
 async def make_comment(app, auth):

@@ -259,31 +259,33 @@ async def delete_post(app: App, post: Post) -> None:
     await post.delete(app[DB])
 
 
-async def add_comment(app: App, post: Post, author: User, values: CommentIn) -> Comment:
+async def add_comment(app: App, post_id: int, author: User, values: CommentIn) -> Comment:
     """Save the comment and announce it to the post's live sockets (www/posts/live.py),
     in one transaction: the announcement goes out if and when the comment is saved.
 
-    It is the hot write of a busy site, so it is one ``db.write()`` body: on SQLite the
-    whole transaction runs on the writer's thread, never waiting for the event loop. The
+    It is the hot write of a busy site, so it is one ``db.write()`` body: the whole
+    transaction runs on the database's thread (SQLite's writer, PostgreSQL's bodies'),
+    never waiting for the event loop. The
     brokers' publish is fit for that: it writes the message row in the transaction
     (database brokers) or leaves an after-commit callback for this loop (Redis).
 
-    Raises DoesNotExist (404) if a concurrent request deleted the post."""
+    Raises DoesNotExist (404) if there is no post `post_id` (never was, or a concurrent
+    request deleted it): the comment's foreign key says so."""
     pubsub = app[PUBSUB]
 
     async def save(tx: Any) -> Comment:
         comment = await Comment.create(
-            tx, post_id=post.id, user_id=author.id, content=values.content
+            tx, post_id=post_id, user_id=author.id, content=values.content
         )
         comment.author = author
         event = CommentEvent(comment=CommentOut.model_validate(comment))
-        await pubsub.publish(channel(post.id), event.model_dump(mode="json"))
+        await pubsub.publish(channel(post_id), event.model_dump(mode="json"))
         return comment
 
     try:
         return await app[DB].write(save)
     except IntegrityError:
-        raise DoesNotExist(f"post {post.id} was deleted") from None
+        raise DoesNotExist(f"there is no post {post_id}") from None
 
 
 async def delete_comment(app: App, comment: Comment) -> None:

@@ -150,5 +150,5 @@ async def create_comment(request: web.Request) -> web.Response:
     post = await get_or_404(Post, request)
     values, _ = await read_body(request, CommentIn)
     await hit(request, "comment_user", str(request[USER].id))
-    comment = await actions.add_comment(request.config_dict, post, request[USER], values)
+    comment = await actions.add_comment(request.config_dict, post.id, request[USER], values)
     return reply(CommentOut.model_validate(comment), status=201)
