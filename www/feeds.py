@@ -136,7 +136,11 @@ async def _html_of(app: Any, posts: Sequence[Post]) -> dict[int, str]:
         return {}
     stored = await PostHtml.select(app[DB]).where(post_id__in=[post.id for post in posts]).all()
     by_post = {row.post_id: row for row in stored}
-    return {post.id: await actions.post_html(app, post, by_post.get(post.id)) for post in posts}
+    html = {}
+    for post in posts:
+        current = actions.current_html(post, by_post.get(post.id))
+        html[post.id] = await actions.post_html(app, post, current)
+    return html
 
 
 def xml_text(text: str) -> str:

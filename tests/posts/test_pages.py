@@ -6,6 +6,7 @@ import pytest
 
 from tests.helpers import statements_read
 from www import DB
+from www.posts import pages
 from www.posts.models import Comment, Post
 
 XSS = '<script>alert("x")</script>'
@@ -335,5 +336,13 @@ async def test_post_deleted_meanwhile_is_404_not_500(auth, app, monkeypatch):
     monkeypatch.setattr(Post, "get", get_then_vanish)
     data = {"title": "t", "content": "c", "csrf_token": token}
     assert (await auth.post(f"/posts/{post.id}/edit", data)).status == 404
+    # A comment reads no post first: deleted between its form and its INSERT.
     post = await make_post(app, alice)
+    original_hit = pages.hit
+
+    async def vanish_then_hit(request, *args):
+        await Post.select(app[DB]).where(id=post.id).delete()
+        await original_hit(request, *args)
+
+    monkeypatch.setattr(pages, "hit", vanish_then_hit)
     assert (await auth.post(f"/posts/{post.id}/comments", data)).status == 404

@@ -81,7 +81,7 @@ async def post_page(
     app: App, post_id: int, number: int | None, per_page: int
 ) -> tuple[Post | None, Page, PostHtml | None]:
     """What a post's page shows: the post (None if missing), page `number` of its comments
-    (as comments_page) and its HTML as last saved (possibly stale: post_html checks), read
+    (as comments_page) and its HTML as last saved, if still current (current_html), read
     in one db.read() and cached as one. Cached apart, a view cost two lookups (and with
     the cache off, two trips) for the rare saving of not reloading the post with a new
     comment: measured, the whole page as one entry is cheaper, even under a comment in
@@ -92,7 +92,8 @@ async def post_page(
         if post is None:
             return None, Page([], 1, per_page, 0), None
         comments = await _load_comments(db, post_id, number, per_page)
-        return post, comments, await PostHtml.select(db).where(post_id=post_id).first()
+        stored = await PostHtml.select(db).where(post_id=post_id).first()
+        return post, comments, current_html(post, stored)
 
     def size(loaded: tuple[Post | None, Page, PostHtml | None]) -> int:
         post, comments, stored = loaded
@@ -151,18 +152,26 @@ def _html_size(stored: PostHtml | None) -> int:
     return 0 if stored is None else len(stored.html) + ROW_BYTES
 
 
-async def post_html(app: App, post: Post, stored: PostHtml | None) -> str:
-    """The post's HTML: `stored` (post_page's) when it was made from this content by this
-    renderer or a newer one (a worker not yet restarted meets those); else rendered now,
-    off the loop, and saved. A post that would render too long shows its source."""
-    digest = source_hash(post.content)
-    if stored and stored.source_hash == digest and stored.version >= RENDERER_VERSION:
-        return stored.html
+def current_html(post: Post, stored: PostHtml | None) -> PostHtml | None:
+    """`stored` if it was made from this content by this renderer or a newer one (a worker
+    not yet restarted meets those), else None. Asked when the row is loaded (post_page's
+    body, off the loop), not at each view: hashing a post's content is CPU on the loop,
+    and over 2 KB hashlib lets go of the GIL and waits to get it back."""
+    if stored and stored.version >= RENDERER_VERSION:
+        return stored if stored.source_hash == source_hash(post.content) else None
+    return None
+
+
+async def post_html(app: App, post: Post, current: PostHtml | None) -> str:
+    """The post's HTML: `current` (current_html's) if there is one; else rendered now, off
+    the loop, and saved. A post that would render too long shows its source."""
+    if current is not None:
+        return current.html
     try:
         html = await _render_for_a_reader(app, post.content)
     except TooLarge:
         html = as_plain_text(post.content)
-    await _save_html(app, post.id, digest, html)
+    await _save_html(app, post.id, source_hash(post.content), html)
     return html
 
 

@@ -211,7 +211,11 @@ async def comment(request: web.Request) -> web.Response:
         values = CommentIn.parse(form, form=True)
     except Invalid as exc:
         return await detail(request, {"values": form, "errors": exc.errors})
-    await hit(request, "comment_user", str(request[USER].id))
+    try:
+        await hit(request, "comment_user", str(request[USER].id))
+    except web.HTTPTooManyRequests:
+        await get_or_404(Post, request)  # a missing post is 404 first, as it always was
+        raise
     added = await actions.add_comment(request.config_dict, post_id, request[USER], values)
     raise web.HTTPSeeOther(url_for(request, "posts.detail", id=post_id) + f"#comment-{added.id}")
 
