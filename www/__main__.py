@@ -14,6 +14,7 @@ import sys
 
 from aiohttp import web
 
+from . import interpreter
 from .app import create_app
 from .connections import GuardedRunner
 from .migrate.check import SchemaNotReady
@@ -112,6 +113,7 @@ async def _serve(app: web.Application, settings: Settings, args: argparse.Namesp
         access_log=web.access_logger if settings.logging.access_log else None,
         shutdown_timeout=settings.server.shutdown_timeout,
     )
+    interpreter.tune_on_startup(app)  # this process serves: www/interpreter.py
     await runner.setup()  # the app's start-up: SchemaNotReady comes from here
     try:
         host = args.host or settings.server.host

@@ -10,6 +10,7 @@ everything else are the same.
 from aiohttp import web
 from aiohttp.worker import GunicornWebWorker as AiohttpWorker
 
+from . import interpreter
 from .connections import GuardedRunner
 
 
@@ -19,6 +20,7 @@ class GunicornWebWorker(AiohttpWorker):
         app = self.wsgi
         if not isinstance(app, web.Application):
             return  # an async factory: aiohttp's worker takes it as it is
+        interpreter.tune_on_startup(app)  # this process serves: www/interpreter.py
 
         # aiohttp's worker serves with the runner an async function returns; this one is
         # made with the options that worker gives its own runner (aiohttp/worker.py).
