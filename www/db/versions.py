@@ -144,18 +144,21 @@ class SQLiteVersions:
 # data_version is always bumped first: its one row is a lock that every writing
 # transaction takes at COMMIT before any table's row, so two transactions can never hold
 # two table rows in opposite orders (no deadlock, whatever tables they change).
+# Both functions below begin here: the schema's data_version, once per transaction.
+_DATA_VERSION_FIRST = """\
+      IF current_setting('www.data_version_bumped', true) IS DISTINCT FROM TG_TABLE_SCHEMA
+      THEN
+        EXECUTE format('UPDATE %I.data_version SET version = version + 1', TG_TABLE_SCHEMA);
+        PERFORM set_config('www.data_version_bumped', TG_TABLE_SCHEMA, true);
+      END IF;
+"""
 POSTGRES_BUMP_FUNCTION = f"""CREATE OR REPLACE FUNCTION bump_data_version() RETURNS trigger
     LANGUAGE plpgsql AS $$
     DECLARE
       done text := coalesce(current_setting('www.{VERSIONS}_bumped', true), '');
       mark text := '|' || TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || '|';
     BEGIN
-      IF current_setting('www.data_version_bumped', true) IS DISTINCT FROM TG_TABLE_SCHEMA
-      THEN
-        EXECUTE format('UPDATE %I.data_version SET version = version + 1', TG_TABLE_SCHEMA);
-        PERFORM set_config('www.data_version_bumped', TG_TABLE_SCHEMA, true);
-      END IF;
-      IF strpos(done, mark) = 0 THEN
+{_DATA_VERSION_FIRST}      IF strpos(done, mark) = 0 THEN
         EXECUTE format(
           'INSERT INTO %I.{VERSIONS} AS v VALUES (%L, 1)'
           ' ON CONFLICT (name) DO UPDATE SET version = v.version + 1',
@@ -175,12 +178,7 @@ POSTGRES_BUMP_SCOPED_FUNCTION = f"""CREATE OR REPLACE FUNCTION bump_scoped_versi
       marker text := TG_TABLE_NAME || '.' || TG_ARGV[0];
       changed jsonb;
     BEGIN
-      IF current_setting('www.data_version_bumped', true) IS DISTINCT FROM TG_TABLE_SCHEMA
-      THEN
-        EXECUTE format('UPDATE %I.data_version SET version = version + 1', TG_TABLE_SCHEMA);
-        PERFORM set_config('www.data_version_bumped', TG_TABLE_SCHEMA, true);
-      END IF;
-      FOREACH changed IN ARRAY CASE TG_OP
+{_DATA_VERSION_FIRST}      FOREACH changed IN ARRAY CASE TG_OP
           WHEN 'INSERT' THEN ARRAY[to_jsonb(NEW)]
           WHEN 'DELETE' THEN ARRAY[to_jsonb(OLD)]
           ELSE ARRAY[to_jsonb(OLD), to_jsonb(NEW)] END
