@@ -157,23 +157,6 @@ async def test_a_caller_never_shares_a_read_that_began_before_it():
     assert db.reads == 2
 
 
-async def test_a_caller_arriving_during_a_read_begins_its_own_at_once():
-    """It does not wait for the read on its way to end first (two round trips under
-    load): its own begins while the first is still out."""
-    db = SlowVersions()
-    cache = QueryCache(db)
-    early = asyncio.create_task(cache.versions())
-    while db.reads < 1:
-        await asyncio.sleep(0)
-    late = [asyncio.create_task(cache.versions()) for _ in range(3)]
-    async with asyncio.timeout(5):
-        while db.reads < 2:  # never, if the late callers waited for the early read
-            await asyncio.sleep(0)
-    db.go.set()
-    assert await asyncio.gather(early, *late) == [{"t": 1}] * 4
-    assert db.reads == 2  # the three late callers shared one
-
-
 async def test_a_cancelled_caller_leaves_the_shared_read_to_the_others():
     db = SlowVersions()
     cache = QueryCache(db)

@@ -44,13 +44,6 @@ class Entry(NamedTuple):
         return all(versions.get(table, 0) == seen for table, seen in self.depends.items())
 
 
-class _Batch(NamedTuple):
-    """The callers of one read of the counters, and the scoped counters they asked for."""
-
-    waiting: list[asyncio.Future[dict[str, int]]]
-    scopes: set[str]
-
-
 def scopes_of(depends: Mapping[str, int]) -> tuple[str, ...]:
     """The scoped counters among `depends` (www/db/versions.py)."""
     return tuple(name for name in depends if is_scope(name))
@@ -73,10 +66,10 @@ class QueryCache:
         self.bytes = 0  # what the entries weigh, by their callers' `size`
         self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self.hits = self.misses = 0
-        # The callers waiting for the next read of the counters, which they share, and
-        # the reads on their way (kept until they end).
-        self._batch: _Batch | None = None
-        self._readers: set[asyncio.Task] = set()
+        # The callers waiting for the next read of the counters, which they share.
+        self._waiting: list[asyncio.Future[dict[str, int]]] = []
+        self._reader: asyncio.Task | None = None
+        self._scopes: set[str] = set()  # the scoped counters they asked for
         # The scoped counters that a one_check() block asked for last, by its hint.
         self._hints: OrderedDict[Hashable, frozenset[str]] = OrderedDict()
         # The counters as one GET read them (one_check()), for the rest of that request.
@@ -163,10 +156,10 @@ class QueryCache:
     async def versions(self, scopes: Collection[str] = ()) -> dict[str, int]:
         """The tables' change counters, and the scoped counters `scopes`, from a read
         that began after this call did (or, within one_check(), after the block began),
-        so no commit before it is missed. Callers that arrive before a read begins share
-        it: under load, one round trip serves a whole turn of the loop's requests. Within
-        one_check(), scoped counters the block's reading lacks are read then, and added
-        to it (a later reading is as safe)."""
+        so no commit before it is missed. Callers that arrive while a read is running
+        share the next one: under load, one round trip to the database thread serves a
+        whole batch of requests. Within one_check(), scoped counters the block's reading
+        lacks are read then, and added to it (a later reading is as safe)."""
         checked = self._checked.get()
         if checked is None:
             return await self._read(scopes)
@@ -183,43 +176,36 @@ class QueryCache:
         return versions
 
     async def _read(self, scopes: Collection[str] = ()) -> dict[str, int]:
-        # Join the batch whose read has not begun, or begin one: it starts on the loop's
-        # next turn, taking everyone who asked until then. A read already on its way
-        # began too early for this caller, and is not waited for: the next one starts at
-        # once, so a request waits one round trip, never two.
-        batch = self._batch
-        if batch is None:
-            batch = self._batch = _Batch([], set())
-            task = asyncio.create_task(self._read_versions(batch))
-            self._readers.add(task)
-            task.add_done_callback(self._readers.discard)
         # A future of its own per caller: a caller cancelled while it waits cancels only
         # its own, never the read the others wait for.
         waiter = asyncio.get_running_loop().create_future()
-        batch.waiting.append(waiter)
-        batch.scopes.update(scopes)
+        self._waiting.append(waiter)
+        self._scopes.update(scopes)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read_versions())
         return await waiter
 
-    async def _read_versions(self, batch: _Batch) -> None:
-        """Read for the callers of `batch`; from now on, new callers make the next one."""
-        if self._batch is batch:
-            self._batch = None
-        try:
-            versions = await self.db.table_versions(scopes=sorted(batch.scopes))
-        except BaseException as exc:
-            for waiter in batch.waiting:
-                if waiter.done():  # its caller was cancelled
-                    continue
-                if isinstance(exc, asyncio.CancelledError):
-                    waiter.cancel()
-                else:
-                    waiter.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for waiter in batch.waiting:
-            if not waiter.done():
-                waiter.set_result(versions)
+    async def _read_versions(self) -> None:
+        """Read for the callers waiting, again while new ones came during the read."""
+        while self._waiting:
+            waiting, self._waiting = self._waiting, []
+            scopes, self._scopes = self._scopes, set()
+            try:
+                versions = await self.db.table_versions(scopes=sorted(scopes))
+            except BaseException as exc:
+                for waiter in waiting:
+                    if waiter.done():  # its caller was cancelled
+                        continue
+                    if isinstance(exc, asyncio.CancelledError):
+                        waiter.cancel()
+                    else:
+                        waiter.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(versions)
 
     def summary(self) -> str:
         """The counts so far, as one line: "Page cache: 12,345 hits, 678 misses (94.8%)"."""
