@@ -1,9 +1,8 @@
 """What a server process sets in the interpreter once its app has started
-(www/interpreter.py): the GIL's switch interval, the garbage collector's threshold, and
-start-up's objects frozen out of its scans."""
+(www/interpreter.py): the garbage collector's threshold, and start-up's objects frozen
+out of its scans."""
 
 import gc
-import sys
 
 import pytest
 
@@ -14,9 +13,8 @@ from www.keys import CONFIG
 @pytest.fixture
 def interpreter_state():
     """The test process's own settings, put back after the test."""
-    interval, threshold = sys.getswitchinterval(), gc.get_threshold()
+    threshold = gc.get_threshold()
     yield
-    sys.setswitchinterval(interval)
     gc.set_threshold(*threshold)
     gc.unfreeze()
 
@@ -25,8 +23,8 @@ async def test_a_served_app_tunes_the_interpreter_at_the_end_of_its_start_up(
     aiohttp_client, app, interpreter_state
 ):
     server = app[CONFIG].server
-    assert (server.switch_interval_ms, server.gc_threshold) == (1.0, 10000)  # the defaults
-    tuned = server.model_copy(update={"switch_interval_ms": 2.5, "gc_threshold": 4321})
+    assert server.gc_threshold == 10000  # the default
+    tuned = server.model_copy(update={"gc_threshold": 4321})
     app[CONFIG] = app[CONFIG].model_copy(update={"server": tuned})
     frozen_before = []
 
@@ -36,8 +34,7 @@ async def test_a_served_app_tunes_the_interpreter_at_the_end_of_its_start_up(
     app.on_startup.append(earlier_start_up)
     tune_on_startup(app)
     gc.unfreeze()
-    assert sys.getswitchinterval() != pytest.approx(0.0025)  # nothing before start-up
+    assert gc.get_threshold()[0] != 4321  # nothing before start-up
     await aiohttp_client(app)
-    assert sys.getswitchinterval() == pytest.approx(0.0025)
     assert gc.get_threshold()[0] == 4321
     assert frozen_before == [0] and gc.get_freeze_count() > 0  # after the rest of start-up

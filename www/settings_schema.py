@@ -71,7 +71,6 @@ class ServerSettings(_Model):
     max_websockets: int = Field(ge=1)
     websocket_send_timeout: float = Field(gt=0, description="seconds")
     # The interpreter of a server process (www/interpreter.py).
-    switch_interval_ms: float = Field(gt=0, le=100, description="milliseconds")
     gc_threshold: int = Field(ge=100)
 
 
