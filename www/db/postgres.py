@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from asyncio import get_running_loop
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -214,8 +215,9 @@ class PostgresDatabase(BaseDatabase):
     async def _acquire(self) -> tuple[ConnectionPool, Any]:
         """A connection of the pool of the loop the caller runs on: this loop's, or the
         bodies' thread's for what a body runs (a pool's connections belong to its loop)."""
-        bodies = self._bodies
-        pool = bodies.pool if bodies is not None and bodies.here() else self._pool
+        pool, bodies = self._pool, self._bodies  # not bodies.here(): every statement is here
+        if bodies is not None and bodies.loop is get_running_loop():
+            pool = bodies.pool
         if pool is None:
             raise DatabaseError("the database is not open")
         return pool, await pool.acquire()
