@@ -94,7 +94,12 @@ class BodyThread(ConnectionThread):
         if loop is None:
             raise DatabaseError("the database is not open")
         context = contextvars.copy_context()  # the task over there starts from a copy of it
-        future = context.run(asyncio.run_coroutine_threadsafe, job(), loop)
+        coro = job()
+        try:
+            future = context.run(asyncio.run_coroutine_threadsafe, coro, loop)
+        except RuntimeError:  # closed by close() since: never started
+            coro.close()
+            raise DatabaseError("the database is not open") from None
         try:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:

@@ -293,7 +293,8 @@ class PostgresDatabase(BaseDatabase):
         """``await body(tx)`` in a transaction of its own, run whole on the bodies' thread
         (www/db/pgbodies.py): BEGIN, the body's statements and COMMIT never wait for this
         event loop, so writes stay fast however busy it is. Its after-commit callbacks
-        run here, once it has committed. In this task's transaction, a savepoint of it
+        run here, once it has committed (dropped if the caller is cancelled meanwhile, as
+        an explicit transaction's are). In this task's transaction, a savepoint of it
         (run here). See base.BaseDatabase.write."""
         if self._active_transaction() is not None or self._bodies_here():
             return await super().write(body)
