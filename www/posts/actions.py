@@ -274,9 +274,9 @@ async def add_comment(app: App, post_id: int, author: User, values: CommentIn) -
 
     It is the hot write of a busy site, so it is one ``db.write()`` body: the whole
     transaction runs on the database's thread (SQLite's writer, PostgreSQL's bodies'),
-    never waiting for the event loop. The
-    brokers' publish is fit for that: it writes the message row in the transaction
-    (database brokers) or leaves an after-commit callback for this loop (Redis).
+    never waiting for the event loop. The brokers' publish is fit for that: it writes
+    the message row in the transaction (database brokers) or leaves an after-commit
+    callback, which runs on this loop (Redis).
 
     Raises DoesNotExist (404) if there is no post `post_id` (never was, or a concurrent
     request deleted it): the comment's foreign key says so."""
