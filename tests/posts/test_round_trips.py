@@ -13,9 +13,10 @@ import inspect
 import pytest
 from aiohttp import web
 
-from tests.conftest import Auth, GuardedTestServer
+from tests.conftest import Auth, GuardedTestServer, with_tables
 from tests.helpers import make_post
 from www import DB
+from www.app import create_app
 from www.posts.models import Comment
 
 # Once everything is cached: the cache's version check, and nothing else.
@@ -76,12 +77,16 @@ class RoundTrips:
             _in_request.reset(token)
 
 
-@pytest.fixture
-async def counted(app, aiohttp_client):
+async def counted_client(app, aiohttp_client):
     """(client, round trips): a client of `app` whose requests' database calls count."""
     app.middlewares.insert(0, RoundTrips.middleware)
     trips = RoundTrips(app)
     return await aiohttp_client(GuardedTestServer(app)), trips
+
+
+@pytest.fixture
+async def counted(app, aiohttp_client):
+    return await counted_client(app, aiohttp_client)
 
 
 async def count(client, trips: RoundTrips, path: str, *, seen: str) -> list[str]:
@@ -122,3 +127,40 @@ async def test_a_change_costs_the_check_and_what_it_reloads(counted, app):
     calls = await count(client, trips, "/", seen="Fresh")
     assert calls.count("table_versions") == 1
     assert sum("users" in call for call in calls) == 1  # the posts' authors, not the reader
+
+
+async def test_a_comment_reloads_its_posts_comments_not_the_post(counted, app):
+    """A post's page is cached as two entries, the post (its author, tags and HTML) and a
+    page of its comments: after a new comment, the page reloads the comments alone, behind
+    the one check of the counters."""
+    client, trips = counted
+    auth = Auth(client, app)
+    user = await auth.login_as("reader")
+    post = await make_post(app, user, title="A post")
+    path = f"/posts/{post.id}"
+    await count(client, trips, path, seen="A post")  # fills the cache, saves its HTML
+    await count(client, trips, path, seen="A post")
+    await Comment.create(app[DB], post_id=post.id, user_id=user.id, content="Fresh words")
+    calls = await count(client, trips, path, seen="Fresh words")
+    assert calls.count("table_versions") == 1, calls
+    reloads = [call.split() for call in calls if call.startswith("read ")]
+    assert len(reloads) == 1, calls
+    assert any(name.startswith("comments") for name in reloads[0]), calls
+    assert not {"posts", "post_html", "tags"} & set(reloads[0]), calls
+
+
+async def test_with_the_data_cache_off_a_post_page_reads_in_one_trip(settings, aiohttp_client):
+    """cache.data false: the post, its HTML and its comments in one db.read()."""
+    off = settings.model_copy(update={"cache": settings.cache.model_copy(update={"data": False})})
+    app = with_tables(create_app(off))
+    client, trips = await counted_client(app, aiohttp_client)
+    user = await Auth(client, app).create_user("author")
+    post = await make_post(app, user, title="A post")
+    await Comment.create(app[DB], post_id=post.id, user_id=user.id, content="Some words")
+    path = f"/posts/{post.id}"
+    await count(client, trips, path, seen="Some words")  # saves its HTML
+    calls = await count(client, trips, path, seen="Some words")
+    reads = [call.split() for call in calls if call.startswith("read ")]
+    assert len(reads) == 1, calls
+    assert {"posts", "post_html"} <= set(reads[0]), calls
+    assert any(name.startswith("comments") for name in reads[0]), calls
