@@ -88,15 +88,20 @@ async def test_a_read_sees_one_snapshot_on_postgres(database):
 @pytest.mark.postgres_only
 async def test_a_read_takes_one_pool_connection(database):
     pool = database._bodies.pool  # read() runs on the bodies' thread: www/db/pgbodies.py
-    acquired, acquire = [], pool.acquire
+    acquired, acquire, take_idle = [], pool.acquire, pool.take_idle
 
     async def counted():
         acquired.append(True)
         return await acquire()
 
-    pool.acquire = counted
+    def counted_idle():  # how acquire() takes an idle one, and reads outside a body do
+        conn = take_idle()
+        acquired.extend([True] if conn is not None else [])
+        return conn
+
+    pool.acquire, pool.take_idle = counted, counted_idle
     assert await database.read(count_and_texts) == (2, ["a", "b"])
-    assert len(acquired) == 1  # two statements, one wait for the pool
+    assert len(acquired) == 1  # two statements, one connection from the pool
 
 
 @pytest.mark.sqlite_only

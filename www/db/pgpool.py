@@ -77,12 +77,9 @@ class ConnectionPool:
     async def acquire(self) -> asyncpg.Connection:
         """An idle connection (no wait), else a new one while fewer than ``size`` are
         open, else the next one given back."""
-        self._check_open()
-        while self._idle:
-            conn = self._idle.pop()[0]
-            if not conn.is_closed():  # else closed while idle: dropped, its room is ours
-                self._taken.add(conn)
-                return conn
+        conn = self.take_idle()
+        if conn is not None:
+            return conn
         if self.get_size() + self._opening < self._size:
             return await self._open_one(reserved=False)
         waiter = asyncio.get_running_loop().create_future()
@@ -97,9 +94,23 @@ class ConnectionPool:
             raise
         return conn if conn is not None else await self._open_one(reserved=True)
 
+    def take_idle(self) -> asyncpg.Connection | None:
+        """An idle connection, or None: acquire() without a coroutine, for the common case
+        (a read by id pays for each layer it goes through)."""
+        self._check_open()
+        while self._idle:
+            conn = self._idle.pop()[0]
+            if not conn.is_closed():  # else closed while idle: dropped, its room is ours
+                self._taken.add(conn)
+                return conn
+        return None
+
     async def release(self, conn: asyncpg.Connection) -> None:
-        """Give ``conn`` back: to the first waiter, else to the idle ones. Never waits (a
-        coroutine only to be called as asyncpg's Pool.release is)."""
+        """Give ``conn`` back (give_back); a coroutine, as asyncpg's Pool.release is."""
+        self._give_back(conn)
+
+    def give_back(self, conn: asyncpg.Connection) -> None:
+        """Give ``conn`` back: to the first waiter, else to the idle ones. Never waits."""
         self._give_back(conn)
 
     async def _open_one(self, *, reserved: bool) -> asyncpg.Connection:

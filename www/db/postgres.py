@@ -212,15 +212,20 @@ class PostgresDatabase(BaseDatabase):
         write."""
         return (await self.fetchone(f"SELECT version FROM {DATA_VERSION}"))[0]
 
-    async def _acquire(self) -> tuple[ConnectionPool, Any]:
-        """A connection of the pool of the loop the caller runs on: this loop's, or the
-        bodies' thread's for what a body runs (a pool's connections belong to its loop)."""
+    def _pool_here(self) -> ConnectionPool:
+        """The pool of the loop the caller runs on: this loop's, or the bodies' thread's
+        for what a body runs (a pool's connections belong to its loop)."""
         pool, bodies = self._pool, self._bodies  # not bodies.here(): every statement is here
         if bodies is not None and bodies.loop is get_running_loop():
             pool = bodies.pool
         if pool is None:
             raise DatabaseError("the database is not open")
-        return pool, await pool.acquire()
+        return pool
+
+    async def _acquire(self) -> tuple[ConnectionPool, Any]:
+        """A connection of the pool here (_pool_here)."""
+        pool = self._pool_here()
+        return pool, pool.take_idle() or await pool.acquire()
 
     async def _release(self, pool: ConnectionPool, conn: Any, *, clean: bool) -> None:
         """Give ``conn`` back to ``pool``, never in the middle of a transaction. Unless the
@@ -253,7 +258,7 @@ class PostgresDatabase(BaseDatabase):
         """After one statement outside any transaction: straight back to the pool if it
         ended cleanly, else through ``_release`` (rolled back, or closed)."""
         if clean:
-            await pool.release(conn)
+            pool.give_back(conn)
         else:
             await run_to_completion(self._release(pool, conn, clean=False))
 
@@ -266,10 +271,11 @@ class PostgresDatabase(BaseDatabase):
         tx = self._active_transaction()
         if tx is not None:
             return await tx.fetchall(sql, params)
-        # What _pooled() and translated() do, written out: every read outside a transaction
-        # runs this, and their two extra layers (an async generator, a coroutine) measured
-        # 15 to 20 µs of a read by id's 130 µs of client CPU time on the bench's machine.
-        pool, conn = await self._acquire()
+        # What _pooled() and translated() do, written out, with no coroutine to take or
+        # give back an idle connection: every read outside a transaction runs this, and
+        # each layer awaited costs a read by id a few of its ~35 µs (benchmarks/orm.py).
+        pool = self._pool_here()
+        conn = pool.take_idle() or await pool.acquire()
         clean = False
         try:
             rows = await conn.fetch(sql, *params)
@@ -278,7 +284,10 @@ class PostgresDatabase(BaseDatabase):
         except self.dialect.driver_error as exc:
             raise self.dialect.translate_error(exc) from exc
         finally:
-            await self._put_back(pool, conn, clean=clean)
+            if clean:
+                pool.give_back(conn)
+            else:
+                await run_to_completion(self._release(pool, conn, clean=False))
 
     async def read(self, body: Callable[[Any], Awaitable[T]]) -> T:
         """``await body(db)`` whole on the bodies' thread (www/db/pgbodies.py), in a
