@@ -20,6 +20,7 @@ or the test suite's schemas, can share one database without hearing each other.
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
 from typing import Any
@@ -27,9 +28,10 @@ from typing import Any
 import asyncpg
 
 from ..db.postgres import PostgresDatabase
+from ..orm import utcnow
 from ..settings import LiveSettings
 from .base import Broker, cancel, listening, stay_connected
-from .messages import BrokerMessage, MessageTable, decode
+from .messages import BrokerMessage, MessageTable, decode, encode
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +77,18 @@ class NotifyBroker(Broker):
         await self.messages.stop()
 
     async def publish(self, channel: str, message: Any) -> None:
-        # Both in the caller's transaction; outside one, the row is saved before its id
-        # is sent, so a listener always finds it.
-        row = await self.messages.add(channel, message)
-        await self.db.fetchall("SELECT pg_notify($1, $2)", (self.channel, str(row.id)))
+        # One statement, one round trip, in the caller's transaction; outside one, the row
+        # commits with its notification, so a listener always finds it.
+        params = (channel, encode(message), utcnow(), self.channel)
+        await self.db.fetchall(self._publish_sql, params)
+
+    @functools.cached_property
+    def _publish_sql(self) -> str:
+        table = self.db.dialect.quote(BrokerMessage._meta.table)  # the model's, quoted
+        return (
+            f"WITH message AS (INSERT INTO {table} (channel, payload, created_at)"  # noqa: S608
+            " VALUES ($1, $2, $3) RETURNING id) SELECT pg_notify($4, id::text) FROM message"
+        )
 
     async def _listen(self, ready: asyncio.Future) -> None:
         async def session(connected: Any) -> None:
