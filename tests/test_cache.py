@@ -253,3 +253,57 @@ async def test_an_entry_dropped_while_its_lookup_waits_is_loaded_again():
     pusher = asyncio.create_task(cache.get("b", lambda: value("b")))  # resumes first
     looker = asyncio.create_task(cache.get("a", lambda: value("a again")))
     assert await asyncio.gather(pusher, looker) == ["b", "a again"]
+
+
+async def test_derived_values_are_made_once_and_dropped_with_their_entry(db):
+    """derive(): made once while the cache holds the value; after a change the reloaded
+    value gets its own, and the old value's is not kept (nor made again for it)."""
+    cache = QueryCache(db)
+    made = []
+
+    async def load():
+        return [await User.select(db).count()]
+
+    def make(value):
+        made.append(value)
+        return f"<p>{value[0]} users</p>"
+
+    first = await cache.get("users", load)
+    assert cache.derive(first, "html", make, len) == "<p>0 users</p>"
+    assert cache.derive(await cache.get("users", load), "html", make, len) == "<p>0 users</p>"
+    assert made == [[0]]
+    await make_user(db)
+    second = await cache.get("users", load)
+    assert cache.derive(second, "html", make, len) == "<p>1 users</p>"
+    assert cache.derive(first, "html", make, len) == "<p>0 users</p>"  # made again, not kept
+    assert cache.derive(second, "html", make, len) == "<p>1 users</p>"
+    assert made == [[0], [1], [0]]
+
+
+async def test_derived_values_weigh_with_their_entry(db):
+    """What derive() keeps counts against max_bytes, and goes when its entry goes."""
+    cache = QueryCache(db, max_entries=100, max_bytes=1000)
+
+    async def load():
+        return object()
+
+    first = await cache.get(1, load, lambda _value: 100)
+    assert cache.derive(first, "x", lambda _value: "y" * 300, len) == "y" * 300
+    assert cache.bytes == 400
+    second = await cache.get(2, load, lambda _value: 100)
+    cache.derive(second, "x", lambda _value: "z" * 700, len)  # 1,200: the oldest goes
+    assert cache.bytes == 800
+    assert await cache.get(1, load) is not first
+
+
+async def test_with_the_cache_off_nothing_derived_is_kept(db):
+    cache = QueryCache(db, enabled=False)
+    made = []
+
+    async def load():
+        return object()
+
+    value = await cache.get("k", load)
+    for _ in range(2):
+        cache.derive(value, "x", made.append, lambda _made: 0)
+    assert made == [value, value] and cache.bytes == 0

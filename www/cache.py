@@ -35,9 +35,10 @@ log = logging.getLogger(__name__)
 
 class Entry(NamedTuple):
     value: Any
-    weight: int  # about its bytes, as its caller said
+    weight: int  # about its bytes, as its caller said (and what derive() made from it)
     depends: dict[str, int]  # the change counter of each table it read, when it was read
     scopes: tuple[str, ...]  # those of depends that are scoped counters (read on demand)
+    derived: dict[Hashable, Any]  # what derive() made from value: kept, and dropped, with it
 
     def current(self, versions: Mapping[str, int]) -> bool:
         """Whether none of the tables it read has changed since."""
@@ -65,6 +66,7 @@ class QueryCache:
         self.tables = frozenset(tables) if tables is not None else None
         self.bytes = 0  # what the entries weigh, by their callers' `size`
         self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
+        self._keys: dict[int, Hashable] = {}  # id(entry.value) -> its key, for derive()
         self.hits = self.misses = 0
         # The callers waiting for the next read of the counters, which they share.
         self._waiting: list[asyncio.Future[dict[str, int]]] = []
@@ -125,8 +127,32 @@ class QueryCache:
         with self.db.reads.recording() as read:
             value = await load()
         depends = self.depends(read, versions)
-        self._keep(key, Entry(value, size(value) if size else 0, depends, scopes_of(depends)))
+        weight = size(value) if size else 0
+        self._keep(key, Entry(value, weight, depends, scopes_of(depends), {}))
         return value
+
+    def derive(
+        self, value: Any, name: Hashable, make: Callable[[Any], Any], size: Callable[[Any], int]
+    ) -> Any:
+        """`make(value)` for a `value` that get() returned, made once while the cache
+        holds it and kept with its entry: dropped with it when its tables change, and
+        weighed with it (`size`) against max_bytes. For what depends on that value alone,
+        such as the HTML of a fragment of a page that shows only it (www/templating.py):
+        a page of posts is then rendered once per change, not once per logged-in view. A
+        value the cache no longer holds (replaced since, or the cache off) is made again
+        each time, and not kept."""
+        key = self._keys.get(id(value))
+        entry = self._entries.get(key) if key is not None else None
+        if entry is None or entry.value is not value:
+            return make(value)
+        if name in entry.derived:
+            return entry.derived[name]
+        made = entry.derived[name] = make(value)
+        weight = size(made)
+        self._entries[key] = entry._replace(weight=entry.weight + weight)  # keeps its place
+        self.bytes += weight
+        self._trim()
+        return made
 
     def depends(self, read: Reads, versions: Mapping[str, int]) -> dict[str, int]:
         """The change counters of what was `read`: of its tables, as `versions` (read
@@ -147,11 +173,22 @@ class QueryCache:
         if entry.weight > self.max_bytes:
             return
         if key in self._entries:  # out of date, or loaded by two requests at once
-            self.bytes -= self._entries.pop(key).weight
+            self._drop(key, self._entries.pop(key))
         self._entries[key] = entry
+        self._keys[id(entry.value)] = key
         self.bytes += entry.weight
+        self._trim()
+
+    def _trim(self) -> None:
+        """Drop the least recently used entries while over either bound."""
         while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
-            self.bytes -= self._entries.popitem(last=False)[1].weight
+            self._drop(*self._entries.popitem(last=False))
+
+    def _drop(self, key: Hashable, entry: Entry) -> None:
+        """Account for an entry taken out of _entries."""
+        self.bytes -= entry.weight
+        if self._keys.get(id(entry.value)) == key:  # values may be shared (None)
+            del self._keys[id(entry.value)]
 
     async def versions(self, scopes: Collection[str] = ()) -> dict[str, int]:
         """The tables' change counters, and the scoped counters `scopes`, from a read

@@ -1,13 +1,13 @@
 """Jinja2 templates through aiohttp-jinja2, and `static()` URLs that bust caches.
 
 Views call `render(request, "posts/detail.html", {...})`; every template also sees
-`request`, `current_user`, `csrf_token()`, `flashes`, the `static()` helper and the
-`url` and `date` filters. `form_page()` shows a form again with what the user typed.
+`request`, `current_user`, `csrf_token()`, `flashes`, the `static()` and `fragment()`
+helpers and the `url` and `date` filters. `form_page()` shows a form again with what the user typed.
 """
 
 import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,8 +17,9 @@ from aiohttp import web
 from markupsafe import Markup
 
 from .auth import pop_flashes
+from .cache import QueryCache
 from .csrf import get_token
-from .keys import SESSION, STATIC_URLS, URLS, USER
+from .keys import QUERIES, SESSION, STATIC_URLS, URLS, USER
 from .schemas import form_attrs
 from .settings import PROJECT_ROOT
 
@@ -63,9 +64,12 @@ def format_datetime(value: datetime) -> Markup:
     return Markup(f'<time datetime="{value.isoformat()}">{shown}</time>')  # noqa: S704
 
 
-def configure(env: jinja2.Environment, urls, static: dict[str, str]) -> None:
-    """Add the helpers every template uses: `static()`, and the `url`, `date` and
-    `datetime` filters.
+def configure(
+    env: jinja2.Environment, urls, static: dict[str, str], cache: QueryCache | None = None
+) -> None:
+    """Add the helpers every template uses: `static()`, `fragment()`, and the `url`,
+    `date` and `datetime` filters. `cache`: the data cache that fragment() keeps its
+    HTML in (none: rendered every time).
 
     `{{ "posts.detail"|url(id=post.id) }}` builds a route's path from its name
     (www/routing.py). It is a filter rather than a function because Jinja calls filters
@@ -77,6 +81,7 @@ def configure(env: jinja2.Environment, urls, static: dict[str, str]) -> None:
     env.globals["static"] = static.__getitem__
     env.filters["date"] = format_date
     env.filters["datetime"] = format_datetime
+    env.globals["fragment"] = fragments(env, cache)
 
 
 def setup(app: web.Application, *, auto_reload: bool = False) -> None:
@@ -92,7 +97,30 @@ def setup(app: web.Application, *, auto_reload: bool = False) -> None:
         auto_reload=auto_reload,
         default_helpers=False,
     )
-    configure(env, app[URLS], app[STATIC_URLS])
+    configure(env, app[URLS], app[STATIC_URLS], app[QUERIES])
+
+
+def fragments(env: jinja2.Environment, cache: QueryCache | None = None) -> Callable[..., Markup]:
+    """`{{ fragment("posts/_list.html", page=page) }}`: the template rendered with that one
+    value alone, once per value the data cache holds (QueryCache.derive), then its HTML
+    again for every view until the data changes. For the parts of a page that show only
+    cached data, the same for every user: the template sees nothing else (no request,
+    no current_user), so it cannot show one user's page to another. A logged-in home
+    page then renders its list of posts once per change, not once per view. Without a
+    `cache`, it renders every time, as an include would."""
+
+    def fragment(name: str, **values: Any) -> Markup:
+        ((variable, value),) = values.items()  # one value: the one the cache holds
+        template = env.get_template(name)
+
+        def render(value: Any) -> Markup:
+            return Markup(template.render({variable: value}))  # noqa: S704 (autoescaped)
+
+        if cache is None:
+            return render(value)
+        return cache.derive(value, ("fragment", name, variable), render, len)
+
+    return fragment
 
 
 def render(
