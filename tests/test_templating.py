@@ -1,5 +1,7 @@
 """The template helpers that pages call many times: same output, less work."""
 
+import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 
 import jinja2
@@ -9,7 +11,8 @@ from hypothesis import strategies as st
 
 from tests.databases import open_database
 from tests.helpers import make_post
-from www.posts.models import Post
+from www import DB
+from www.posts.models import Comment, Post
 from www.templating import format_date
 
 
@@ -34,21 +37,21 @@ def test_the_date_filter_escapes_nothing_it_need_not():
 
 
 @pytest.fixture
-def list_renders(monkeypatch):
-    """How many times posts/_list.html was rendered (by fragment(), or included)."""
-    renders, render = [], jinja2.Template.render
+def renders(monkeypatch):
+    """How many times each template was rendered on its own (as fragment() does; a page
+    or an include is not counted), by name."""
+    counts, render = Counter(), jinja2.Template.render
 
     def counted(self, *args, **kwargs):
-        if self.name == "posts/_list.html":
-            renders.append(1)
+        counts[self.name] += 1
         return render(self, *args, **kwargs)
 
     monkeypatch.setattr(jinja2.Template, "render", counted)
-    return renders
+    return counts
 
 
 async def test_a_fragment_is_rendered_once_per_change_for_every_user(
-    auth, client, app, db_url, list_renders
+    auth, client, app, db_url, renders
 ):
     """The home page keeps the HTML of its list of posts with the cached page
     (fragment()): rendered once for every reader, logged in or not, until the posts
@@ -61,10 +64,33 @@ async def test_a_fragment_is_rendered_once_per_change_for_every_user(
     client.session.cookie_jar.clear()  # a visitor now (a logout would write the user)
     body = await (await client.get("/")).text()
     assert "First title" in body and 'class="user-name"' not in body
-    assert len(list_renders) == 1
+    assert renders["posts/_list.html"] == 1
     await auth.login(alice.email)
     async with open_database(db_url) as other:  # as another worker process would
         await Post.select(other).where(id=post.id).update(title="Second title")
     body = await (await client.get("/")).text()
     assert "Second title" in body and "First title" not in body
-    assert len(list_renders) == 2
+    assert renders["posts/_list.html"] == 2
+
+
+async def test_comments_are_shared_by_the_readers_who_may_delete_none(auth, client, app, renders):
+    """A post's comments are rendered once for every reader who may delete none of them;
+    a reader who may delete one gets the page's own, with their CSRF token in the form."""
+    author, bob, carol = [await auth.create_user(name) for name in ("alice", "bob", "carol")]
+    post = await make_post(app, author, title="A post")
+    await Comment.create(app[DB], post_id=post.id, user_id=bob.id, content="Bob said so")
+    path = f"/posts/{post.id}"
+    await auth.login(carol.email)  # a login writes the user: the comments' authors reload
+    renders.clear()
+    for _ in range(2):
+        body = await (await client.get(path)).text()
+        assert "Bob said so" in body and "Delete this comment" not in body
+    client.session.cookie_jar.clear()
+    body = await (await client.get(path)).text()
+    assert "Bob said so" in body and "Delete this comment" not in body
+    assert renders["posts/_comments.html"] == 1
+    await auth.login(bob.email)
+    body = await (await client.get(path)).text()
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', body)[1]
+    form = body[body.index('action="/comments/') :]
+    assert "Bob said so" in body and f'name="csrf_token" value="{token}"' in form
