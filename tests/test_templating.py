@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from tests.databases import open_database
 from tests.helpers import make_post
 from www import DB
+from www.cache import QueryCache
 from www.posts.models import Comment, Post
-from www.templating import format_date
+from www.templating import format_date, fragments
 
 
 def by_strftime(value: datetime) -> str:
@@ -94,3 +95,24 @@ async def test_comments_are_shared_by_the_readers_who_may_delete_none(auth, clie
     token = re.search(r'<meta name="csrf-token" content="([^"]+)">', body)[1]
     form = body[body.index('action="/comments/') :]
     assert "Bob said so" in body and f'name="csrf_token" value="{token}"' in form
+
+
+async def test_a_fragment_shows_its_template_as_edited(db):
+    """templates.auto_reload: an edited fragment template shows at the next view, though
+    the value it shows has not changed; unedited, it is rendered once."""
+    sources = {"f.html": "<p>{{ value[0] }}</p>"}
+    env = jinja2.Environment(loader=jinja2.DictLoader(sources), autoescape=True)
+    cache = QueryCache(db)
+    fragment = fragments(env, cache)
+
+    async def load():
+        return ["<one>"]
+
+    value = await cache.get("k", load)
+    assert fragment("f.html", value=value) == "<p>&lt;one&gt;</p>"
+    weight = cache.bytes  # the HTML is kept with the value's entry
+    assert fragment("f.html", value=await cache.get("k", load)) == "<p>&lt;one&gt;</p>"
+    assert cache.bytes == weight
+    sources["f.html"] = "<li>{{ value[0] }}</li>"
+    assert fragment("f.html", value=await cache.get("k", load)) == "<li>&lt;one&gt;</li>"
+    assert cache.bytes > weight and cache.misses == 1

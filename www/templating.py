@@ -118,7 +118,8 @@ def fragments(env: jinja2.Environment, cache: QueryCache | None = None) -> Calla
 
         if cache is None:
             return render(value)
-        return cache.derive(value, ("fragment", name, variable), render, len)
+        # Kept by template: one edited and reloaded (templates.auto_reload) is a new one.
+        return cache.derive(value, (template, variable), render, len)
 
     return fragment
 
