@@ -8,6 +8,7 @@ import jinja2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import Markup
 
 from tests.databases import open_database
 from tests.helpers import make_post
@@ -74,27 +75,51 @@ async def test_a_fragment_is_rendered_once_per_change_for_every_user(
     assert renders["posts/_list.html"] == 2
 
 
-async def test_comments_are_shared_by_the_readers_who_may_delete_none(auth, client, app, renders):
-    """A post's comments are rendered once for every reader who may delete none of them;
-    a reader who may delete one gets the page's own, with their CSRF token in the form."""
+async def test_comments_are_shared_by_every_reader_with_their_own_buttons(
+    auth, client, app, renders
+):
+    """A post's comments are rendered once for every reader; a reader who may delete one
+    gets its button, with their CSRF token in the form, and no other comment's."""
     author, bob, carol = [await auth.create_user(name) for name in ("alice", "bob", "carol")]
     post = await make_post(app, author, title="A post")
-    await Comment.create(app[DB], post_id=post.id, user_id=bob.id, content="Bob said so")
+    for who, content in ((bob, "Bob said so"), (carol, "Carol too")):
+        await Comment.create(app[DB], post_id=post.id, user_id=who.id, content=content)
     path = f"/posts/{post.id}"
-    await auth.login(carol.email)  # a login writes the user: the comments' authors reload
+    await auth.login(carol.email)  # logins write the users: the comments' authors reload
+    await auth.login(bob.email)
     renders.clear()
-    for _ in range(2):
-        body = await (await client.get(path)).text()
-        assert "Bob said so" in body and "Delete this comment" not in body
+    body = await (await client.get(path)).text()
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', body)[1]
+    bobs = body[body.index("Bob said so") : body.index("Carol too")]
+    assert "Delete this comment" in bobs and f'name="csrf_token" value="{token}"' in bobs
+    assert "Delete this comment" not in body[body.index("Carol too") :]
     client.session.cookie_jar.clear()
     body = await (await client.get(path)).text()
     assert "Bob said so" in body and "Delete this comment" not in body
     assert renders["posts/_comments.html"] == 1
-    await auth.login(bob.email)
-    body = await (await client.get(path)).text()
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', body)[1]
-    form = body[body.index('action="/comments/') :]
-    assert "Bob said so" in body and f'name="csrf_token" value="{token}"' in form
+
+
+SLOTTED = "{% for v in values %}<p>{{ v }}</p>{{ slot(loop.index) }}{% endfor %}"
+
+
+@given(
+    values=st.lists(st.text(), max_size=5),
+    keys=st.sets(st.integers(min_value=0, max_value=6)),
+)
+def test_a_fragment_fills_the_slots_of_the_keys_given(values, keys):
+    """A fragment's slots hold fill(key) for the keys given and nothing for the others,
+    whatever the values shown: none of them is taken for a slot."""
+    env = jinja2.Environment(loader=jinja2.DictLoader({"f.html": SLOTTED}), autoescape=True)
+    include = env.from_string(SLOTTED)
+
+    def fill(key):
+        return Markup(f"<b>{key}</b>")  # noqa: S704
+
+    expected = include.render(values=values, slot=lambda key: fill(key) if key in keys else "")
+    fragment = fragments(env)
+    assert fragment("f.html", fill=fill, keys=keys, values=values) == expected
+    unfilled = include.render(values=values, slot=lambda key: "")
+    assert fragment("f.html", values=values) == unfilled
 
 
 async def test_a_fragment_shows_its_template_as_edited(db):

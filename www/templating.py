@@ -7,9 +7,10 @@ helpers and the `url` and `date` filters. `form_page()` shows a form again with 
 
 import functools
 import hashlib
-from collections.abc import Callable, Mapping
+import secrets
+from collections.abc import Callable, Container, Hashable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp_jinja2
 import jinja2
@@ -100,6 +101,25 @@ def setup(app: web.Application, *, auto_reload: bool = False) -> None:
     configure(env, app[URLS], app[STATIC_URLS], app[QUERIES])
 
 
+class Cut(NamedTuple):
+    """A fragment's HTML cut at its slots: `pieces` has one more item than `keys`."""
+
+    pieces: tuple[str, ...]
+    keys: tuple[Hashable, ...]  # each slot's key, in the order they show
+
+    def filled(self, fill: Callable[[Any], str] | None, keys: Container) -> Markup:
+        """The HTML with `fill(key)` in each slot whose key is in `keys`, nothing in the
+        others: a join, with no template code run but the fills'."""
+        if fill is None or not keys:
+            return Markup("".join(self.pieces))  # noqa: S704 (rendered autoescaped)
+        parts = [self.pieces[0]]
+        for key, piece in zip(self.keys, self.pieces[1:], strict=True):
+            if key in keys:
+                parts.append(fill(key))
+            parts.append(piece)
+        return Markup("".join(parts))  # noqa: S704 (autoescaped; fills are macros)
+
+
 def fragments(env: jinja2.Environment, cache: QueryCache | None = None) -> Callable[..., Markup]:
     """`{{ fragment("posts/_list.html", page=page) }}`: the template rendered with that one
     value alone, once per value the data cache holds (QueryCache.derive), then its HTML
@@ -107,19 +127,39 @@ def fragments(env: jinja2.Environment, cache: QueryCache | None = None) -> Calla
     cached data, the same for every user: the template sees nothing else (no request,
     no current_user), so it cannot show one user's page to another. A logged-in home
     page then renders its list of posts once per change, not once per view. Without a
-    `cache`, it renders every time, as an include would."""
+    `cache`, it renders every time, as an include would.
 
-    def fragment(name: str, **values: Any) -> Markup:
+    What differs from reader to reader goes in slots: the fragment's template writes
+    `{{ slot(comment.id) }}` where, for some readers, something goes, and the page says
+    what: `fragment(..., fill=delete_button, keys=deletable)` calls the page's macro
+    `delete_button(id)` for each slot whose key is in `deletable`, and leaves the other
+    slots empty. A post's comments are then shared by every reader, and one who may
+    delete two of them pays for two buttons, not for the whole page of comments."""
+    # Where a slot was, in the rendered HTML. Never in a value shown: autoescaping writes
+    # a value's "<" as "&lt;", and the random part is known to this process alone.
+    mark = f"<!--slot {secrets.token_hex(8)}-->"
+
+    def fragment(
+        name: str, fill: Callable[[Any], str] | None = None, keys: Container = (), **values: Any
+    ) -> Markup:
         ((variable, value),) = values.items()  # one value: the one the cache holds
         template = env.get_template(name)
 
-        def render(value: Any) -> Markup:
-            return Markup(template.render({variable: value}))  # noqa: S704 (autoescaped)
+        def cut(value: Any) -> Cut:
+            slots: list[Hashable] = []  # rendering runs no await: this render's alone
+
+            def slot(key: Hashable) -> Markup:
+                slots.append(key)
+                return Markup(mark)  # noqa: S704 (a constant)
+
+            html = template.render({variable: value, "slot": slot})
+            return Cut(tuple(html.split(mark)), tuple(slots))
 
         if cache is None:
-            return render(value)
+            return cut(value).filled(fill, keys)
         # Kept by template: one edited and reloaded (templates.auto_reload) is a new one.
-        return cache.derive(value, (template, variable), render, len)
+        made = cache.derive(value, (template, variable), cut, lambda c: sum(map(len, c.pieces)))
+        return made.filled(fill, keys)
 
     return fragment
 

@@ -115,8 +115,8 @@ async def detail(request: web.Request, comment_form: dict | None = None) -> web.
         "comments": comments,
         "last_page": max(1, -(-comments.total // per_page)),
         "can_edit": can_edit,
-        # A set, not a function: Jinja calls a function through Context.call, a cost each
-        # comment of each view would pay; visitors get an empty set.
+        # The comments whose slots get this reader's delete button (detail.html); visitors
+        # get an empty set.
         "deletable": {c.id for c in comments.items if can_edit or may_edit(user, c.user_id)}
         if user
         else frozenset(),
