@@ -201,32 +201,51 @@ def mixed_load(
     # timeout error, pending request or not.
     drain = args.mixed_drain
     timeout = drain + 5
-    data = workdir / "mixed_data.lua"
-    entries = ",\n".join(
-        f"  {{cookie = {lua_string(s['cookie'])}, token = {lua_string(s['token'])}}}"
-        for s in sessions
-    )
-    data.write_text(
-        f"return {{\nsessions = {{\n{entries}\n}},\n"
-        f"post_ids = {{{', '.join(map(str, post_ids))}}},\n"
-        f"write_share = {args.write_share!r},\nload_seconds = {args.mixed_duration},\n"
-        "seed = 6,\n}\n",
-        encoding="utf-8",
-    )
+
+    def load(seconds: int, name: str, seed: int) -> tuple[Measurement, dict]:
+        """`seconds` of the load, then the drain: every request sent is answered."""
+        data = workdir / f"mixed_{name}.lua"
+        entries = ",\n".join(
+            f"  {{cookie = {lua_string(s['cookie'])}, token = {lua_string(s['token'])}}}"
+            for s in sessions
+        )
+        data.write_text(
+            f"return {{\nsessions = {{\n{entries}\n}},\n"
+            f"post_ids = {{{', '.join(map(str, post_ids))}}},\n"
+            f"write_share = {args.write_share!r},\nload_seconds = {seconds},\n"
+            f"seed = {seed},\n}}\n",
+            encoding="utf-8",
+        )
+        connections = args.mixed_connections
+        return run_wrk_per_connection(wrk, server.base, seconds + drain, connections, timeout, data)
+
+    # The warm-up: the same load, not measured, so that the measurement is of a server
+    # that has been serving (its caches filled, its connections open), as the page rows
+    # are measured after theirs. Its comments are checked like the measured ones; its
+    # random choices are others (another seed): the load does not replay them.
+    failures = []
+    if args.mixed_warmup:
+        print(f"  warm-up: the same load for {args.mixed_warmup}s (+{drain}s drain)", flush=True)
+        before = count_comments()
+        warm, _ = load(args.mixed_warmup, "warmup", seed=5)
+        time.sleep(1)
+        saved, answered = count_comments() - before, warm.counts.get("303", 0)
+        if warm.socket_errors or saved != answered:
+            failures.append(
+                f"warm-up: {warm.socket_errors} socket errors, {answered} comments "
+                f"answered 303, {saved} new in the database"
+            )
     before = count_comments()
     print(
         f"  mixed load: {args.mixed_connections} connections, {args.mixed_duration}s "
         f"(+{drain}s drain), {args.write_share:.0%} comment posts",
         flush=True,
     )
-    m, by_kind = run_wrk_per_connection(
-        wrk, server.base, args.mixed_duration + drain, args.mixed_connections, timeout, data
-    )
+    m, by_kind = load(args.mixed_duration, "load", seed=6)
     time.sleep(1)  # let any request still running finish, so a stray write would show
     new_comments = count_comments() - before
     c = m.counts
     sent, answered = c.get("POST sent", 0), c.get("303", 0)
-    failures = []
     if m.socket_errors:
         failures.append(f"{m.socket_errors} socket errors {m.errors}")
     server_errors = sum(v for k, v in c.items() if k.startswith("5"))

@@ -292,6 +292,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--mixed-duration", type=int, help="seconds of mixed load (default 30)")
     p.add_argument("--mixed-connections", type=int, default=256, help="(default 256)")
     p.add_argument("--mixed-drain", type=int, help="seconds to let requests finish (10)")
+    p.add_argument(
+        "--mixed-warmup", type=int, help="seconds of the same load first, not measured (5)"
+    )
     p.add_argument("--write-share", type=float, default=0.10, help="comment posts (0.10)")
     p.add_argument("--sessions", type=int, default=20, help="users logged in for the mix")
     p.add_argument("--users", type=int, default=20, help="seeded users")
@@ -319,6 +322,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.mixed_duration = args.mixed_duration or (5 if quick else 30)
     args.timeout = args.timeout or 10
     args.mixed_drain = args.mixed_drain or (5 if quick else 10)
+    args.mixed_warmup = args.mixed_warmup if args.mixed_warmup is not None else (1 if quick else 5)
     args.output = args.output or BENCH / ("RESULTS-quick.md" if quick else "RESULTS.md")
     args.post_id = args.post_id or max(1, args.posts // 2)
     live_latency.fill_defaults(args, quick)
