@@ -20,6 +20,7 @@ from .auth import login_url
 from .keys import ERRORS, RESPONSES
 from .orm import DoesNotExist
 from .proxy import forwarded
+from .routing import see_other
 from .schemas import Invalid
 from .templating import render
 
@@ -97,7 +98,7 @@ def error_page(request: web.Request, status: int, message: str, headers=None, fi
     """The HTML error page for `status`; never raises. Not logged in (401): the login form.
     `fields` (input a view did not validate itself): a 400 listing the messages."""
     if status == 401:
-        raise web.HTTPSeeOther(login_url(request), headers=headers)
+        return see_other(login_url(request), headers=headers)
     if fields:
         status, message = 400, " ".join(fields.values())
     template = f"{status}.html" if status in (404, 500) else "error.html"

@@ -1,13 +1,19 @@
 """The blog through HTTP: home page, posts, comments, permissions and escaping."""
 
+import gc
 import re
+import types
+from pathlib import Path
 
 import pytest
 
+import www
 from tests.helpers import statements_read
 from www import DB
 from www.posts import pages
 from www.posts.models import Comment, Post
+
+WWW = str(Path(www.__file__).parent)
 
 XSS = '<script>alert("x")</script>'
 
@@ -243,6 +249,30 @@ async def test_add_comment(auth, client, app):
     comment = await Comment.select(app[DB]).first()
     assert resp.headers["Location"] == f"/posts/{post.id}#comment-{comment.id}"
     assert comment.content == "Nice post" and comment.user_id == alice.id
+
+
+async def test_a_comment_leaves_nothing_for_the_garbage_collector(auth, app):
+    """Its 303 is returned, not raised (see_other, www/routing.py): a raised HTTPException
+    is held in a reference cycle by the frames that catch it, and each comment's request
+    would wait, with all it holds, for the garbage collector."""
+    alice = await auth.login_as()
+    post = await make_post(app, alice)
+    await auth.post(f"/posts/{post.id}/comments", {"content": "First"})  # what is made once
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection frees is kept in gc.garbage
+    try:
+        resp = await auth.post(f"/posts/{post.id}/comments", {"content": "Second"})
+        gc.collect()
+        ours = [
+            found.f_code.co_name
+            for found in gc.garbage
+            if isinstance(found, types.FrameType) and found.f_code.co_filename.startswith(WWW)
+        ]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert resp.status == 303
+    assert ours == []
 
 
 @pytest.mark.parametrize(

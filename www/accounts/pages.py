@@ -6,7 +6,7 @@ from .. import bodies
 from ..auth import flash, log_in, log_out, login_required, safe_next
 from ..keys import USER
 from ..ratelimits import RateLimited, client_address, hit
-from ..routing import url_for
+from ..routing import see_other, url_for
 from ..schemas import Invalid
 from ..templating import form_page
 from . import actions
@@ -31,7 +31,7 @@ async def register(request: web.Request) -> web.Response:
     except RateLimited as exc:
         return form_page(request, "accounts/register.html", Registration, form, refused=exc)
     flash(request, "Your account is ready. Log in to start writing.", "success")
-    raise web.HTTPSeeOther(url_for(request, "accounts.login"))
+    return see_other(url_for(request, "accounts.login"))
 
 
 async def login_page(request: web.Request) -> web.Response:
@@ -55,7 +55,7 @@ async def login(request: web.Request) -> web.Response:
     except RateLimited as exc:
         return form_page(request, "accounts/login.html", Login, form, refused=exc, next=next_url)
     await log_in(request, user)
-    raise web.HTTPSeeOther(next_url)
+    return see_other(next_url)
 
 
 @login_required
@@ -80,10 +80,10 @@ async def change_password(request: web.Request) -> web.Response:
         return form_page(request, "accounts/password.html", PasswordChange, form, refused=exc)
     await log_in(request, user)  # this session goes on, with the new epoch
     flash(request, "Your password was changed. Other sessions were logged out.", "success")
-    raise web.HTTPSeeOther(url_for(request, "posts.author", id=user.id))
+    return see_other(url_for(request, "posts.author", id=user.id))
 
 
 async def logout(request: web.Request) -> web.Response:
     """End the session everywhere (old cookies stop working) and 303 to /."""
     await log_out(request)
-    raise web.HTTPSeeOther(url_for(request, "posts.index"))
+    return see_other(url_for(request, "posts.index"))

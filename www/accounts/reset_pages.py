@@ -10,7 +10,7 @@ from .. import bodies
 from ..auth import flash
 from ..keys import SESSION, USER
 from ..ratelimits import RateLimited, client_address, hit
-from ..routing import url_for
+from ..routing import see_other, url_for
 from ..schemas import Invalid
 from ..templating import form_page, render
 from . import resets
@@ -47,7 +47,7 @@ async def forgot(request: web.Request) -> web.Response:
         return form_page(request, "accounts/forgot.html", ForgotPassword, form, refused=exc)
     resets.ask_for_link(request.config_dict, values.email)
     flash(request, SENT, "info")
-    raise web.HTTPSeeOther(url_for(request, "accounts.login"))
+    return see_other(url_for(request, "accounts.login"))
 
 
 async def reset_page(request: web.Request) -> web.Response:
@@ -83,7 +83,7 @@ async def reset(request: web.Request) -> web.Response:
         request[SESSION].clear()  # its epoch is past: anonymous now, but keep the flash
         request[USER] = None
     flash(request, "Your password was changed. Log in with the new one.", "success")
-    raise web.HTTPSeeOther(url_for(request, "accounts.login"), headers=PRIVATE)
+    return see_other(url_for(request, "accounts.login"), headers=PRIVATE)
 
 
 def _expired(request: web.Request) -> web.Response:

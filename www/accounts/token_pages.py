@@ -11,7 +11,7 @@ from .. import bodies
 from ..auth import flash, login_required
 from ..keys import SESSION, USER
 from ..ratelimits import hit
-from ..routing import url_for
+from ..routing import see_other, url_for
 from ..schemas import Invalid, form_attrs
 from ..templating import render
 from . import tokens
@@ -56,7 +56,7 @@ async def make_token(request: web.Request) -> web.Response:
     except Invalid as exc:
         return await _page(request, form, exc.errors)
     request[SESSION][SHOW_ONCE] = {"name": row.name, "token": token}
-    raise web.HTTPSeeOther(url_for(request, "accounts.tokens"), headers=NO_STORE)
+    return see_other(url_for(request, "accounts.tokens"), headers=NO_STORE)
 
 
 @login_required
@@ -65,4 +65,4 @@ async def delete_token(request: web.Request) -> web.Response:
     missing, 403 if it is another user's."""
     await tokens.revoke(request.config_dict, request[USER], int(request.match_info["id"]))
     flash(request, "The token was revoked.", "success")
-    raise web.HTTPSeeOther(url_for(request, "accounts.tokens"))
+    return see_other(url_for(request, "accounts.tokens"))

@@ -12,7 +12,7 @@ from ..auth import flash
 from ..db import IntegrityError
 from ..keys import CONFIG, DB, URLS, USER
 from ..orm import Model, Query, ValidationError
-from ..routing import MAX_PAGE, page_number, positive_int, url_for
+from ..routing import MAX_PAGE, page_number, positive_int, see_other, url_for
 from ..schemas import Invalid
 from ..templating import render
 from . import audit as audit_log
@@ -130,7 +130,7 @@ async def create(request: web.Request) -> web.Response:
     except (Invalid, ValidationError, IntegrityError) as exc:
         return _form(request, admin, None, form, _errors(exc))
     flash(request, f"Created {label_of(row)}.", "success")
-    raise web.HTTPSeeOther(url_for(request, "admin.edit", table=admin.table, id=row.id))
+    return see_other(url_for(request, "admin.edit", table=admin.table, id=row.id))
 
 
 async def _details(request: web.Request, admin: ModelAdmin, row: Model) -> list:
@@ -174,7 +174,7 @@ async def update(request: web.Request) -> web.Response:
         details = await _details(request, admin, fresh)
         return _form(request, admin, fresh, form, _errors(exc), details)
     flash(request, "The changes are saved.", "success")
-    raise web.HTTPSeeOther(url_for(request, "admin.edit", table=admin.table, id=row.id))
+    return see_other(url_for(request, "admin.edit", table=admin.table, id=row.id))
 
 
 def _ids(values: list[str], limit: int) -> list[int]:
@@ -208,7 +208,7 @@ async def confirm_bulk_delete(request: web.Request) -> web.Response:
     admin = _admin(request)
     if "id" not in request.query:
         flash(request, "Tick the rows to delete first.", "info")
-        raise web.HTTPSeeOther(url_for(request, "admin.list", table=admin.table))
+        return see_other(url_for(request, "admin.list", table=admin.table))
     ids = _ids(request.query.getall("id", []), request.config_dict[CONFIG].admin.max_bulk)
     rows = list((await admin.model.get_many(request.config_dict[DB], ids)).values())
     if not rows:
@@ -231,7 +231,7 @@ async def _delete(request: web.Request, admin: ModelAdmin, rows: list[Model]) ->
     except IntegrityError:
         raise web.HTTPConflict(text=REFUSED) from None
     flash(request, f"Deleted {len(rows)} row{'s' if len(rows) != 1 else ''}.", "success")
-    raise web.HTTPSeeOther(url_for(request, "admin.list", table=admin.table))
+    return see_other(url_for(request, "admin.list", table=admin.table))
 
 
 async def delete(request: web.Request) -> web.Response:

@@ -21,7 +21,7 @@ from ..auth import check_owner, flash, login_required, may_edit
 from ..csrf import streams_multipart
 from ..keys import CONFIG, DB, USER
 from ..ratelimits import hit
-from ..routing import get_or_404, page_number, url_for
+from ..routing import get_or_404, page_number, see_other, url_for
 from ..templating import render
 from . import actions
 from .models import File
@@ -88,7 +88,7 @@ async def upload(request: web.Request) -> web.Response:
     # file from its row; record_upload finishes, or removes the file.
     await asyncio.shield(actions.record_upload(request.config_dict, request[USER], name, received))
     flash(request, "File uploaded.", "success")
-    raise web.HTTPSeeOther(url_for(request, "files.list"))
+    return see_other(url_for(request, "files.list"))
 
 
 @login_required
@@ -125,4 +125,4 @@ async def delete_file(request: web.Request) -> web.Response:
     check_owner(request, file.user_id)
     await actions.delete_file(request.config_dict, file)
     flash(request, "The file was deleted.", "success")
-    raise web.HTTPSeeOther(url_for(request, "files.list"))
+    return see_other(url_for(request, "files.list"))

@@ -16,7 +16,7 @@ from ..auth import check_owner, flash, login_required, may_edit
 from ..keys import CONFIG, DB, USER
 from ..orm import Page
 from ..ratelimits import hit
-from ..routing import get_or_404, page_number, url_for
+from ..routing import get_or_404, page_number, see_other, url_for
 from ..schemas import Invalid, form_attrs
 from ..templating import render
 from . import actions
@@ -157,7 +157,7 @@ async def create(request: web.Request) -> web.Response:
     except Invalid as exc:
         return _form(request, None, form, exc.errors)
     flash(request, "Your post is published.", "success")
-    raise web.HTTPSeeOther(url_for(request, "posts.detail", id=post.id))
+    return see_other(url_for(request, "posts.detail", id=post.id))
 
 
 async def _own_post(request: web.Request) -> Post:
@@ -185,7 +185,7 @@ async def update(request: web.Request) -> web.Response:
     except Invalid as exc:
         return _form(request, post, form, exc.errors)
     flash(request, "Your changes are saved.", "success")
-    raise web.HTTPSeeOther(url_for(request, "posts.detail", id=post.id))
+    return see_other(url_for(request, "posts.detail", id=post.id))
 
 
 @login_required
@@ -193,7 +193,7 @@ async def delete(request: web.Request) -> web.Response:
     """Delete a post and its comments, then 303 to /. 404, or 403 unless allowed."""
     await actions.delete_post(request.config_dict, await _own_post(request))
     flash(request, "The post was deleted.", "success")
-    raise web.HTTPSeeOther(url_for(request, "posts.index"))
+    return see_other(url_for(request, "posts.index"))
 
 
 @login_required
@@ -217,7 +217,7 @@ async def comment(request: web.Request) -> web.Response:
         await get_or_404(Post, request)  # a missing post is 404 first, as it always was
         raise
     added = await actions.add_comment(request.config_dict, post_id, request[USER], values)
-    raise web.HTTPSeeOther(url_for(request, "posts.detail", id=post_id) + f"#comment-{added.id}")
+    return see_other(url_for(request, "posts.detail", id=post_id) + f"#comment-{added.id}")
 
 
 @login_required
@@ -231,4 +231,4 @@ async def delete_comment(request: web.Request) -> web.Response:
     check_owner(request, found.user_id, post.user_id)
     await actions.delete_comment(request.config_dict, found)
     flash(request, "The comment was deleted.", "success")
-    raise web.HTTPSeeOther(url_for(request, "posts.detail", id=post.id))
+    return see_other(url_for(request, "posts.detail", id=post.id))
