@@ -405,8 +405,9 @@ class Model(metaclass=ModelMeta):
     @classmethod
     async def get(cls, db: Any, pk: int) -> Any:
         """The row with this primary key, or None."""
-        sql = cls._meta.select_by_pk(db.dialect)
-        rows = await db.fetchall(sql, (cls._meta.pk.to_db(pk),))
+        meta = cls._meta
+        sql = meta.select_by_pk(db.dialect)
+        rows = await db.fetchall(sql, (pk if type(pk) is int else meta.pk.to_db(pk),))
         return cls._from_rows(rows)[0] if rows else None
 
     @classmethod

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
+from time import monotonic  # when a connection went idle: the idle timeout's clock
 
 import asyncpg
 
@@ -97,9 +98,11 @@ class ConnectionPool:
     def take_idle(self) -> asyncpg.Connection | None:
         """An idle connection, or None: acquire() without a coroutine, for the common case
         (a read by id pays for each layer it goes through)."""
-        self._check_open()
-        while self._idle:
-            conn = self._idle.pop()[0]
+        if self._closing:
+            self._check_open()  # raises
+        idle = self._idle
+        while idle:
+            conn = idle.pop()[0]
             if not conn.is_closed():  # else closed while idle: dropped, its room is ours
                 self._taken.add(conn)
                 return conn
@@ -132,6 +135,15 @@ class ConnectionPool:
         self._taken.add(conn)
         return conn
 
+    def give_back_clean(self, conn: asyncpg.Connection) -> None:
+        """give_back() for a connection its holder has just seen out of any transaction:
+        the common case, with nothing asked twice (a read by id pays for every call)."""
+        if self._waiters or self._closing or conn.is_closed() or conn not in self._taken:
+            self._give_back(conn)
+        else:
+            self._taken.discard(conn)
+            self._idle.append((conn, monotonic()))
+
     def _give_back(self, conn: asyncpg.Connection) -> None:
         if conn not in self._taken:
             return  # given back twice, or cut by close() or terminate()
@@ -147,7 +159,7 @@ class ConnectionPool:
             return
         if not self._wake(conn):  # else it stays taken, by the waiter now
             self._taken.discard(conn)
-            self._idle.append((conn, asyncio.get_running_loop().time()))
+            self._idle.append((conn, monotonic()))
 
     def _pass_on(self, handed: asyncpg.Connection | None) -> None:
         """What a cancelled waiter was given, to the next: a connection, or its room."""
@@ -178,7 +190,7 @@ class ConnectionPool:
     def _trim(self) -> None:
         """Close the connections idle for ``idle_timeout`` seconds, all but one: the
         bottom of the stack, least recently used. One timer for the pool, not one per use."""
-        deadline = asyncio.get_running_loop().time() - self._idle_timeout
+        deadline = monotonic() - self._idle_timeout
         while self.get_size() > 1 and self._idle and self._idle[0][1] <= deadline:
             conn = self._idle.pop(0)[0]
             conn.terminate()  # idle: nothing to finish

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from asyncio import get_running_loop
+from asyncio import current_task, get_running_loop
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -258,7 +258,7 @@ class PostgresDatabase(BaseDatabase):
         """After one statement outside any transaction: straight back to the pool if it
         ended cleanly, else through ``_release`` (rolled back, or closed)."""
         if clean:
-            pool.give_back(conn)
+            pool.give_back_clean(conn)
         else:
             await run_to_completion(self._release(pool, conn, clean=False))
 
@@ -268,12 +268,13 @@ class PostgresDatabase(BaseDatabase):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list:
         """In this task's transaction, which sees its own writes, or on a pool connection."""
         self.reads.note(sql)  # which tables a cached page depends on (db/versions.py)
-        tx = self._active_transaction()
-        if tx is not None:
+        tx = self._current_tx.get()  # _active_transaction(), written out (see below)
+        if tx is not None and tx._task is current_task():
             return await tx.fetchall(sql, params)
         # What _pooled() and translated() do, written out, with no coroutine to take or
         # give back an idle connection: every read outside a transaction runs this, and
-        # each layer awaited costs a read by id a few of its ~35 µs (benchmarks/orm.py).
+        # each layer (each call, even) costs a read by id its share of the ORM's few µs
+        # over the raw driver's ~30 (benchmarks/orm.py).
         pool = self._pool_here()
         conn = pool.take_idle() or await pool.acquire()
         clean = False
@@ -285,7 +286,7 @@ class PostgresDatabase(BaseDatabase):
             raise self.dialect.translate_error(exc) from exc
         finally:
             if clean:
-                pool.give_back(conn)
+                pool.give_back_clean(conn)
             else:
                 await run_to_completion(self._release(pool, conn, clean=False))
 
