@@ -48,8 +48,10 @@ class Field:
 
     kind: ClassVar[str]  # the column kind the dialect maps to a type
     python: Callable[[Any], Any] | None = None  # database value -> Python, if not as is
-    # A value the driver already gives as this type is kept as it is (asyncpg's datetimes).
-    python_type: type | None = None
+    # The type python() takes (SQLite's form of the value): a value of any other type
+    # (None, or what asyncpg already made) is kept as it is; None: python() takes all
+    # but None. One type check a value, on every row loaded (_compile_from_rows).
+    converts: type | None = None
     references: tuple[str, str] | None = None  # (table, column) of a foreign key
     on_delete: str | None = None
     nocase = auto_now = False
@@ -116,7 +118,7 @@ class FloatField(Field):
 
 
 class BooleanField(Field):
-    kind, python = "boolean", bool
+    kind, python, converts = "boolean", bool, int  # SQLite's 0 and 1; asyncpg's bools
 
     def to_db(self, value: Any) -> bool:
         if isinstance(value, bool):
@@ -160,7 +162,7 @@ class DateTimeField(Field):
     (PostgreSQL stores a timestamptz: its driver takes that text, and reads back an aware
     UTC datetime, which loads as it is.) ``auto_now``: set on each update."""
 
-    kind, python, python_type = "datetime", datetime.fromisoformat, datetime
+    kind, python, converts = "datetime", datetime.fromisoformat, str  # asyncpg: datetimes
 
     def __init__(self, *, auto_now: bool = False, **options: Any):
         super().__init__(**options)
@@ -255,6 +257,19 @@ class Schema:
             )
         return sql
 
+    def select_by_pks(self, dialect: Any, count: int) -> str:
+        """``SELECT ... WHERE pk IN (?, ...)`` for ``count`` keys (get_many), made once per
+        dialect and count: every page of posts asks for its authors."""
+        shape = ("by_pks", dialect.name, count)
+        sql = self.query_sql.get(shape)
+        if sql is None:
+            if len(self.query_sql) >= QUERY_SHAPES:
+                self.query_sql.clear()
+            names = self.sql(dialect)
+            column, marks = names.qualified[self.pk.name], dialect.placeholders(1, count)
+            sql = self.query_sql[shape] = f"{names.select} WHERE {column} IN ({marks})"
+        return sql
+
     def sql(self, dialect: Any) -> TableSQL:
         """The model's quoted names for ``dialect``, made once. The only identifiers in the
         ORM's SQL: declared names, quoted; values are parameters."""
@@ -331,17 +346,19 @@ def _compile_from_rows(model: type) -> Callable[[Iterable[Sequence[Any]]], list]
     """Compile ``rows -> [instance, ...]``, as namedtuple compiles its class: it is the ORM's
     hottest code, three times faster than a loop over the fields. For ``label =
     TextField(); shown = BooleanField()`` the loop body reads ``v0, v1, v2, = row; obj =
-    new(model); obj.id = v0; obj.label = v1; obj.shown = None if v2 is None else python2(v2)``
-    (and a DateTimeField's ``v if type(v) is type3 else ...``: a datetime kept as it is)."""
+    new(model); obj.id = v0; obj.label = v1; obj.shown = python2(v2) if type(v2) is type2
+    else v2`` (``type2`` is the field's ``converts``, int: asyncpg's bool, or None, kept)."""
     namespace: dict[str, Any] = {"new": object.__new__, "model": model}
     lines = ["def from_rows(rows):", "    objects = []", "    for row in rows:"]
     lines += [f"        {''.join(f'v{i}, ' for i in range(len(model._meta.fields)))}= row"]
     lines += ["        obj = new(model)", "        obj._saved = row"]
     for i, field in enumerate(model._meta.fields):
-        namespace[f"python{i}"], namespace[f"type{i}"] = field.python, field.python_type
-        value = f"None if v{i} is None else python{i}(v{i})" if field.python else f"v{i}"
-        if field.python_type:
-            value = f"v{i} if type(v{i}) is type{i} else {value}"
+        namespace[f"python{i}"], namespace[f"type{i}"] = field.python, field.converts
+        value = f"v{i}"
+        if field.python and field.converts:
+            value = f"python{i}(v{i}) if type(v{i}) is type{i} else v{i}"
+        elif field.python:
+            value = f"None if v{i} is None else python{i}(v{i})"
         lines.append(f"        obj.{field.name} = {value}")
     exec("\n".join([*lines, "        objects.append(obj)", "    return objects"]), namespace)  # noqa: S102
     return namespace["from_rows"]
@@ -413,12 +430,12 @@ class Model(metaclass=ModelMeta):
     @classmethod
     async def get_many(cls, db: Any, ids: Iterable[int]) -> dict[int, Any]:
         """The rows with these primary keys (one query), by primary key; missing ones left out."""
-        pk, names = cls._meta.pk, cls._meta.sql(db.dialect)
-        ids = [pk.to_db(value) for value in set(ids)]  # a direct query: a page runs this
-        marks = db.dialect.placeholders(1, len(ids))
-        sql = f"{names.select} WHERE {names.qualified[pk.name]} IN ({marks})"
-        rows = cls._from_rows(await db.fetchall(sql, ids)) if ids else []
-        return {getattr(row, pk.name): row for row in rows}
+        meta = cls._meta  # a direct query: every page of posts runs this for its authors
+        ids = [value if type(value) is int else meta.pk.to_db(value) for value in set(ids)]
+        if not ids:
+            return {}
+        rows = await db.fetchall(meta.select_by_pks(db.dialect, len(ids)), ids)
+        return dict(zip(map(itemgetter(0), rows), cls._from_rows(rows), strict=True))  # pk first
 
     @classmethod
     async def create(cls, db: Any, **values: Any) -> Any:
