@@ -51,7 +51,7 @@ from www.settings import load_settings  # noqa: E402
 # Where a function's own time is spent, by the path of its file (first match wins).
 AREAS = (
     ("jinja2 + markupsafe (templates)", ("jinja2", "markupsafe", "<template>", "templates/")),
-    ("www ORM and db", ("www/orm.py", "www/db/")),
+    ("www ORM and db", ("www/orm/", "www/db/")),
     ("www other", ("/www/",)),
     ("aiohttp_session + cryptography", ("aiohttp_session", "cryptography")),
     ("aiosqlite (loop side)", ("aiosqlite",)),

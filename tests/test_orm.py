@@ -23,7 +23,7 @@ from www.orm import (
     Page,
     TextField,
     ValidationError,
-    _table_name,
+    table_name,
     utcnow,
 )
 
@@ -162,7 +162,7 @@ def test_fields_are_slots():
     ],
 )
 def test_table_names(name, table):
-    assert _table_name(name) == table
+    assert table_name(name) == table
 
 
 def test_models_do_not_inherit_from_models():
@@ -420,10 +420,10 @@ async def test_where_calls_are_anded(items):
 
 
 async def test_a_query_shape_made_once_serves_every_value(items, monkeypatch):
-    """Query texts are kept by shape (www/orm.py Meta.query_sql): the same shape with
+    """Query texts are kept by shape (www/orm/schema.py Schema.query_sql): the same shape with
     other values, or lists of other lengths, still finds what it says; the kept texts
     are bounded."""
-    monkeypatch.setattr(orm, "QUERY_SHAPES", 4)
+    monkeypatch.setattr(orm.schema, "QUERY_SHAPES", 4)
     Item._meta.query_sql.clear()
     built, build = [], orm.Query._build_sql
 

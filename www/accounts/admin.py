@@ -1,5 +1,5 @@
 """Accounts in the admin: a user's name, email and administrator flag are edited with the
-registration's own rules (never the password: its hash is secret, www/orm.py); reset links
+registration's own rules (never the password: its hash is secret, www/orm/fields.py); reset links
 and API tokens are listed and revoked (deleted), never shown."""
 
 from pydantic import Field

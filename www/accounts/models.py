@@ -32,7 +32,7 @@ class User(Model):
     name = TextField(max_length=50, unique=True, nocase=True, normalize=normalize_text)
     # Stored lower-case; unique by email_key too, by which logging in finds it.
     email = TextField(max_length=254, unique=True, nocase=True, normalize=normalize_email)
-    password_hash = TextField(secret=True)  # never shown (www/orm.py Field)
+    password_hash = TextField(secret=True)  # never shown (www/orm/fields.py Field)
     is_admin = BooleanField(default=False)
     # Bumped on logout and password change: sessions carrying an older epoch are void.
     session_epoch = IntegerField(default=0)

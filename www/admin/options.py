@@ -4,7 +4,7 @@ spirit of Django's ModelAdmin. Every option has a default derived from the model
 so a model no admin.py names is still listed (registry.py).
 
 Names are checked when the ModelAdmin is made: a typo in admin.py fails at import, and a
-secret field (password and token hashes, `secret=True` in www/orm.py) cannot be shown.
+secret field (password and token hashes, `secret=True` in www/orm/fields.py) cannot be shown.
 """
 
 from collections.abc import Awaitable, Callable

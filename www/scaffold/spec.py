@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..orm import Model, _table_name
+from ..orm import Model, table_name
 
 
 class SpecError(ValueError):
@@ -91,7 +91,7 @@ class Resource:
 
     @property
     def package(self) -> str:  # bookmarks: the table, the package, the route names
-        return _table_name(self.model)
+        return table_name(self.model)
 
     @property
     def slug(self) -> str:  # /blog-posts
@@ -181,7 +181,7 @@ def check_model_name(name: str) -> None:
             f"{name!r}: a resource is named like its model class, in CamelCase "
             "(ASCII letters and digits, starting with a capital): Bookmark, BlogPost"
         )
-    table = _table_name(name)
+    table = table_name(name)
     if keyword.iskeyword(table):
         raise SpecError(f"{name!r}: its package, {table}, would be a Python keyword")
     if table in SQL_RESERVED:
