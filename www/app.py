@@ -128,7 +128,8 @@ def create_app(config: Settings | None = None) -> web.Application:
     app[API] = mount_api(app, config)  # the JSON API at /api/, with JSON errors
     app[URLS] = Urls(app)  # route name -> path, for views and templates
     templating.setup(app, auto_reload=config.templates.auto_reload)
-    app.on_response_prepare.append(security_headers)  # on every response, errors included
+    # On every response, errors included; HSTS over HTTPS (a trusted proxy's, if any).
+    app.on_response_prepare.append(security_headers(bool(config.server.trusted_proxies)))
     return app
 
 

@@ -9,6 +9,8 @@ templates/ here, the JSON error shape in the API sub-application (www/api.py).
 import asyncio
 import http
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import jinja2
 from aiohttp import hdrs, web
@@ -135,16 +137,23 @@ async def error_middleware(request: web.Request, handler):
         return error_response(request, 500)
 
 
-async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare hook: the same safe headers on every response, errors included.
+def security_headers(behind_proxy: bool) -> Callable[[web.Request, web.StreamResponse], Any]:
+    """The on_response_prepare hook: the same safe headers on every response, errors
+    included, and HSTS when the request came over HTTPS, to the app or to a trusted proxy.
 
-    HSTS when the request came over HTTPS, to the app or to a trusted proxy: aiohttp
-    hands this hook its own request, so the proxy's view of it is asked (www/proxy.py).
+    aiohttp hands the hook its own request, so `behind_proxy` (server.trusted_proxies is
+    set), the proxy's view of it says (www/proxy.py). Without one, the request says, with
+    no lookup: every answer runs this, a cached one too, and looking for the proxy's view
+    that is not there costs a KeyError raised and caught.
     """
-    response.headers.merge(_SECURITY_DEFAULTS)  # those missing, as setdefault() each
-    response.headers["Server"] = SECURITY_HEADERS["Server"]
-    if forwarded(request).secure:
-        response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+
+    async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.merge(_SECURITY_DEFAULTS)  # those missing, as setdefault() each
+        response.headers["Server"] = SECURITY_HEADERS["Server"]
+        if (forwarded(request) if behind_proxy else request).secure:
+            response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+
+    return add_security_headers
 
 
 @web.middleware
