@@ -42,7 +42,17 @@ class Entry(NamedTuple):
 
     def current(self, versions: Mapping[str, int]) -> bool:
         """Whether none of the tables it read has changed since."""
-        return all(versions.get(table, 0) == seen for table, seen in self.depends.items())
+        return unchanged(self.depends, versions)
+
+
+def unchanged(depends: Mapping[str, int], versions: Mapping[str, int]) -> bool:
+    """Whether no counter in `depends` (as they were when read) differs in `versions` (as
+    they are now). A loop, not all() over a generator: every cached answer asks this."""
+    get = versions.get
+    for table, seen in depends.items():  # noqa: SIM110 (see above)
+        if get(table, 0) != seen:
+            return False
+    return True
 
 
 def scopes_of(depends: Mapping[str, int]) -> tuple[str, ...]:

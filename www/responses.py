@@ -34,7 +34,7 @@ from typing import NamedTuple
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from .cache import QueryCache, scopes_of
+from .cache import QueryCache, scopes_of, unchanged
 from .db import DatabaseError
 from .session_cookie import cookie_value
 
@@ -56,7 +56,7 @@ class Kept(NamedTuple):
     weight: int  # about its bytes
 
     def current(self, versions: Mapping[str, int]) -> bool:
-        return all(versions.get(table, 0) == seen for table, seen in self.depends.items())
+        return unchanged(self.depends, versions)
 
 
 class ResponseCache:
