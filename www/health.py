@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import uploads
+from . import fileinfo, uploads
 from .files.actions import uploads_dir
 from .keys import CONFIG, DB, FILE_IO, MIGRATIONS
 from .migrate.check import schema_problem
@@ -34,8 +34,8 @@ def disk_problem(directory: Path, min_free_bytes: int) -> str | None:
         log.warning(
             "Health check: %s has %s free, under uploads.min_free_bytes (%s)",
             directory,
-            uploads.human_size(free),
-            uploads.human_size(min_free_bytes),
+            fileinfo.human_size(free),
+            fileinfo.human_size(min_free_bytes),
         )
         return "the uploads folder's disk is nearly full"
     return None

@@ -25,7 +25,7 @@ from tests.files.test_pages import (
     upload,
     wait_for,
 )
-from www import uploads
+from www import fileinfo, uploads
 from www.settings import load_settings
 
 READ_TIMEOUT = 0.5
@@ -243,4 +243,4 @@ async def test_any_bytes_as_a_file_name_never_5xx(alice, auth, client, app, name
     if resp.status == 303:
         file = (await rows(app))[-1]
         file.original_name.encode("utf-8")  # no lone surrogate: it could not be stored
-        assert file.original_name == uploads.clean_filename(file.original_name)
+        assert file.original_name == fileinfo.clean_filename(file.original_name)

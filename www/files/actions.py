@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import uploads
+from .. import fileinfo, uploads
 from ..accounts.models import User
 from ..keys import CONFIG, DB, FILE_IO, UPLOADS
 from ..settings import Settings
@@ -42,7 +42,7 @@ def over_quota(app: App) -> web.HTTPRequestEntityTooLarge:
         max_size=quota,
         actual_size=quota + 1,
         text=(
-            f"Your files would exceed your {uploads.human_size(quota)} quota: delete some first."
+            f"Your files would exceed your {fileinfo.human_size(quota)} quota: delete some first."
         ),
     )
 

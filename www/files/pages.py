@@ -16,7 +16,7 @@ import logging
 
 from aiohttp import web
 
-from .. import uploads
+from .. import fileinfo
 from ..auth import check_owner, flash, login_required, may_edit
 from ..csrf import streams_multipart
 from ..keys import CONFIG, DB, USER
@@ -52,11 +52,11 @@ async def _render_page(request: web.Request, error: str | None = None) -> web.Re
         "page": page,
         "files": page.items,
         "errors": {"file": error} if error else {},
-        "max_size": uploads.human_size(settings.max_size),
-        "quota": uploads.human_size(settings.quota_per_user),
-        "used": uploads.human_size(await actions.space_used(db, request[USER])),
-        "human_size": uploads.human_size,
-        "image_types": uploads.IMAGE_TYPES,
+        "max_size": fileinfo.human_size(settings.max_size),
+        "quota": fileinfo.human_size(settings.quota_per_user),
+        "used": fileinfo.human_size(await actions.space_used(db, request[USER])),
+        "human_size": fileinfo.human_size,
+        "image_types": fileinfo.IMAGE_TYPES,
         "image_markdown": functools.partial(image_markdown, request),
     }
     return render(request, "files/list.html", context, status=400 if error else 200)
@@ -109,7 +109,7 @@ async def image(request: web.Request) -> web.FileResponse:
     """
     public_id = request.match_info["public_id"]
     file = await File.select(request.config_dict[DB]).where(public_id=public_id).first()
-    if file is None or file.content_type not in uploads.IMAGE_TYPES:
+    if file is None or file.content_type not in fileinfo.IMAGE_TYPES:
         raise web.HTTPNotFound()
     response = await serve_file(request, file, "inline")
     max_age = request.config_dict[CONFIG].uploads.image_max_age

@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import BodyPartReader, hdrs, web
 
-from .. import bodies, uploads
+from .. import bodies, fileinfo, uploads
 from ..keys import CONFIG, DB, FILE_IO, MULTIPART, UPLOADS, USER
 from . import actions
 from .models import File
@@ -25,7 +25,7 @@ def _names(part: BodyPartReader) -> tuple[str | None, str | None]:
     decoded with replacement characters, and the name cleaned later like any other."""
     name, filename = part.name, part.filename
     if filename is None:
-        filename = uploads.undecoded_filename(part.headers.get(hdrs.CONTENT_DISPOSITION, ""))
+        filename = fileinfo.undecoded_filename(part.headers.get(hdrs.CONTENT_DISPOSITION, ""))
     return name, filename
 
 
@@ -79,7 +79,7 @@ async def receive_file(request: web.Request) -> tuple[str, uploads.Received] | N
         if limit < settings.max_size:
             raise actions.over_quota(app) from None
         raise
-    return uploads.clean_filename(filename), received
+    return fileinfo.clean_filename(filename), received
 
 
 async def serve_file(
@@ -93,7 +93,7 @@ async def serve_file(
         raise web.HTTPNotFound()
     headers = {
         "Content-Type": content_type or file.content_type,
-        "Content-Disposition": uploads.content_disposition(disposition, file.original_name),
+        "Content-Disposition": fileinfo.content_disposition(disposition, file.original_name),
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": FILE_CSP,
     }
