@@ -2,7 +2,7 @@
 
 Three things are described in these terms and compared: what the models declare
 (`tables_of(MODELS)`), what the migrations build when their operations are applied in
-order (www/migrate/operations.py), and what a live database holds
+order (www/migrate/operations/), and what a live database holds
 (www/migrate/inspect.py). The dialects (www/db/dialects.py) turn them into DDL.
 
 Only what the database enforces is here. A text field's `max_length` and a field's Python
