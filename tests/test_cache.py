@@ -10,7 +10,7 @@ from www import DB
 from www.accounts.models import User
 from www.cache import QueryCache
 from www.db import DatabaseError
-from www.db.versions import ReadLog
+from www.db.reads import ReadLog
 from www.posts.models import Post
 
 

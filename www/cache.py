@@ -28,7 +28,8 @@ from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 from .db import BaseDatabase
-from .db.versions import Reads, is_scope
+from .db.reads import Reads
+from .db.versions import is_scope
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from .reads import ReadLog
 from .schema import tables_of
-from .versions import READ_SCOPED_SQL, READ_VERSIONS_SQL, ReadLog, scoped_tables
+from .versions import READ_SCOPED_SQL, READ_VERSIONS_SQL, scoped_tables
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -17,9 +17,7 @@ started again could come back to a number another process's cache still holds.
   table's row too, once per table per transaction, at COMMIT (so the counter's row lock
   is held for a moment, not from the first write on).
 
-`tables_read(sql)` says which names a statement may read: every identifier in it. Callers
-intersect that with the model tables (over-counting can only cost a reload, never serve
-stale data).
+Which tables a page read, to remember their counters with it, is www/db/reads.py's.
 
 **Scoped counters.** A table can also be counted by one of its columns (a migration's
 `CountChangesBy("comments", "post_id")`): its triggers then bump, besides the table's
@@ -35,18 +33,13 @@ that an entry that depended on them is out of date at once in every process.
 
 from __future__ import annotations
 
-import functools
-import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping, Sequence
 
 VERSIONS = "table_versions"
 SCOPED = "scoped_versions"
 READ_VERSIONS_SQL = f"SELECT name, version FROM {VERSIONS}"
 READ_SCOPED_SQL = f"SELECT scope, version FROM {SCOPED} WHERE "
 _EVENTS = ("insert", "update", "delete")
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def scope_marker(table: str, column: str) -> str:
@@ -260,77 +253,3 @@ def _mark(marker: str, new_version: str) -> str:
 
 def _unmark(marker: str) -> str:
     return f"UPDATE {VERSIONS} SET version = -(abs(version) + 1) WHERE name = {marker}"
-
-
-@functools.lru_cache(maxsize=4096)
-def tables_read(sql: str) -> frozenset[str]:
-    """Every identifier in `sql`: a superset of the tables it reads. Cached: the app's
-    statements are few and made from the same templates."""
-    return frozenset(_IDENTIFIER.findall(sql))
-
-
-class Reads:
-    """What a recorded block read: `names`, every identifier of its statements (a
-    superset of the tables), and `scopes`, the scoped counters its snapshot reads
-    depended on instead of their tables, with their numbers as of the snapshot."""
-
-    __slots__ = ("names", "scopes")
-
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-        self.scopes: dict[str, int] = {}
-
-    def add(self, other: Reads) -> None:
-        self.names |= other.names
-        self.scopes.update(other.scopes)
-
-
-class ReadLog:
-    """Which tables the queries of the current task (and the tasks it starts) read, while
-    `recording()`: the engines call `note(sql)` for every read, in or out of a
-    transaction, and the caches ask what a page's data depended on.
-
-    `scoped_by` is {table: column} for the tables counted by a column, as the last reading
-    of the counters said (www/cache.py reads them): a snapshot read (db.read()) offers
-    it to the ORM, which then names the scope of a query that asks for one value of it."""
-
-    def __init__(self) -> None:
-        self._reads: ContextVar[Reads | None] = ContextVar(f"reads_{id(self)}", default=None)
-        self.scoped_by: dict[str, str] = {}
-
-    def note(self, sql: str, scoped: str | None = None) -> None:
-        """A statement read: every name in it, but the table `scoped` (a scoped query's,
-        whose counter the engine notes with note_scopes)."""
-        reads = self._reads.get()
-        if reads is not None:
-            names = tables_read(sql)
-            reads.names |= names if scoped is None else names - {scoped}
-
-    def note_scopes(self, versions: Mapping[str, int]) -> None:
-        """Scoped counters read, with their numbers (from the reads' own snapshot)."""
-        reads = self._reads.get()
-        if reads is not None:
-            reads.scopes.update(versions)
-
-    def note_depends(self, depends: Mapping[str, int]) -> None:
-        """Count the reads of a cached result (its `depends`) as made now."""
-        reads = self._reads.get()
-        if reads is not None:
-            for name, version in depends.items():
-                if is_scope(name):
-                    reads.scopes[name] = version
-                else:
-                    reads.names.add(name)
-
-    @contextmanager
-    def recording(self) -> Iterator[Reads]:
-        """Collect what is read inside the block (nested blocks also count it in the
-        enclosing one, when they end)."""
-        outer, reads = self._reads.get(), Reads()
-        token = self._reads.set(reads)
-        try:
-            yield reads
-        finally:
-            self._reads.reset(token)
-            if outer is not None:
-                outer.add(reads)
