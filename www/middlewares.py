@@ -9,8 +9,7 @@ templates/ here, the JSON error shape in the API sub-application (www/api.py).
 import asyncio
 import http
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import jinja2
 from aiohttp import hdrs, web
@@ -137,14 +136,17 @@ async def error_middleware(request: web.Request, handler):
         return error_response(request, 500)
 
 
-def security_headers(behind_proxy: bool) -> Callable[[web.Request, web.StreamResponse], Any]:
+def security_headers(
+    behind_proxy: bool,
+) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
     """The on_response_prepare hook: the same safe headers on every response, errors
     included, and HSTS when the request came over HTTPS, to the app or to a trusted proxy.
 
-    aiohttp hands the hook its own request, so `behind_proxy` (server.trusted_proxies is
-    set), the proxy's view of it says (www/proxy.py). Without one, the request says, with
-    no lookup: every answer runs this, a cached one too, and looking for the proxy's view
-    that is not there costs a KeyError raised and caught.
+    aiohttp hands the hook its own request. Behind a proxy (`behind_proxy`: the setting
+    server.trusted_proxies is not empty), the proxy's view of the request says whether it
+    came over HTTPS (www/proxy.py); without one, aiohttp's request says, with no lookup.
+    Every answer runs this, cached ones too, and looking for a proxy's view that is not
+    there raised and caught a KeyError each time.
     """
 
     async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -267,7 +267,7 @@ class PostgresDatabase(BaseDatabase):
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list:
         """In this task's transaction, which sees its own writes, or on a pool connection."""
-        self.reads.note(sql)  # which tables a cached page depends on (db/versions.py)
+        self.reads.note(sql)  # which tables a cached page depends on (db/reads.py)
         tx = self._current_tx.get()  # _active_transaction(), written out (see below)
         if tx is not None and tx._task is current_task():
             return await tx.fetchall(sql, params)

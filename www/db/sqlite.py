@@ -237,7 +237,7 @@ class SQLiteDatabase(BaseDatabase):
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """In this task's transaction, which sees its own writes, or on the next reader."""
-        self.reads.note(sql)  # which tables a cached page depends on (db/versions.py)
+        self.reads.note(sql)  # which tables a cached page depends on (db/reads.py)
         tx = self._active_transaction()
         if tx is not None:
             return await tx.fetchall(sql, params)
