@@ -3,13 +3,14 @@ changes.
 
 Pages such as the home page show the same posts to every visitor, so their data can be
 shared between requests. While an entry loads, the database notes which tables its
-queries read (www/db/versions.py); it is kept with those tables' change counters, read
-*before* the data. Before each use the cache reads the counters again (kept by the
-database's triggers, so writes by any connection or process count: several gunicorn
-workers, the admin command), and the entry is used only if its tables' counters have not
-moved. One cheap round trip replaces the page's queries, a write is seen by the very next
-read, and a new comment leaves the cached list of posts alone. Only cache what is the same
-for every user, and never modify the objects it returns.
+queries read (www/db/reads.py); it is kept with those tables' change counters
+(www/db/versions.py), read *before* the data. Before each use the cache reads the
+counters again (kept by the database's triggers, so writes by any connection or process
+count: several gunicorn workers, the admin command), and the entry is used only if its
+tables' counters have not moved. One cheap round trip replaces the page's queries, a
+write is seen by the very next read, and a new comment leaves the cached list of posts
+alone. Only cache what is the same for every user, and never modify the objects it
+returns.
 
 It is bounded by entries and by size (`cache.max_entries`, `cache.max_bytes`): callers say
 what an entry weighs (`size`), about its bytes, so a few large pages (a 100 KB post, its

@@ -99,7 +99,7 @@ class PostgresReadTransaction(PostgresTransaction):
 
     def __init__(self, db: Any, parent: Transaction | None = None):
         super().__init__(db, parent)
-        self.scoped_by = db.reads.scoped_by  # offered to the ORM: www/db/versions.py
+        self.scoped_by = db.reads.scoped_by  # offered to the ORM: www/db/reads.py
         self.scopes: set[str] = set()
 
     async def fetchall(
