@@ -29,8 +29,8 @@ from www.db import Database  # noqa: E402
 from www.markdown import RENDERER_VERSION, render_markdown  # noqa: E402
 from www.migrate import runner  # noqa: E402
 from www.passwords import hash_password_sync  # noqa: E402
-from www.posts.actions import source_hash  # noqa: E402
 from www.posts.models import Comment, Post, PostHtml  # noqa: E402
+from www.posts.rendering import source_hash  # noqa: E402
 from www.settings import load_settings  # noqa: E402
 
 DEFAULT_PASSWORD = "bench-password-1234"  # noqa: S105 -- a throwaway benchmark account

@@ -36,7 +36,7 @@ from aiohttp import web
 from feedgen.feed import FeedGenerator
 
 from .keys import CONFIG, DB, MARKDOWN, QUERIES, URLS
-from .posts import actions
+from .posts import rendering
 from .posts.models import Post, PostHtml
 
 CONTENT_TYPE = "application/atom+xml"
@@ -138,8 +138,8 @@ async def _html_of(app: Any, posts: Sequence[Post]) -> dict[int, str]:
     by_post = {row.post_id: row for row in stored}
     html = {}
     for post in posts:
-        current = actions.current_html(post, by_post.get(post.id))
-        html[post.id] = await actions.post_html(app, post, current)
+        current = rendering.current_html(post, by_post.get(post.id))
+        html[post.id] = await rendering.post_html(app, post, current)
     return html
 
 

@@ -7,7 +7,7 @@ move one level down, under the post's title.
 
 Rendering is pure Python and slow on hostile input (100 KB of `[` or `![` takes seconds),
 so pages never render: a post's HTML is rendered when it is saved and stored with it
-(www/posts/actions.py), by a `MarkdownRenderer` whose own threads keep the event loop
+(www/posts/rendering.py), by a `MarkdownRenderer` whose own threads keep the event loop
 free. The output is bounded too: a reference link repeats its URL at each use, so 100 KB
 of Markdown could make 80 MB of HTML; past `markdown.max_html` characters rendering stops.
 """

@@ -27,7 +27,7 @@ class Comment(Model):
 
 
 class PostHtml(Model):
-    """A post's content as HTML, rendered off the loop when the post is saved (actions.py).
+    """A post's content as HTML, rendered off the loop when the post is saved (rendering.py).
     Apart from posts, so that lists of posts never load it; valid while its source_hash
     is the post's content's and its version the renderer's (www/markdown.py): else the
     post page renders it again, so an edit made around the actions (a script, the admin)

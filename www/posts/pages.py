@@ -19,7 +19,7 @@ from ..ratelimits import hit
 from ..routing import get_or_404, page_number, see_other, url_for
 from ..schemas import Invalid, form_attrs
 from ..templating import render
-from . import actions
+from . import actions, rendering
 from .models import Comment, Post
 from .schemas import CommentIn, PostIn, tag_name
 from .search import excerpt, highlight
@@ -111,7 +111,7 @@ async def detail(request: web.Request, comment_form: dict | None = None) -> web.
     can_edit = may_edit(user, post.user_id)  # the post's author (or an admin) moderates
     context = {
         "post": post,
-        "html": await actions.post_html(app, post, stored),  # rendered when saved
+        "html": await rendering.post_html(app, post, stored),  # rendered when saved
         "comments": comments,
         "last_page": max(1, -(-comments.total // per_page)),
         "can_edit": can_edit,
